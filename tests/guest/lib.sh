@@ -1,0 +1,302 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
+#
+# Helpers for rvirtio's guest tests (busybox ash). Sourced by every test:
+#
+#   . /rvirtio/lib.sh
+#
+# Output is KTAP (the kernel's kselftest helpers are in the initramfs): a
+# test prints its header and plan, one "ok N name" / "not ok N name" per
+# step, diagnostics as "# ..." lines, and exits 0 (pass), 1 (fail) or
+# 4 (skip, KSFT_SKIP).
+#
+# Environment (from /rvirtio/env, written by scripts/guest.sh --env):
+#   DRIVER        the driver under test (default rvirtio_blk)
+#   DRIVER_PARAMS module parameters start_driver passes to it
+#   DMESG_ALLOW   an extended regex of dmesg lines dmesg_check tolerates
+#   HOST_TIMEOUT  seconds `host` waits for the host's reply (default 60)
+
+# shellcheck source=/dev/null
+. /usr/lib/kselftest/ktap_helpers.sh
+
+DRIVER=${DRIVER:-rvirtio_blk}
+RVIRTIO_DIR=${RVIRTIO_DIR:-/rvirtio}
+MODULE_DIR=${MODULE_DIR:-/modules}
+KMEMLEAK=/sys/kernel/debug/kmemleak
+
+# A diagnostic line (KTAP "# "). Helpers that print a value send theirs to
+# stderr.
+log() {
+	echo "# $*"
+}
+
+# Copy stdin to stdout as KTAP diagnostics.
+as_diag() {
+	sed 's/^/# /'
+}
+
+# step DESCRIPTION COMMAND [ARGS...]: run one KTAP test point.
+step() {
+	local desc=$1
+	shift
+	if "$@"; then
+		ktap_test_pass "$desc"
+	else
+		ktap_test_fail "$desc"
+		return 1
+	fi
+}
+
+# bail MESSAGE: give up on the remaining test points (counts as a failure).
+bail() {
+	ktap_exit_fail_msg "$*"
+}
+
+# skip_all REASON: the whole test does not apply here (exit 4).
+skip_all() {
+	ktap_print_header
+	ktap_skip_all "$*"
+	exit "$KSFT_SKIP"
+}
+
+# ---------------------------------------------------------------- modules --
+
+module_loaded() {
+	grep -q "^$1 " /proc/modules
+}
+
+# load_driver NAME [PARAM=VALUE...]: insmod /modules/NAME.ko.
+load_driver() {
+	local name=$1 ko
+	shift
+	ko=$MODULE_DIR/$name.ko
+	if [ ! -f "$ko" ]; then
+		log "load_driver: $ko is not in the guest (launcher --module)"
+		return 1
+	fi
+	insmod "$ko" "$@" 2>&1 | as_diag
+	if ! module_loaded "$name"; then
+		log "load_driver: insmod $ko $* failed"
+		dmesg | tail -n 20 | as_diag
+		return 1
+	fi
+}
+
+# unload_driver NAME: rmmod NAME.
+unload_driver() {
+	rmmod "$1" 2>&1 | as_diag
+	if module_loaded "$1"; then
+		log "unload_driver: rmmod $1 failed"
+		return 1
+	fi
+}
+
+# ------------------------------------------------------------------ disks --
+
+# bound_driver DEV: print the name of the driver bound to /sys/block/DEV.
+bound_driver() {
+	local link
+	link=$(readlink "/sys/block/$1/device/driver" 2>/dev/null) || return 1
+	echo "${link##*/}"
+}
+
+# require_bound DEV NAME: succeed if DEV's driver is NAME, else say what is.
+require_bound() {
+	local got
+	got=$(bound_driver "$1") || got="(none)"
+	if [ "$got" != "$2" ]; then
+		log "/sys/block/$1 is bound to $got, not $2"
+		return 1
+	fi
+}
+
+# disks_of DRIVER: the block devices whose parent device DRIVER drives, sorted.
+disks_of() {
+	local d
+	for d in /sys/block/*; do
+		[ -e "$d" ] || continue
+		[ "$(bound_driver "${d##*/}")" = "$1" ] && echo "${d##*/}"
+	done | sort
+}
+
+# wait_disk [DRIVER [TIMEOUT [N]]]: wait until DRIVER drives at least N
+# (default 1) disks and print the N-th one's name.
+wait_disk() {
+	local drv=${1:-$DRIVER} timeout=${2:-30} n=${3:-1} i=0 dev
+	while :; do
+		dev=$(disks_of "$drv" | sed -n "${n}p")
+		if [ -n "$dev" ] && [ -b "/dev/$dev" ]; then
+			echo "$dev"
+			return 0
+		fi
+		[ "$i" -ge $((timeout * 10)) ] && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	{
+		log "wait_disk: no disk #$n bound to $drv after ${timeout}s; block devices:"
+		for dev in /sys/block/*; do
+			[ -e "$dev" ] && log "  ${dev##*/}: $(bound_driver "${dev##*/}" || echo 'no driver')"
+		done
+	} >&2
+	return 1
+}
+
+# start_driver: load $DRIVER (with $DRIVER_PARAMS) and wait for its first
+# disk, as two test points ("load DRIVER", "DRIVER drives DEV"); set DEV to
+# the disk. Bails out (exit 1) if either fails.
+start_driver() {
+	# shellcheck disable=SC2086 # DRIVER_PARAMS is a list
+	step "load $DRIVER" load_driver "$DRIVER" ${DRIVER_PARAMS:-} || bail "cannot load $DRIVER"
+	if DEV=$(wait_disk "$DRIVER" 60); then
+		ktap_test_pass "$DRIVER drives $DEV"
+	else
+		ktap_test_fail "$DRIVER drives a disk"
+		bail "no disk for $DRIVER"
+	fi
+}
+
+# wait_gone DEV [TIMEOUT]: wait until /sys/block/DEV has disappeared.
+wait_gone() {
+	local i=0
+	while [ -e "/sys/block/$1" ]; do
+		if [ "$i" -ge $((${2:-30} * 10)) ]; then
+			log "wait_gone: /sys/block/$1 still there after ${2:-30}s"
+			return 1
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+# disk_by_serial SERIAL: print the disk whose /sys/block/*/serial is SERIAL.
+disk_by_serial() {
+	local d
+	for d in /sys/block/*; do
+		if [ -r "$d/serial" ] && [ "$(cat "$d/serial")" = "$1" ]; then
+			echo "${d##*/}"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# virtio_dev_of DEV: print the virtio device (virtioN) under /sys/block/DEV.
+virtio_dev_of() {
+	local link
+	link=$(readlink -f "/sys/block/$1/device") || return 1
+	case "${link##*/}" in
+	virtio*) echo "${link##*/}" ;;
+	*) return 1 ;;
+	esac
+}
+
+# ------------------------------------------------------------- kernel log --
+
+# dmesg_bad: print the kernel log lines that match tests/guest/dmesg-patterns,
+# less those matching $DMESG_ALLOW.
+dmesg_bad() {
+	local pats=/tmp/.dmesg-patterns
+	grep -v -e '^#' -e '^$' "$RVIRTIO_DIR/dmesg-patterns" >"$pats"
+	if [ -n "${DMESG_ALLOW:-}" ]; then
+		dmesg | grep -E -f "$pats" | grep -Ev -e "$DMESG_ALLOW"
+	else
+		dmesg | grep -E -f "$pats"
+	fi
+}
+
+# dmesg_check: fail, printing the offending lines, if the kernel log holds a
+# warning, a BUG, a KASAN/UBSAN/lockdep/kmemleak/debugobjects report, a hung
+# task or an oops.
+dmesg_check() {
+	local bad
+	bad=$(dmesg_bad)
+	if [ -n "$bad" ]; then
+		log "dmesg_check: the kernel log has:"
+		echo "$bad" | as_diag
+		return 1
+	fi
+}
+
+# kmemleak_baseline: forget the leaks suspected so far (boot-time ones that
+# are no test's business). Call it before loading the driver under test.
+kmemleak_baseline() {
+	[ -w "$KMEMLEAK" ] || return 0
+	echo scan >"$KMEMLEAK"
+	echo clear >"$KMEMLEAK"
+}
+
+# kmemleak_check: scan twice (kmemleak reports only objects older than 5 s,
+# so wait that long first) and fail, printing them, if any leak is suspected.
+kmemleak_check() {
+	local leaks
+	if [ ! -w "$KMEMLEAK" ]; then
+		log "kmemleak_check: $KMEMLEAK is missing (CONFIG_DEBUG_KMEMLEAK, debugfs)"
+		return 1
+	fi
+	sleep 6
+	echo scan >"$KMEMLEAK"
+	echo scan >"$KMEMLEAK"
+	leaks=$(cat "$KMEMLEAK")
+	if [ -n "$leaks" ]; then
+		log "kmemleak_check: suspected leaks:"
+		echo "$leaks" | as_diag
+		return 1
+	fi
+}
+
+# -------------------------------------------------------------------- I/O --
+
+# fio_verify DEV SIZE [FIO-OPTION...]: write SIZE bytes (fio size syntax,
+# e.g. 64M) in random-sized (4k-256k) direct writes at random offsets over
+# the whole of /dev/DEV, with crc32c verify headers and fresh random data,
+# then read everything back and verify it. Fails on any I/O or verify error.
+fio_verify() {
+	local dev=$1 size=$2 out=/tmp/fio-verify.out rc
+	shift 2
+	fio --name=verify --filename="/dev/$dev" --direct=1 --ioengine=libaio \
+		--iodepth=16 --rw=randwrite --bsrange=4k-256k --io_size="$size" \
+		--randrepeat=0 --verify=crc32c --do_verify=1 --verify_fatal=1 \
+		--verify_state_save=0 --verify_dump=0 --exitall_on_error=1 \
+		"$@" >"$out" 2>&1
+	rc=$?
+	if [ "$rc" -ne 0 ] || grep -Eq 'verify: |bad magic|crc32c: verify failed|err= *[1-9]' "$out"; then
+		log "fio_verify /dev/$dev $size failed (fio exit $rc):"
+		as_diag <"$out"
+		return 1
+	fi
+	grep -E '^ +(READ|WRITE):' "$out" | as_diag
+}
+
+# ----------------------------------------------------------- host control --
+
+# host COMMAND [ARGS...]: ask the host (scripts/guest-ctl.py) to do something
+# and print its reply. One line goes out on /dev/ttyS1, "SEQ COMMAND ARGS",
+# and one comes back, "SEQ ok PAYLOAD" or "SEQ err MESSAGE". Returns 0 on ok,
+# 1 on err (MESSAGE to stderr), 2 if there is no channel or no reply.
+host() {
+	local seq rseq status rest seqf=/tmp/.host-seq
+	if [ ! -c /dev/ttyS1 ]; then
+		echo "host: no control channel (/dev/ttyS1)" >&2
+		return 2
+	fi
+	seq=$(($(cat "$seqf" 2>/dev/null || echo 0) + 1))
+	echo "$seq" >"$seqf"
+	printf '%s %s\n' "$seq" "$*" >/dev/ttyS1
+	# shellcheck disable=SC3045 # busybox ash has read -t
+	while IFS=' ' read -r -t "${HOST_TIMEOUT:-60}" rseq status rest </dev/ttyS1; do
+		[ "$rseq" = "$seq" ] || continue
+		case "$status" in
+		ok)
+			echo "$rest"
+			return 0
+			;;
+		*)
+			echo "host: $*: $rest" >&2
+			return 1
+			;;
+		esac
+	done
+	echo "host: $*: no reply within ${HOST_TIMEOUT:-60}s" >&2
+	return 2
+}
