@@ -1,0 +1,302 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot rvirtio's QEMU test guest (TCG, q35) and run one command in it.
+#
+#   scripts/guest.sh [OPTIONS] --run 'COMMAND'   run COMMAND, power off, exit
+#                                                 with its status
+#   scripts/guest.sh [OPTIONS] --shell           interactive shell (Ctrl-A x
+#                                                 kills QEMU)
+#
+# Options:
+#   --kernel BZIMAGE    kernel (default: the debug build's bzImage)
+#   --initramfs FILE    base initramfs (default: scripts/mkinitramfs.sh's)
+#   --module KO         put KO in the guest as /modules/NAME.ko and in a
+#                       depmod'ed /lib/modules/RELEASE/extra/ (repeatable)
+#   --disk SPEC         add a disk (repeatable); SPEC is KEY=VALUE,...:
+#                         id=d0           QEMU device id and block node name
+#                                         (default dN, N counting from 0)
+#                         size=256M       sparse raw image in the work dir
+#                         serial=S        the device's serial
+#                         file=PATH       use this image instead
+#                         nbd=SOCKET      an NBD export on a unix socket instead
+#                                         (export=NAME picks the export)
+#                         type=T          device type (default virtio-blk-pci)
+#                         opts=P=V,...    device properties; takes the rest of
+#                                         SPEC, so it comes last
+#                         any other K=V   a device property too
+#                       Each disk sits alone behind its own pcie-root-port
+#                       (id rpN, chassis=slot=N), so it can be hot-unplugged.
+#   --spare-ports N     N more empty root ports (ids rpN...) for device_add
+#   --run 'COMMAND'     what the guest runs (as `sh /run.sh`, cwd /tmp)
+#   --shell             an interactive shell (after COMMAND, if --run too)
+#   --env NAME=VALUE    set in the guest's environment (repeatable)
+#   --timeout SECS      kill QEMU after SECS (exit status 124)
+#   --log FILE          write the whole console output to FILE; the control
+#                       channel's log goes to FILE.ctl
+#   --quiet             console output to the log only, not to stdout
+#   --qmp SOCKET        a QMP server on unix SOCKET for the host's own use
+#   --append 'ARGS'     more kernel command line
+#   --qemu-arg ARG      one more QEMU argument (repeatable)
+#   --keep              keep the work dir (disk images, logs) and say where
+#
+# Exit status: the guest command's (printed by the guest's /init as
+# "RVIRTIO-EXIT: N"), 124 on timeout, 125 if the guest died without an exit
+# marker (a panic, a crash), 2 for a usage error.
+#
+# The guest's ttyS1 is the control channel to scripts/guest-ctl.py; the
+# guest calls it with `host COMMAND ARGS` (tests/guest/lib.sh).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/env.sh
+. "$here/env.sh"
+
+PYTHON=/usr/bin/python3
+
+usage() {
+	sed -n '/^# Boot/,/^set -euo/{/^set/d;s/^# \{0,1\}//;p}' "$0" >&2
+	exit 2
+}
+
+die() {
+	echo "guest.sh: $*" >&2
+	exit 2
+}
+
+kernel='' initramfs='' run_cmd='' shell=0 timeout_s=0 log='' quiet=0 user_qmp='' append='' keep=0
+spare_ports=0
+modules=() disks=() envs=() qemu_extra=()
+have_run=0
+while [ $# -gt 0 ]; do
+	opt=$1
+	case "$opt" in
+	--shell | --quiet | --keep | -h | --help) ;;
+	*)
+		[ $# -ge 2 ] || die "$opt needs a value"
+		val=$2
+		shift
+		;;
+	esac
+	shift
+	case "$opt" in
+	--kernel) kernel=$val ;;
+	--initramfs) initramfs=$val ;;
+	--module) modules+=("$val") ;;
+	--disk) disks+=("$val") ;;
+	--spare-ports) spare_ports=$val ;;
+	--run) run_cmd=$val have_run=1 ;;
+	--shell) shell=1 ;;
+	--env) envs+=("$val") ;;
+	--timeout) timeout_s=$val ;;
+	--log) log=$val ;;
+	--quiet) quiet=1 ;;
+	--qmp) user_qmp=$val ;;
+	--append) append=$val ;;
+	--qemu-arg) qemu_extra+=("$val") ;;
+	--keep) keep=1 ;;
+	-h | --help) usage ;;
+	*) die "unknown option $opt (--help)" ;;
+	esac
+done
+[ "$have_run" = 1 ] || [ "$shell" = 1 ] || die "give --run 'COMMAND' or --shell"
+case "$timeout_s" in '' | *[!0-9]*) die "--timeout wants whole seconds" ;; esac
+case "$spare_ports" in '' | *[!0-9]*) die "--spare-ports wants a number" ;; esac
+
+"$here/setup.sh" guest
+
+if [ -z "$kernel" ]; then
+	kernel=$("$here/build-kernel.sh" debug --print)/arch/x86/boot/bzImage
+fi
+[ -f "$kernel" ] || die "no kernel at $kernel (scripts/build-kernel.sh debug)"
+if [ -z "$initramfs" ]; then
+	initramfs=$("$here/mkinitramfs.sh" --print)
+fi
+[ -f "$initramfs" ] || die "no initramfs at $initramfs"
+# A kernel inside a build tree brings that tree's modules.builtin along.
+kdir=
+case "$kernel" in
+*/arch/x86/boot/bzImage) kdir=${kernel%/arch/x86/boot/bzImage} ;;
+esac
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/rvirtio-guest.XXXXXX")
+ctl_pid='' qemu_log=$work/console.log
+# shellcheck disable=SC2317 # called by the trap
+cleanup() {
+	if [ -n "$ctl_pid" ]; then
+		kill "$ctl_pid" 2>/dev/null || true
+		wait "$ctl_pid" 2>/dev/null || true
+	fi
+	if [ "$keep" = 1 ]; then
+		echo "guest.sh: work dir kept: $work" >&2
+	else
+		rm -rf "$work"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Quote VALUE for a POSIX shell.
+shquote() {
+	printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"
+}
+
+# ---------------------------------------------------- the modules cpio --
+mods=$work/modroot
+mkdir -p "$mods/modules" "$mods/rvirtio"
+releases=()
+for ko in "${modules[@]}"; do
+	[ -f "$ko" ] || die "no module at $ko"
+	name=$(basename "$ko" .ko)
+	krel=$(modinfo -F vermagic "$ko" | awk '{ print $1 }')
+	[ -n "$krel" ] || die "$ko has no vermagic"
+	mkdir -p "$mods/lib/modules/$krel/extra"
+	cp "$ko" "$mods/lib/modules/$krel/extra/$name.ko"
+	ln -sf "/lib/modules/$krel/extra/$name.ko" "$mods/modules/$name.ko"
+	case " ${releases[*]} " in *" $krel "*) ;; *) releases+=("$krel") ;; esac
+done
+for krel in "${releases[@]}"; do
+	for f in modules.builtin modules.builtin.modinfo; do
+		if [ -n "$kdir" ] && [ -f "$kdir/$f" ]; then
+			cp "$kdir/$f" "$mods/lib/modules/$krel/"
+		fi
+	done
+	depmod -b "$mods" "$krel"
+done
+{
+	for e in "${envs[@]}"; do
+		case "$e" in
+		[A-Za-z_]*=*) ;;
+		*) die "--env wants NAME=VALUE, not '$e'" ;;
+		esac
+		printf '%s=%s\n' "${e%%=*}" "$(shquote "${e#*=}")"
+	done
+} >"$mods/rvirtio/env"
+if [ "$have_run" = 1 ]; then
+	printf '%s\n' "$run_cmd" >"$mods/run.sh"
+fi
+[ "$shell" = 0 ] || : >"$mods/rvirtio/shell"
+(cd "$mods" && find . -print0 | LC_ALL=C sort -z | cpio -0 -o -H newc -R 0:0 --quiet |
+	gzip -1 -n) >"$work/modules.cpio.gz"
+# The kernel unpacks concatenated (compressed) cpio archives one by one.
+cat "$initramfs" "$work/modules.cpio.gz" >"$work/initrd"
+
+# ------------------------------------------------------------ the disks --
+devargs=() ctl_disks=()
+port=0
+for spec in "${disks[@]}"; do
+	id=d${port} size=256M serial='' file='' nbd='' nbd_export='' type=virtio-blk-pci
+	props=()
+	rest=$spec
+	while [ -n "$rest" ]; do
+		case "$rest" in
+		opts=*)
+			props+=("${rest#opts=}")
+			break
+			;;
+		esac
+		item=${rest%%,*}
+		if [ "$item" = "$rest" ]; then rest=; else rest=${rest#*,}; fi
+		[ -n "$item" ] || continue
+		case "$item" in
+		id=*) id=${item#id=} ;;
+		size=*) size=${item#size=} ;;
+		serial=*) serial=${item#serial=} ;;
+		file=*) file=${item#file=} ;;
+		nbd=*) nbd=${item#nbd=} ;;
+		export=*) nbd_export=${item#export=} ;;
+		type=*) type=${item#type=} ;;
+		*=*) props+=("$item") ;;
+		*) die "--disk $spec: '$item' is not KEY=VALUE" ;;
+		esac
+	done
+	port=$((port + 1))
+	if [ -n "$nbd" ]; then
+		backend=file.driver=nbd,file.server.type=unix,file.server.path=$nbd${nbd_export:+,file.export=$nbd_export}
+	else
+		if [ -z "$file" ]; then
+			file=$work/$id.img
+			truncate -s "$size" "$file"
+		fi
+		[ -f "$file" ] || die "--disk $spec: no image $file"
+		backend=file.driver=file,file.filename=$file,discard=unmap
+	fi
+	dev=$type,bus=rp$port,drive=$id,id=$id${serial:+,serial=$serial}
+	for p in "${props[@]}"; do dev+=",$p"; done
+	devargs+=(-device "pcie-root-port,id=rp$port,chassis=$port,slot=$port"
+		-blockdev "driver=raw,node-name=$id,$backend"
+		-device "$dev")
+	ctl_disks+=(--disk "id=$id,size=$size,serial=$serial,type=$type,file=$file,nbd=$nbd,export=$nbd_export")
+done
+for _ in $(seq "$spare_ports"); do
+	port=$((port + 1))
+	devargs+=(-device "pcie-root-port,id=rp$port,chassis=$port,slot=$port")
+done
+
+# ------------------------------------------------- the control channel --
+ctl_sock=$work/ctl.sock ctl_qmp=$work/ctl-qmp.sock
+ctl_log=/dev/null
+[ -z "$log" ] || ctl_log=$log.ctl
+: >"$ctl_log"
+"$PYTHON" "$here/guest-ctl.py" --socket "$ctl_sock" --qmp "$ctl_qmp" --log "$ctl_log" \
+	--ready "$work/ctl.ready" "${ctl_disks[@]}" &
+ctl_pid=$!
+for _ in $(seq 100); do
+	[ -e "$work/ctl.ready" ] && break
+	kill -0 "$ctl_pid" 2>/dev/null || die "guest-ctl.py did not start"
+	sleep 0.05
+done
+[ -e "$work/ctl.ready" ] || die "guest-ctl.py did not start"
+
+# ----------------------------------------------------------------- QEMU --
+cmdline="console=ttyS0,115200 rdinit=/init panic=-1 hung_task_panic=0 kasan_multi_shot"
+cmdline+=" loglevel=7 printk.time=1 printk.devkmsg=on"
+[ -z "$append" ] || cmdline+=" $append"
+
+qemu=(qemu-system-x86_64 -M q35 -accel tcg -m 2G -smp 2 -nodefaults -nographic -no-reboot
+	-kernel "$kernel" -initrd "$work/initrd" -append "$cmdline")
+if [ "$shell" = 1 ]; then
+	qemu+=(-serial mon:stdio)
+else
+	qemu+=(-serial stdio)
+fi
+qemu+=(-chardev "socket,id=ctl,path=$ctl_sock" -serial chardev:ctl
+	-qmp "unix:$ctl_qmp,server=on,wait=off")
+[ -z "$user_qmp" ] || qemu+=(-qmp "unix:$user_qmp,server=on,wait=off")
+qemu+=("${devargs[@]}" "${qemu_extra[@]}")
+if [ "$timeout_s" -gt 0 ]; then
+	qemu=(timeout --foreground -k 10 "$timeout_s" "${qemu[@]}")
+fi
+printf '%q ' "${qemu[@]}" >"$work/qemu.cmd"
+echo >>"$work/qemu.cmd"
+
+start=$(date +%s.%N)
+set +e
+if [ "$shell" = 1 ]; then
+	"${qemu[@]}" 2>&1 | tee "$qemu_log"
+elif [ "$quiet" = 1 ]; then
+	"${qemu[@]}" </dev/null >"$qemu_log" 2>&1
+else
+	"${qemu[@]}" </dev/null 2>&1 | tee "$qemu_log"
+fi
+qemu_rc=${PIPESTATUS[0]}
+set -e
+elapsed=$(echo "$(date +%s.%N) - $start" | bc)
+[ -z "$log" ] || cp "$qemu_log" "$log"
+
+marker=$(tr -d '\r' <"$qemu_log" | sed -n 's/^RVIRTIO-EXIT: \([0-9]*\)$/\1/p' | tail -n 1)
+booted=$(tr -d '\r' <"$qemu_log" | sed -n 's/^RVIRTIO-BOOTED: //p' | tail -n 1)
+summary=$(printf 'guest.sh: %.1fs in QEMU, /init started at %ss guest uptime' "$elapsed" "${booted:-?}")
+if [ "$qemu_rc" = 124 ] || [ "$qemu_rc" = 137 ]; then
+	echo "$summary; TIMEOUT after ${timeout_s}s" >&2
+	exit 124
+elif [ -n "$marker" ]; then
+	[ "$quiet" = 1 ] || echo "$summary; exit $marker" >&2
+	exit "$marker"
+elif [ "$qemu_rc" != 0 ]; then
+	echo "$summary; QEMU failed (exit $qemu_rc): $(tail -n 3 "$qemu_log")" >&2
+	exit 125
+else
+	echo "$summary; the guest stopped without an exit marker (panic?)" >&2
+	exit 125
+fi
