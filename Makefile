@@ -1,0 +1,83 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# rvirtio: Rust virtio-blk and virtio-scsi guest drivers for Linux 6.12.
+#
+#   make run                 boot a test guest with rvirtio_blk serving a disk
+#   make check               host unit tests, then the guest test suite
+#   make                     build the modules (against the debug test kernel)
+#   make KDIR=/path          build the modules against another Rust-enabled 6.12 tree
+#   make kernel FLAVOUR=debug|perf   build (or reuse) a test kernel
+#   make -s print-kdir FLAVOUR=...   print that kernel's build tree
+#   make CLIPPY=1            build with clippy
+#   make check-host          host unit tests only
+#   make check-guest [TESTS="fio-verify ..."]   guest tests only
+#
+# See README.md and Documentation/.
+
+FLAVOUR ?= debug
+SCRIPTS := $(CURDIR)/scripts
+# Debian's rustc-web has the rust-src the kernel needs; rustup's does not.
+RVIRTIO_RUSTC ?= /usr/bin/rustc
+RVIRTIO_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rvirtio
+RVIRTIO_BINDGEN ?= $(RVIRTIO_CACHE)/tools/bin/bindgen
+export RVIRTIO_CACHE
+
+# KDIR given on the command line: build against it as it is. Otherwise build
+# (or reuse) the project's test kernel of FLAVOUR.
+ifeq ($(origin KDIR),undefined)
+KDIR_DEP := kernel
+KDIR = $(shell $(SCRIPTS)/build-kernel.sh $(FLAVOUR) --print)
+endif
+
+KBUILD_ARGS = -C $(KDIR) M=$(CURDIR) LLVM=1 RUSTC=$(RVIRTIO_RUSTC) \
+	HOSTRUSTC=$(RVIRTIO_RUSTC) BINDGEN=$(RVIRTIO_BINDGEN)
+
+.PHONY: all modules kernel print-kdir check check-host check-guest run clean \
+	setup rustfmt rustfmtcheck clippy
+
+all: modules
+
+modules: $(KDIR_DEP)
+	@$(SCRIPTS)/setup.sh kernel
+	@$(SCRIPTS)/check-kdir.sh $(KDIR)
+	$(MAKE) $(KBUILD_ARGS) modules
+
+kernel:
+	@$(SCRIPTS)/build-kernel.sh $(FLAVOUR)
+
+print-kdir:
+	@$(SCRIPTS)/build-kernel.sh $(FLAVOUR) --print
+
+setup:
+	@$(SCRIPTS)/setup.sh all
+
+clippy:
+	$(MAKE) modules CLIPPY=1
+
+rustfmt:
+	rustfmt --edition 2021 --config-path $(RVIRTIO_CACHE)/src/linux-source-6.12/.rustfmt.toml \
+		$$(git ls-files '*.rs')
+
+rustfmtcheck:
+	rustfmt --edition 2021 --check \
+		--config-path $(RVIRTIO_CACHE)/src/linux-source-6.12/.rustfmt.toml \
+		$$(git ls-files '*.rs')
+
+check-host:
+	@$(SCRIPTS)/setup.sh host
+	cd tests/host && cargo test --quiet 2>&1
+
+check-guest: modules
+	@$(SCRIPTS)/setup.sh guest
+	@tests/run-guest-tests.sh --kernel-flavour $(FLAVOUR) $(TESTS)
+
+check:
+	@$(SCRIPTS)/check.sh
+
+run: modules
+	@$(SCRIPTS)/setup.sh guest
+	@$(SCRIPTS)/run-demo.sh
+
+clean:
+	-$(MAKE) $(KBUILD_ARGS) clean 2>/dev/null
+	rm -f drivers/virtio/bindings_generated.rs drivers/block/mq_bindings_generated.rs

@@ -1,0 +1,485 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Tag sets and gendisks: [`Disk`], from allocation to `del_gendisk`.
+
+use super::bindings as mb;
+use super::ops::OpsTable;
+use super::request::Pdu;
+use super::Operations;
+use core::cell::UnsafeCell;
+use core::marker::PhantomData;
+use kernel::bindings;
+use kernel::error::to_result;
+use kernel::ffi::{c_char, c_int};
+use kernel::prelude::*;
+use kernel::sync::Arc;
+use kernel::types::Opaque;
+
+/// A dynamically allocated block major, released on drop.
+pub struct Major {
+    major: u32,
+    name: &'static CStr,
+}
+
+impl Major {
+    /// Registers a block major called `name` (as `/proc/devices` shows it).
+    pub fn register(name: &'static CStr) -> Result<Self> {
+        // SAFETY: `name` is a static string.
+        let major = unsafe { mb::rvirtio_register_blkdev(name.as_char_ptr()) };
+        if major < 0 {
+            return Err(Error::from_errno(major));
+        }
+        Ok(Self {
+            major: major as u32,
+            name,
+        })
+    }
+
+    /// The major number.
+    pub fn number(&self) -> u32 {
+        self.major
+    }
+}
+
+impl Drop for Major {
+    fn drop(&mut self) {
+        // SAFETY: We registered this major with this name.
+        unsafe { bindings::unregister_blkdev(self.major, self.name.as_char_ptr()) };
+    }
+}
+
+/// The `block_device_operations` of a driver's disks. Declare one per driver
+/// with [`crate::declare_disk_ops`], which makes it a static of the module
+/// (its `owner` pins the module while a disk is open).
+pub struct DiskOps<T: Operations> {
+    fops: UnsafeCell<bindings::block_device_operations>,
+    _p: PhantomData<T>,
+}
+
+// SAFETY: The table is never changed after its constant initialisation.
+unsafe impl<T: Operations> Sync for DiskOps<T> {}
+
+impl<T: Operations> DiskOps<T> {
+    /// A table owned by `module`.
+    pub const fn new(module: *mut bindings::module) -> Self {
+        // SAFETY: An all-zero table has no operations.
+        let mut fops: bindings::block_device_operations = unsafe { core::mem::zeroed() };
+        fops.owner = module;
+        fops.free_disk = Some(free_disk);
+        Self {
+            fops: UnsafeCell::new(fops),
+            _p: PhantomData,
+        }
+    }
+
+    fn raw(&'static self) -> *const bindings::block_device_operations {
+        self.fops.get()
+    }
+}
+
+/// Declares the static [`DiskOps`] of a driver.
+#[macro_export]
+macro_rules! declare_disk_ops {
+    ($name:ident, $ops:ty) => {
+        static $name: $crate::mq::DiskOps<$ops> = $crate::mq::DiskOps::new(
+            // Only the address of this module's `struct module` is taken.
+            ::core::ptr::addr_of!(::kernel::bindings::__this_module).cast_mut(),
+        );
+    };
+}
+
+/// The last reference to a disk went away: release its index.
+unsafe extern "C" fn free_disk(disk: *mut bindings::gendisk) {
+    // SAFETY: The disk is being released; its minors came from its index.
+    unsafe {
+        let index = (*disk).first_minor / (*disk).minors;
+        mb::rvirtio_disk_index_free(index);
+    }
+}
+
+/// Queue limits, as `struct queue_limits` takes them. Zero means "the block
+/// layer's default" for every field but the block sizes.
+#[derive(Clone, Debug, Default)]
+pub struct Limits {
+    /// Logical block size in bytes.
+    pub logical_block_size: u32,
+    /// Physical block size in bytes (0: the logical size).
+    pub physical_block_size: u32,
+    /// Alignment offset of the first logical block, in bytes.
+    pub alignment_offset: u32,
+    /// Minimum I/O size, in bytes.
+    pub io_min: u32,
+    /// Optimal I/O size, in bytes.
+    pub io_opt: u32,
+    /// Largest request, in 512-byte sectors.
+    pub max_hw_sectors: u32,
+    /// Most data segments in one request.
+    pub max_segments: u16,
+    /// Largest data segment, in bytes.
+    pub max_segment_size: u32,
+    /// Largest discard, in sectors.
+    pub max_hw_discard_sectors: u32,
+    /// Most ranges in one discard.
+    pub max_discard_segments: u16,
+    /// Discard granularity, in bytes.
+    pub discard_granularity: u32,
+    /// Largest write-zeroes, in sectors.
+    pub max_write_zeroes_sectors: u32,
+    /// Largest secure erase, in sectors.
+    pub max_secure_erase_sectors: u32,
+    /// The device has a volatile write cache (it needs flushes).
+    pub write_cache: bool,
+    /// The device is rotational.
+    pub rotational: bool,
+}
+
+impl Limits {
+    fn to_raw(&self) -> bindings::queue_limits {
+        // SAFETY: An all-zero `queue_limits` asks for every default.
+        let mut lim: bindings::queue_limits = unsafe { core::mem::zeroed() };
+        lim.logical_block_size = self.logical_block_size;
+        lim.physical_block_size = self.physical_block_size;
+        lim.alignment_offset = self.alignment_offset;
+        lim.io_min = self.io_min;
+        lim.io_opt = self.io_opt;
+        lim.max_hw_sectors = self.max_hw_sectors;
+        lim.max_segments = self.max_segments;
+        lim.max_segment_size = self.max_segment_size;
+        lim.max_hw_discard_sectors = self.max_hw_discard_sectors;
+        lim.max_discard_segments = self.max_discard_segments;
+        lim.discard_granularity = self.discard_granularity;
+        lim.max_write_zeroes_sectors = self.max_write_zeroes_sectors;
+        lim.max_secure_erase_sectors = self.max_secure_erase_sectors;
+        if self.write_cache {
+            lim.features |= mb::RVIRTIO_BLK_FEAT_WRITE_CACHE;
+        }
+        if self.rotational {
+            lim.features |= mb::RVIRTIO_BLK_FEAT_ROTATIONAL;
+        }
+        lim
+    }
+}
+
+/// How to build the tag set.
+pub struct TagSetConfig {
+    /// Hardware queues.
+    pub nr_hw_queues: u32,
+    /// Tags per hardware queue.
+    pub queue_depth: u32,
+    /// Request timeout in jiffies (0: the block layer's 30 s).
+    pub timeout: u32,
+}
+
+/// A read-only (or read-write) sysfs attribute of the disk device.
+pub struct DiskAttr<T: Operations> {
+    /// The file name.
+    pub name: &'static CStr,
+    /// Fills the page with the value; returns the length written.
+    pub show: fn(&DiskRef<T>, &mut [u8]) -> Result<usize>,
+}
+
+/// A live gendisk of driver `T`, as sysfs attributes see it.
+///
+/// # Invariants
+///
+/// The gendisk was built by [`Disk`] for `T` and has not been deleted: its
+/// queue, tag set and queue data are alive.
+#[repr(transparent)]
+pub struct DiskRef<T: Operations>(Opaque<bindings::gendisk>, PhantomData<T>);
+
+impl<T: Operations> DiskRef<T> {
+    fn raw(&self) -> *mut bindings::gendisk {
+        self.0.get()
+    }
+
+    /// The driver's per-device data.
+    pub fn queue_data(&self) -> &T::QueueData {
+        // SAFETY: `Disk` sets `private_data` to its queue data, alive while
+        // the disk is (type invariant).
+        unsafe { &*(*self.raw()).private_data.cast::<T::QueueData>() }
+    }
+
+    /// Runs a driver-private command (`REQ_OP_DRV_IN`) that reads into `buf`,
+    /// and waits for it. `setup` prepares the request's driver data, which
+    /// [`Operations::queue_rq`] then finds as it left it.
+    pub fn execute_driver_in(
+        &self,
+        buf: &mut [u8],
+        setup: impl FnOnce(&mut T::RequestData),
+    ) -> Result<super::Status> {
+        // SAFETY: The disk's queue is alive (type invariant).
+        let q = unsafe { (*self.raw()).queue };
+        // SAFETY: Allocating a request on a live queue; may sleep.
+        let rq = kernel::error::from_err_ptr(unsafe {
+            bindings::blk_mq_alloc_request(q, bindings::req_op_REQ_OP_DRV_IN, 0)
+        })?;
+        // SAFETY: The request is freshly allocated and not yet started: its
+        // PDU, initialised by `init_request`, is ours alone.
+        setup(unsafe { &mut (*bindings::blk_mq_rq_to_pdu(rq).cast::<Pdu<T>>()).data });
+        // SAFETY: `buf` stays borrowed until the request is freed below; the
+        // block layer bounces it if it cannot map it directly.
+        let ret = unsafe {
+            bindings::blk_rq_map_kern(
+                q,
+                rq,
+                buf.as_mut_ptr().cast(),
+                buf.len() as u32,
+                bindings::GFP_KERNEL,
+            )
+        };
+        let result = if ret != 0 {
+            Err(Error::from_errno(ret))
+        } else {
+            // SAFETY: The request is set up; this waits for it to end.
+            Ok(super::Status(unsafe {
+                bindings::blk_execute_rq(rq, false)
+            }))
+        };
+        // SAFETY: The request is ours and has ended (or never started).
+        unsafe { bindings::blk_mq_free_request(rq) };
+        result
+    }
+}
+
+/// Most sysfs attributes a disk can have.
+const MAX_ATTRS: usize = 4;
+
+#[repr(C)]
+struct RawAttr<T: Operations> {
+    dev_attr: bindings::device_attribute,
+    show: Option<fn(&DiskRef<T>, &mut [u8]) -> Result<usize>>,
+}
+
+/// The C attribute group of a disk; lives until `del_gendisk` removed it.
+struct AttrStorage<T: Operations> {
+    attrs: [RawAttr<T>; MAX_ATTRS],
+    ptrs: [*mut bindings::attribute; MAX_ATTRS + 1],
+    group: bindings::attribute_group,
+    groups: [*const bindings::attribute_group; 2],
+}
+
+unsafe extern "C" fn attr_show<T: Operations>(
+    dev: *mut bindings::device,
+    attr: *mut bindings::device_attribute,
+    buf: *mut c_char,
+) -> isize {
+    // SAFETY: sysfs calls this for one of our `RawAttr`s (whose first field
+    // is the `device_attribute`) on the device of a disk built by `Disk`,
+    // which stays alive until `del_gendisk` removed the file; `buf` is a page.
+    let (show, disk, page) = unsafe {
+        let raw = &*attr.cast::<RawAttr<T>>();
+        let disk = &*mb::rvirtio_dev_to_disk(dev).cast::<DiskRef<T>>();
+        let page = core::slice::from_raw_parts_mut(buf.cast::<u8>(), bindings::PAGE_SIZE);
+        (raw.show, disk, page)
+    };
+    match show {
+        Some(show) => match show(disk, page) {
+            Ok(len) => len.min(bindings::PAGE_SIZE) as isize,
+            Err(e) => e.to_errno() as isize,
+        },
+        None => EIO.to_errno() as isize,
+    }
+}
+
+/// How to build the gendisk.
+pub struct DiskConfig {
+    /// The block major number.
+    pub major: u32,
+    /// Minors per disk (a power of two: the disk and its partitions).
+    pub minors: u32,
+    /// The disk name for a disk index (`vda` for 0).
+    pub name: fn(u32, &mut [u8]) -> Result<usize>,
+    /// Queue limits.
+    pub limits: Limits,
+    /// Capacity in 512-byte sectors.
+    pub capacity: u64,
+    /// Read-only disk.
+    pub read_only: bool,
+}
+
+/// A tag set and its gendisk.
+///
+/// # Invariants
+///
+/// `tag_set` is an allocated tag set for `T` whose `driver_data` is `queue`;
+/// `disk` is a gendisk on it, with `queue` as `queuedata` and
+/// `private_data`; `added` says whether `device_add_disk` succeeded.
+pub struct Disk<T: Operations> {
+    tag_set: Pin<KBox<UnsafeCell<bindings::blk_mq_tag_set>>>,
+    disk: *mut bindings::gendisk,
+    queue: *const T::QueueData,
+    attrs: Option<KBox<AttrStorage<T>>>,
+    added: bool,
+    index: u32,
+}
+
+// SAFETY: The gendisk and tag set may be used and freed from any thread.
+unsafe impl<T: Operations> Send for Disk<T> {}
+// SAFETY: Shared access only reads them or calls thread-safe C functions.
+unsafe impl<T: Operations> Sync for Disk<T> {}
+
+impl<T: Operations> Disk<T> {
+    /// Allocates the tag set and the gendisk (not yet visible: see [`Self::add`]).
+    pub fn new(
+        queue: Arc<T::QueueData>,
+        tags: &TagSetConfig,
+        cfg: &DiskConfig,
+        ops: &'static DiskOps<T>,
+    ) -> Result<Self> {
+        build_assert!(
+            core::mem::align_of::<Pdu<T>>() <= core::mem::align_of::<bindings::request>()
+        );
+        let max_index = (1u32 << mb::RVIRTIO_MINORBITS) / cfg.minors - 1;
+        // SAFETY: Plain allocation from the shim's IDA.
+        let index = unsafe { mb::rvirtio_disk_index_alloc(max_index) };
+        if index < 0 {
+            return Err(Error::from_errno(index));
+        }
+        let index = index as u32;
+        let queue = Arc::into_raw(queue);
+        // SAFETY: An all-zero tag set is an empty one.
+        let zero: bindings::blk_mq_tag_set = unsafe { core::mem::zeroed() };
+        let tag_set = match KBox::pin(UnsafeCell::new(zero), GFP_KERNEL) {
+            Ok(t) => t,
+            Err(e) => {
+                // SAFETY: Undo the two steps above.
+                unsafe {
+                    mb::rvirtio_disk_index_free(index as c_int);
+                    drop(Arc::from_raw(queue));
+                }
+                return Err(e.into());
+            }
+        };
+        let mut this = Self {
+            tag_set,
+            disk: core::ptr::null_mut(),
+            queue,
+            attrs: None,
+            added: false,
+            index,
+        };
+        // SAFETY: The tag set is pinned in its box and zeroed; the vtable and
+        // `queue` outlive it (see `Drop`).
+        unsafe {
+            let set = this.tag_set.get();
+            (*set).ops = OpsTable::<T>::get();
+            (*set).nr_hw_queues = tags.nr_hw_queues;
+            (*set).queue_depth = tags.queue_depth;
+            (*set).numa_node = mb::RVIRTIO_NUMA_NO_NODE;
+            (*set).cmd_size = core::mem::size_of::<Pdu<T>>() as u32;
+            (*set).flags = mb::RVIRTIO_BLK_MQ_F_SHOULD_MERGE;
+            (*set).driver_data = queue.cast_mut().cast();
+            (*set).nr_maps = 1;
+            (*set).timeout = tags.timeout;
+            to_result(bindings::blk_mq_alloc_tag_set(set))?;
+        }
+        let mut lim = cfg.limits.to_raw();
+        // SAFETY: The tag set is allocated; `lim` is valid for the call.
+        let disk = kernel::error::from_err_ptr(unsafe {
+            mb::rvirtio_alloc_disk(this.tag_set.get(), &mut lim, queue.cast_mut().cast())
+        })?;
+        this.disk = disk;
+        let mut name = [0u8; 32];
+        let len = (cfg.name)(index, &mut name[..31])?;
+        // SAFETY: The disk is allocated and not yet added; `disk_name` is a
+        // `DISK_NAME_LEN` array and `len < 32 <= DISK_NAME_LEN`.
+        unsafe {
+            let d = &mut *disk;
+            for (dst, src) in d.disk_name.iter_mut().zip(name[..len].iter()) {
+                *dst = *src as c_char;
+            }
+            d.disk_name[len] = 0;
+            d.major = cfg.major as c_int;
+            d.first_minor = (index * cfg.minors) as c_int;
+            d.minors = cfg.minors as c_int;
+            d.fops = ops.raw();
+            d.private_data = queue.cast_mut().cast();
+            bindings::set_capacity_and_notify(disk, cfg.capacity);
+            bindings::set_disk_ro(disk, cfg.read_only);
+        }
+        Ok(this)
+    }
+
+    /// The disk's name (`vda`).
+    pub fn name(&self) -> &CStr {
+        // SAFETY: The disk is allocated and its name NUL-terminated.
+        unsafe { CStr::from_char_ptr((*self.disk).disk_name.as_ptr()) }
+    }
+
+    /// The logical block size the queue ended up with.
+    pub fn logical_block_size(&self) -> u32 {
+        // SAFETY: The disk is allocated.
+        unsafe { mb::rvirtio_disk_logical_block_size(self.disk) }
+    }
+
+    /// Makes the disk visible under `parent`, with sysfs attributes `attrs`.
+    pub fn add(&mut self, parent: *mut bindings::device, attrs: &[DiskAttr<T>]) -> Result {
+        if self.added || attrs.len() > MAX_ATTRS {
+            return Err(EINVAL);
+        }
+        let mut storage = KBox::new(
+            AttrStorage::<T> {
+                // SAFETY: All-zero attributes are unused entries.
+                attrs: unsafe { core::mem::zeroed() },
+                ptrs: [core::ptr::null_mut(); MAX_ATTRS + 1],
+                // SAFETY: An all-zero group is an empty one.
+                group: unsafe { core::mem::zeroed() },
+                groups: [core::ptr::null(); 2],
+            },
+            GFP_KERNEL,
+        )?;
+        for (i, a) in attrs.iter().enumerate() {
+            let raw = &mut storage.attrs[i];
+            raw.dev_attr.attr.name = a.name.as_char_ptr();
+            raw.dev_attr.attr.mode = 0o444;
+            raw.dev_attr.show = Some(attr_show::<T>);
+            raw.show = Some(a.show);
+            // SAFETY: The attribute is valid and not yet registered.
+            unsafe { mb::rvirtio_sysfs_attr_init(&mut raw.dev_attr.attr) };
+            storage.ptrs[i] = core::ptr::addr_of_mut!(storage.attrs[i].dev_attr.attr);
+        }
+        storage.group.attrs = storage.ptrs.as_mut_ptr();
+        storage.groups[0] = core::ptr::addr_of!(storage.group);
+        // SAFETY: The disk is allocated and not added; `parent` is the live
+        // device the caller binds to; the attribute storage lives in its box
+        // until after `del_gendisk`.
+        let ret = unsafe {
+            bindings::device_add_disk(parent, self.disk, storage.groups.as_ptr().cast_mut())
+        };
+        self.attrs = Some(storage);
+        to_result(ret)?;
+        self.added = true;
+        Ok(())
+    }
+
+    /// Updates the capacity (in sectors) and tells user space if it changed.
+    pub fn set_capacity(&self, sectors: u64) -> bool {
+        // SAFETY: The disk is allocated.
+        unsafe { bindings::set_capacity_and_notify(self.disk, sectors) }
+    }
+}
+
+impl<T: Operations> Drop for Disk<T> {
+    fn drop(&mut self) {
+        // SAFETY: Tear down in the reverse order of construction: the disk
+        // (which waits for in-flight I/O), the tag set, then the queue data
+        // nothing refers to any more. Until the disk is added, its index is
+        // ours to free; afterwards `free_disk` frees it.
+        unsafe {
+            if !self.disk.is_null() {
+                if self.added {
+                    bindings::del_gendisk(self.disk);
+                }
+                bindings::put_disk(self.disk);
+            }
+            if !self.added {
+                mb::rvirtio_disk_index_free(self.index as c_int);
+            }
+            if !(*self.tag_set.get()).tags.is_null() {
+                bindings::blk_mq_free_tag_set(self.tag_set.get());
+            }
+            drop(Arc::from_raw(self.queue));
+        }
+        self.attrs = None;
+    }
+}

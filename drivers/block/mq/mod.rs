@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! blk-mq glue: a safe Rust layer over the C multi-queue block layer.
+//!
+//! The 6.12 `kernel::block::mq` has no timeout, `init_request`, `map_queues`
+//! or poll hooks; this glue is rvirtio's own, shaped after it. It knows
+//! nothing about virtio.
+//!
+//! - [`Operations`]: what a driver implements: `queue_rq`, `commit_rqs`,
+//!   `complete` and `timeout`, with a per-device [`Operations::QueueData`]
+//!   and per-request [`Operations::RequestData`].
+//! - [`Owned`]: the driver's right to end one started request. It is unique;
+//!   it implements [`kernel::types::ForeignOwnable`], so a transport can hold
+//!   it while the hardware owns the request; dropping it fails the request,
+//!   so a request can never be forgotten.
+//! - [`Request`]: a shared view of a request (position, size, operation,
+//!   the driver's data), for code that does not own it.
+//! - [`Disk`]: a tag set and its gendisk, with sysfs attributes, from
+//!   allocation to `del_gendisk`.
+
+pub mod bindings;
+mod disk;
+mod ops;
+mod request;
+
+pub use disk::{Disk, DiskAttr, DiskConfig, DiskOps, DiskRef, Limits, Major, TagSetConfig};
+pub use request::{Op, Owned, Request};
+
+use kernel::prelude::*;
+
+/// A block-layer status (`blk_status_t`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Status(pub(crate) u8);
+
+impl Status {
+    /// Success.
+    pub const OK: Status = Status(bindings::RVIRTIO_BLK_STS_OK);
+    /// The operation is not supported (`EOPNOTSUPP`).
+    pub const NOT_SUPPORTED: Status = Status(bindings::RVIRTIO_BLK_STS_NOTSUPP);
+    /// An I/O error (`EIO`).
+    pub const IO_ERROR: Status = Status(bindings::RVIRTIO_BLK_STS_IOERR);
+    /// A timeout (`ETIMEDOUT`).
+    pub const TIMEOUT: Status = Status(bindings::RVIRTIO_BLK_STS_TIMEOUT);
+
+    /// The negative errno the block layer reports for this status.
+    pub fn to_errno(self) -> i32 {
+        // SAFETY: Pure function of its argument.
+        unsafe { kernel::bindings::blk_status_to_errno(self.0) }
+    }
+}
+
+/// Why `queue_rq` could not take a request now. The request goes back to
+/// blk-mq, which dispatches it again later.
+pub enum Busy<T: Operations> {
+    /// The device is full; blk-mq retries when one of this queue's requests
+    /// completes.
+    Device(Owned<T>),
+    /// A transient shortage (memory); blk-mq retries after a short delay.
+    Resource(Owned<T>),
+}
+
+/// What the timeout handler decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeoutAction {
+    /// The request is still owned by the hardware: restart its timer.
+    ResetTimer,
+    /// The handler completed the request (it had already come back).
+    Done,
+}
+
+/// A blk-mq driver.
+pub trait Operations: Sized + Send + Sync + 'static {
+    /// Per-device data the callbacks see (the queue's `queuedata`).
+    type QueueData: Send + Sync + 'static;
+    /// Per-request driver data, kept in the request's PDU.
+    type RequestData: Default + Send + Sync + 'static;
+
+    /// Takes a started request. The driver either keeps `rq` (handing it to
+    /// hardware), ends it, or gives it back as [`Busy`].
+    fn queue_rq(queue: &Self::QueueData, rq: Owned<Self>, last: bool) -> Result<(), Busy<Self>>;
+
+    /// Flushes requests queued without `last` on hardware queue `hw_queue`.
+    fn commit_rqs(queue: &Self::QueueData, hw_queue: u32);
+
+    /// Ends a request that `Owned::complete` handed to blk-mq.
+    fn complete(queue: &Self::QueueData, rq: Owned<Self>);
+
+    /// The request's timer expired while the hardware still owns it.
+    fn timeout(_queue: &Self::QueueData, _rq: &Request<Self>) -> TimeoutAction {
+        TimeoutAction::ResetTimer
+    }
+}

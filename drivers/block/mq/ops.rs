@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The `struct blk_mq_ops` of an [`Operations`] type, and its C callbacks.
+
+use super::request::{Owned, Pdu, Request};
+use super::{Busy, Operations, TimeoutAction};
+use core::marker::PhantomData;
+use core::sync::atomic::Ordering;
+use kernel::bindings;
+
+pub(super) struct OpsTable<T: Operations>(PhantomData<T>);
+
+impl<T: Operations> OpsTable<T> {
+    const VTABLE: bindings::blk_mq_ops = bindings::blk_mq_ops {
+        queue_rq: Some(queue_rq::<T>),
+        queue_rqs: None,
+        commit_rqs: Some(commit_rqs::<T>),
+        get_budget: None,
+        put_budget: None,
+        set_rq_budget_token: None,
+        get_rq_budget_token: None,
+        timeout: Some(timeout::<T>),
+        poll: None,
+        complete: Some(complete::<T>),
+        init_hctx: None,
+        exit_hctx: None,
+        init_request: Some(init_request::<T>),
+        exit_request: Some(exit_request::<T>),
+        cleanup_rq: None,
+        busy: None,
+        map_queues: None,
+        show_rq: None,
+    };
+
+    pub(super) const fn get() -> &'static bindings::blk_mq_ops {
+        &Self::VTABLE
+    }
+}
+
+/// # Safety
+///
+/// `q` must be the request queue of a disk created by [`super::Disk`] for `T`.
+unsafe fn queue_data<'a, T: Operations>(q: *mut bindings::request_queue) -> &'a T::QueueData {
+    // SAFETY: `Disk` sets `queuedata` to its `Arc<T::QueueData>`, which lives
+    // until the disk and tag set are gone.
+    unsafe { &*(*q).queuedata.cast::<T::QueueData>() }
+}
+
+unsafe extern "C" fn queue_rq<T: Operations>(
+    hctx: *mut bindings::blk_mq_hw_ctx,
+    bd: *const bindings::blk_mq_queue_data,
+) -> bindings::blk_status_t {
+    // SAFETY: blk-mq passes a valid hardware context and dispatch data; the
+    // request is ours until we end it or return an error.
+    let (queue, rq, last) = unsafe {
+        let rq = (*bd).rq;
+        bindings::blk_mq_start_request(rq);
+        (
+            queue_data::<T>((*hctx).queue),
+            Owned::<T>::from_raw(rq),
+            (*bd).last,
+        )
+    };
+    match T::queue_rq(queue, rq, last) {
+        Ok(()) => super::Status::OK.0,
+        Err(Busy::Device(mut rq)) => {
+            rq.unmap_data();
+            rq.into_raw();
+            super::bindings::RVIRTIO_BLK_STS_DEV_RESOURCE
+        }
+        Err(Busy::Resource(mut rq)) => {
+            rq.unmap_data();
+            rq.into_raw();
+            super::bindings::RVIRTIO_BLK_STS_RESOURCE
+        }
+    }
+}
+
+unsafe extern "C" fn commit_rqs<T: Operations>(hctx: *mut bindings::blk_mq_hw_ctx) {
+    // SAFETY: blk-mq passes a valid hardware context of our queue.
+    let (queue, index) = unsafe { (queue_data::<T>((*hctx).queue), (*hctx).queue_num) };
+    T::commit_rqs(queue, index);
+}
+
+unsafe extern "C" fn complete<T: Operations>(rq: *mut bindings::request) {
+    // SAFETY: blk-mq calls this once for a request that `Owned::complete`
+    // gave up, so we may recreate its unique handle.
+    let (queue, rq) = unsafe { (queue_data::<T>((*rq).q), Owned::<T>::from_raw(rq)) };
+    T::complete(queue, rq);
+}
+
+unsafe extern "C" fn timeout<T: Operations>(
+    rq: *mut bindings::request,
+) -> bindings::blk_eh_timer_return {
+    // SAFETY: blk-mq passes an in-flight request of our queue.
+    let (queue, pdu) = unsafe { (queue_data::<T>((*rq).q), Pdu::<T>::of(rq)) };
+    if pdu.parked.swap(false, Ordering::AcqRel) {
+        // A faked timeout: the device already returned this request.
+        // SAFETY: The request was parked by `Owned::complete`, which gave up
+        // its handle; completing it is the one way it ends.
+        unsafe { bindings::blk_mq_complete_request(rq) };
+        return bindings::blk_eh_timer_return_BLK_EH_DONE;
+    }
+    // SAFETY: The request is in flight while its timeout handler runs.
+    let request = unsafe { Request::<T>::from_raw(rq) };
+    match T::timeout(queue, request) {
+        TimeoutAction::ResetTimer => bindings::blk_eh_timer_return_BLK_EH_RESET_TIMER,
+        TimeoutAction::Done => bindings::blk_eh_timer_return_BLK_EH_DONE,
+    }
+}
+
+unsafe extern "C" fn init_request<T: Operations>(
+    _set: *mut bindings::blk_mq_tag_set,
+    rq: *mut bindings::request,
+    _hctx_idx: core::ffi::c_uint,
+    _numa_node: core::ffi::c_uint,
+) -> core::ffi::c_int {
+    // SAFETY: The PDU is `cmd_size` bytes, sized and aligned for `Pdu<T>`
+    // (checked when the tag set is built), and not yet initialised.
+    unsafe {
+        bindings::blk_mq_rq_to_pdu(rq)
+            .cast::<Pdu<T>>()
+            .write(Pdu::default())
+    };
+    0
+}
+
+unsafe extern "C" fn exit_request<T: Operations>(
+    _set: *mut bindings::blk_mq_tag_set,
+    rq: *mut bindings::request,
+    _hctx_idx: core::ffi::c_uint,
+) {
+    // SAFETY: `init_request` initialised the PDU; nothing uses it any more.
+    unsafe { core::ptr::drop_in_place(bindings::blk_mq_rq_to_pdu(rq).cast::<Pdu<T>>()) };
+}

@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Requests: a shared view ([`Request`]) and the owner's handle ([`Owned`]).
+
+use super::bindings as mb;
+use super::{Operations, Status};
+use crate::lib::sg::{SgTable, INLINE_ENTRIES};
+use core::ffi::c_void;
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicBool, Ordering};
+use kernel::bindings;
+use kernel::prelude::*;
+use kernel::types::{ForeignOwnable, Opaque};
+
+/// The request PDU: what blk-mq allocates behind each `struct request`.
+#[repr(C)]
+pub(super) struct Pdu<T: Operations> {
+    /// The request's data pages, mapped by [`Owned::map_data`].
+    pub(super) sg: SgTable,
+    /// Set when the device returned the request but blk-mq's fault injection
+    /// (`fail_io_timeout`) asked to fake a timeout: the timeout handler then
+    /// completes it.
+    pub(super) parked: AtomicBool,
+    /// The driver's data.
+    pub(super) data: T::RequestData,
+}
+
+impl<T: Operations> Default for Pdu<T> {
+    fn default() -> Self {
+        Self {
+            sg: SgTable::default(),
+            parked: AtomicBool::new(false),
+            data: T::RequestData::default(),
+        }
+    }
+}
+
+impl<T: Operations> Pdu<T> {
+    /// # Safety
+    ///
+    /// `rq` must be a request of a tag set created for `T`, whose PDU was
+    /// initialised by `init_request`.
+    pub(super) unsafe fn of<'a>(rq: *mut bindings::request) -> &'a Pdu<T> {
+        // SAFETY: The PDU follows the request and is a `Pdu<T>` per the
+        // safety requirements.
+        unsafe { &*bindings::blk_mq_rq_to_pdu(rq).cast::<Pdu<T>>() }
+    }
+}
+
+/// The block operation a request performs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// Read sectors.
+    Read,
+    /// Write sectors.
+    Write,
+    /// Flush the volatile write cache.
+    Flush,
+    /// Discard sectors.
+    Discard,
+    /// Write zeroes; `unmap` allows deallocating them.
+    WriteZeroes {
+        /// Whether the device may deallocate the zeroed range.
+        unmap: bool,
+    },
+    /// Securely erase sectors.
+    SecureErase,
+    /// A driver-private command (`REQ_OP_DRV_IN`).
+    DriverIn,
+    /// Anything else (zoned operations, `REQ_OP_DRV_OUT`).
+    Other(u32),
+}
+
+/// A request as anyone may look at it: the owner, or a timeout handler.
+///
+/// # Invariants
+///
+/// The request belongs to a tag set created for `T`, with an initialised
+/// PDU, and it is in flight (started, not yet ended) for as long as the
+/// reference lives.
+#[repr(transparent)]
+pub struct Request<T: Operations>(Opaque<bindings::request>, PhantomData<T>);
+
+impl<T: Operations> Request<T> {
+    /// # Safety
+    ///
+    /// `rq` must satisfy the type invariant for `'a`.
+    pub(super) unsafe fn from_raw<'a>(rq: *mut bindings::request) -> &'a Self {
+        // SAFETY: `Request<T>` is a transparent wrapper of `struct request`.
+        unsafe { &*rq.cast() }
+    }
+
+    pub(super) fn raw(&self) -> *mut bindings::request {
+        self.0.get()
+    }
+
+    fn pdu(&self) -> &Pdu<T> {
+        // SAFETY: Per the type invariant.
+        unsafe { Pdu::of(self.raw()) }
+    }
+
+    /// The driver's data of this request.
+    pub fn data(&self) -> &T::RequestData {
+        &self.pdu().data
+    }
+
+    /// The request's data pages, once [`Owned::map_data`] mapped them.
+    pub fn mapped(&self) -> &SgTable {
+        &self.pdu().sg
+    }
+
+    /// First sector (in 512-byte units).
+    pub fn sector(&self) -> u64 {
+        // SAFETY: The request is in flight per the type invariant.
+        unsafe { mb::rvirtio_rq_pos(self.raw()) }
+    }
+
+    /// Size in bytes.
+    pub fn bytes(&self) -> u32 {
+        // SAFETY: As above.
+        unsafe { mb::rvirtio_rq_bytes(self.raw()) }
+    }
+
+    /// The I/O priority.
+    pub fn ioprio(&self) -> u16 {
+        // SAFETY: As above.
+        unsafe { mb::rvirtio_rq_ioprio(self.raw()) }
+    }
+
+    /// The hardware queue the request was dispatched on.
+    pub fn hw_queue(&self) -> u32 {
+        // SAFETY: As above; a started request has a hardware context.
+        unsafe { mb::rvirtio_rq_hctx_index(self.raw()) }
+    }
+
+    /// The request's tag.
+    pub fn tag(&self) -> i32 {
+        // SAFETY: As above.
+        unsafe { (*self.raw()).tag }
+    }
+
+    /// The operation.
+    pub fn op(&self) -> Op {
+        // SAFETY: As above.
+        let (op, flags) = unsafe {
+            (
+                mb::rvirtio_rq_op(self.raw()),
+                mb::rvirtio_rq_cmd_flags(self.raw()),
+            )
+        };
+        match op {
+            bindings::req_op_REQ_OP_READ => Op::Read,
+            bindings::req_op_REQ_OP_WRITE => Op::Write,
+            bindings::req_op_REQ_OP_FLUSH => Op::Flush,
+            bindings::req_op_REQ_OP_DISCARD => Op::Discard,
+            bindings::req_op_REQ_OP_WRITE_ZEROES => Op::WriteZeroes {
+                unmap: flags & u64::from(mb::RVIRTIO_REQ_NOUNMAP) == 0,
+            },
+            bindings::req_op_REQ_OP_SECURE_ERASE => Op::SecureErase,
+            bindings::req_op_REQ_OP_DRV_IN => Op::DriverIn,
+            other => Op::Other(other),
+        }
+    }
+}
+
+/// The right to end one started request.
+///
+/// # Invariants
+///
+/// `rq` satisfies the invariant of [`Request<T>`], and there is exactly one
+/// `Owned` for it: whoever holds this may map, change and end it.
+pub struct Owned<T: Operations> {
+    rq: NonNull<bindings::request>,
+    _p: PhantomData<T>,
+}
+
+// SAFETY: A request may be ended from any context and CPU.
+unsafe impl<T: Operations> Send for Owned<T> {}
+
+impl<T: Operations> core::ops::Deref for Owned<T> {
+    type Target = Request<T>;
+
+    fn deref(&self) -> &Request<T> {
+        // SAFETY: Per the type invariant.
+        unsafe { Request::from_raw(self.rq.as_ptr()) }
+    }
+}
+
+impl<T: Operations> Owned<T> {
+    /// # Safety
+    ///
+    /// `rq` must satisfy the type invariant, including uniqueness.
+    pub(super) unsafe fn from_raw(rq: *mut bindings::request) -> Self {
+        Self {
+            // SAFETY: The caller passes a valid request.
+            rq: unsafe { NonNull::new_unchecked(rq) },
+            _p: PhantomData,
+        }
+    }
+
+    pub(super) fn into_raw(self) -> *mut bindings::request {
+        let rq = self.rq.as_ptr();
+        core::mem::forget(self);
+        rq
+    }
+
+    fn pdu_mut(&mut self) -> &mut Pdu<T> {
+        // SAFETY: Per the type invariant this is the only handle that may
+        // change the PDU, and we hold it mutably.
+        unsafe { &mut *bindings::blk_mq_rq_to_pdu(self.rq.as_ptr()).cast::<Pdu<T>>() }
+    }
+
+    /// The driver's data of this request, for changing.
+    pub fn data_mut(&mut self) -> &mut T::RequestData {
+        &mut self.pdu_mut().data
+    }
+
+    /// Maps the request's data pages into [`Request::mapped`]; returns the
+    /// number of entries (zero for a request without data).
+    pub fn map_data(&mut self) -> Result<u32> {
+        let rq = self.rq.as_ptr();
+        let sg = &mut self.pdu_mut().sg;
+        // SAFETY: We own the request, so nothing else uses its table; the
+        // shim leaves it mapped to the request's pages, which stay valid
+        // until the request is ended.
+        let n = unsafe {
+            let (table, chunk) = sg.raw_table();
+            mb::rvirtio_rq_map_sg(rq, table, chunk, INLINE_ENTRIES as u32)
+        };
+        if n < 0 {
+            return Err(Error::from_errno(n));
+        }
+        Ok(n as u32)
+    }
+
+    /// Undoes [`Self::map_data`].
+    pub(super) fn unmap_data(&mut self) {
+        let sg = &mut self.pdu_mut().sg;
+        // SAFETY: We own the request; no device holds the mapping any more
+        // (it would hold this handle).
+        unsafe {
+            let (table, _) = sg.raw_table();
+            mb::rvirtio_rq_unmap_sg(table, INLINE_ENTRIES as u32);
+        }
+    }
+
+    /// Ends the request with `status`.
+    pub fn end(mut self, status: Status) {
+        self.unmap_data();
+        let rq = self.into_raw();
+        // SAFETY: We owned the started request, and give up the handle.
+        unsafe { bindings::blk_mq_end_request(rq, status.0) };
+    }
+
+    /// Hands a request the hardware has finished to blk-mq, which ends it
+    /// through [`Operations::complete`], possibly on another CPU.
+    ///
+    /// If blk-mq's fault injection wants a fake timeout, the request is
+    /// parked instead, and the timeout handler completes it.
+    pub fn complete(self) {
+        let rq = self.into_raw();
+        // SAFETY: We owned the request and give up the handle: blk-mq passes
+        // it to `complete` or the timeout handler, which recreate it once.
+        unsafe {
+            if mb::rvirtio_rq_should_fake_timeout(rq) {
+                Pdu::<T>::of(rq).parked.store(true, Ordering::Release);
+            } else {
+                bindings::blk_mq_complete_request(rq);
+            }
+        }
+    }
+}
+
+impl<T: Operations> Drop for Owned<T> {
+    /// A request nobody ends would hang its submitter: fail it instead.
+    fn drop(&mut self) {
+        self.unmap_data();
+        // SAFETY: We own the started request, and it is being dropped.
+        unsafe { bindings::blk_mq_end_request(self.rq.as_ptr(), Status::IO_ERROR.0) };
+    }
+}
+
+impl<T: Operations> ForeignOwnable for Owned<T> {
+    type Borrowed<'a> = &'a Request<T>;
+
+    fn into_foreign(self) -> *const c_void {
+        self.into_raw().cast_const().cast()
+    }
+
+    unsafe fn borrow<'a>(ptr: *const c_void) -> &'a Request<T> {
+        // SAFETY: `ptr` came from `into_foreign`, so it is a request we own;
+        // it stays in flight until `from_foreign`.
+        unsafe { Request::from_raw(ptr.cast_mut().cast()) }
+    }
+
+    unsafe fn from_foreign(ptr: *const c_void) -> Self {
+        // SAFETY: `ptr` came from `into_foreign` and is converted back once.
+        unsafe { Self::from_raw(ptr.cast_mut().cast()) }
+    }
+}

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rvirtio blk-mq glue: out-of-line wrappers for block-layer inline helpers.
+ */
+#include <linux/blk-mq.h>
+#include <linux/blkdev.h>
+#include <linux/idr.h>
+#include <linux/module.h>
+#include <linux/scatterlist.h>
+#include <linux/sysfs.h>
+
+#include "mq_shim.h"
+
+/* Disk indexes, which give disk names and minor numbers (vda, vdb, ...). */
+static DEFINE_IDA(rvirtio_disk_ida);
+
+sector_t rvirtio_rq_pos(const struct request *rq)
+{
+	return blk_rq_pos(rq);
+}
+
+unsigned int rvirtio_rq_bytes(const struct request *rq)
+{
+	return blk_rq_bytes(rq);
+}
+
+unsigned int rvirtio_rq_op(const struct request *rq)
+{
+	return req_op(rq);
+}
+
+u64 rvirtio_rq_cmd_flags(const struct request *rq)
+{
+	return (__force u64)rq->cmd_flags;
+}
+
+unsigned short rvirtio_rq_ioprio(const struct request *rq)
+{
+	return req_get_ioprio((struct request *)rq);
+}
+
+unsigned short rvirtio_rq_nr_phys_segments(struct request *rq)
+{
+	return blk_rq_nr_phys_segments(rq);
+}
+
+unsigned int rvirtio_rq_hctx_index(const struct request *rq)
+{
+	return rq->mq_hctx->queue_num;
+}
+
+bool rvirtio_rq_should_fake_timeout(struct request *rq)
+{
+	return blk_should_fake_timeout(rq->q);
+}
+
+int rvirtio_rq_map_sg(struct request *rq, struct sg_table *table, struct scatterlist *first_chunk,
+		      unsigned int nents_first_chunk)
+{
+	unsigned short nsegs = blk_rq_nr_phys_segments(rq);
+
+	table->nents = 0;
+	if (!nsegs)
+		return 0;
+	table->sgl = first_chunk;
+	if (sg_alloc_table_chained(table, nsegs, first_chunk, nents_first_chunk))
+		return -ENOMEM;
+	table->nents = blk_rq_map_sg(rq->q, rq, table->sgl);
+	return table->nents;
+}
+
+void rvirtio_rq_unmap_sg(struct sg_table *table, unsigned int nents_first_chunk)
+{
+	if (table->orig_nents)
+		sg_free_table_chained(table, nents_first_chunk);
+	table->nents = 0;
+	table->orig_nents = 0;
+}
+
+void *rvirtio_rq_queuedata(const struct request *rq)
+{
+	return rq->q->queuedata;
+}
+
+struct gendisk *rvirtio_alloc_disk(struct blk_mq_tag_set *set, struct queue_limits *lim,
+				   void *queuedata)
+{
+	return blk_mq_alloc_disk(set, lim, queuedata);
+}
+
+int rvirtio_disk_index_alloc(unsigned int max)
+{
+	return ida_alloc_range(&rvirtio_disk_ida, 0, max, GFP_KERNEL);
+}
+
+void rvirtio_disk_index_free(int index)
+{
+	ida_free(&rvirtio_disk_ida, index);
+}
+
+struct gendisk *rvirtio_dev_to_disk(struct device *dev)
+{
+	return dev_to_disk(dev);
+}
+
+unsigned int rvirtio_disk_logical_block_size(struct gendisk *disk)
+{
+	return queue_logical_block_size(disk->queue);
+}
+
+/* Heap-allocated attributes need a lockdep key, which this gives them. */
+void rvirtio_sysfs_attr_init(struct attribute *attr)
+{
+	sysfs_attr_init(attr);
+}
+
+int rvirtio_register_blkdev(const char *name)
+{
+	return register_blkdev(0, name);
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * rvirtio blk-mq glue: out-of-line wrappers for the static-inline helpers and
+ * macros of the block layer that Rust cannot call directly. Each function is
+ * one call into the C API it names.
+ */
+#ifndef RVIRTIO_MQ_SHIM_H
+#define RVIRTIO_MQ_SHIM_H
+
+#include <linux/types.h>
+
+struct request;
+struct request_queue;
+struct scatterlist;
+struct sg_table;
+struct gendisk;
+struct blk_mq_tag_set;
+struct queue_limits;
+struct device;
+struct attribute;
+
+sector_t rvirtio_rq_pos(const struct request *rq);
+unsigned int rvirtio_rq_bytes(const struct request *rq);
+unsigned int rvirtio_rq_op(const struct request *rq);
+u64 rvirtio_rq_cmd_flags(const struct request *rq);
+unsigned short rvirtio_rq_ioprio(const struct request *rq);
+unsigned short rvirtio_rq_nr_phys_segments(struct request *rq);
+unsigned int rvirtio_rq_hctx_index(const struct request *rq);
+bool rvirtio_rq_should_fake_timeout(struct request *rq);
+int rvirtio_rq_map_sg(struct request *rq, struct sg_table *table, struct scatterlist *first_chunk,
+		      unsigned int nents_first_chunk);
+void rvirtio_rq_unmap_sg(struct sg_table *table, unsigned int nents_first_chunk);
+void *rvirtio_rq_queuedata(const struct request *rq);
+
+struct gendisk *rvirtio_alloc_disk(struct blk_mq_tag_set *set, struct queue_limits *lim,
+				   void *queuedata);
+int rvirtio_disk_index_alloc(unsigned int max);
+void rvirtio_disk_index_free(int index);
+struct gendisk *rvirtio_dev_to_disk(struct device *dev);
+unsigned int rvirtio_disk_logical_block_size(struct gendisk *disk);
+int rvirtio_register_blkdev(const char *name);
+void rvirtio_sysfs_attr_init(struct attribute *attr);
+
+#endif

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A spinlock taken with local interrupts disabled (`spin_lock_irqsave`).
+//!
+//! The 6.12 `kernel::sync::SpinLock` leaves interrupts enabled, so a lock
+//! that a hard-interrupt handler also takes would deadlock against itself,
+//! and lockdep says so. Virtqueue locks need this variant.
+
+use core::cell::UnsafeCell;
+use core::ops::{Deref, DerefMut};
+use kernel::bindings;
+use kernel::init::PinInit;
+use kernel::prelude::*;
+use kernel::sync::LockClassKey;
+use kernel::types::Opaque;
+
+/// A spinlock protecting `T`, taken with interrupts disabled.
+///
+/// # Invariants
+///
+/// `lock` is an initialised `spinlock_t`; `data` is only accessed while it is
+/// held.
+#[pin_data]
+pub struct IrqSpinLock<T> {
+    #[pin]
+    lock: Opaque<bindings::spinlock_t>,
+    data: UnsafeCell<T>,
+}
+
+// SAFETY: The lock serialises all access to `data`, so it may move between
+// threads as long as `T` may.
+unsafe impl<T: Send> Send for IrqSpinLock<T> {}
+// SAFETY: As above: shared access goes through the lock.
+unsafe impl<T: Send> Sync for IrqSpinLock<T> {}
+
+impl<T> IrqSpinLock<T> {
+    /// Returns an initialiser for a lock named `name` in lockdep class `key`.
+    pub fn new(data: T, name: &'static CStr, key: &'static LockClassKey) -> impl PinInit<Self> {
+        pin_init!(Self {
+            data: UnsafeCell::new(data),
+            // SAFETY: `__spin_lock_init` initialises the lock in place; `name`
+            // and `key` are static.
+            lock <- Opaque::ffi_init(|slot| unsafe {
+                bindings::__spin_lock_init(slot, name.as_char_ptr(), super::lock_class_ptr(key))
+            }),
+        })
+    }
+
+    /// Takes the lock with interrupts disabled; they are restored on drop.
+    pub fn lock(&self) -> IrqGuard<'_, T> {
+        // SAFETY: `spinlock_t` starts with its `raw_spinlock_t` (the union's
+        // first member), and the lock is initialised per the type invariant.
+        let flags = unsafe { bindings::_raw_spin_lock_irqsave(self.raw()) };
+        IrqGuard { lock: self, flags }
+    }
+
+    fn raw(&self) -> *mut bindings::raw_spinlock_t {
+        self.lock.get().cast()
+    }
+}
+
+/// Proof that an [`IrqSpinLock`] is held; gives access to its data.
+pub struct IrqGuard<'a, T> {
+    lock: &'a IrqSpinLock<T>,
+    flags: kernel::ffi::c_ulong,
+}
+
+impl<T> Deref for IrqGuard<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        // SAFETY: The guard exists only while the lock is held.
+        unsafe { &*self.lock.data.get() }
+    }
+}
+
+impl<T> DerefMut for IrqGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: The guard exists only while the lock is held, and it is
+        // borrowed mutably, so this is the only reference.
+        unsafe { &mut *self.lock.data.get() }
+    }
+}
+
+impl<T> Drop for IrqGuard<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: We hold the lock and restore the flags saved when taking it.
+        unsafe { bindings::_raw_spin_unlock_irqrestore(self.lock.raw(), self.flags) };
+    }
+}

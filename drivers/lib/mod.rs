@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Small kernel abstractions that the 6.12 `kernel` crate lacks and that more
+//! than one rvirtio layer needs.
+//!
+//! - [`sg`]: scatter-gather tables, the currency between the blk-mq glue
+//!   (which maps requests into them) and the virtio layer (which hands them
+//!   to the device).
+//! - [`irqlock`]: a spinlock taken with interrupts disabled, for state that a
+//!   hard-interrupt handler (a virtqueue callback) shares with process
+//!   context.
+
+pub mod irqlock;
+pub mod sg;
+
+use kernel::sync::LockClassKey;
+
+/// The C `struct lock_class_key` behind a [`LockClassKey`] (the 6.12 kernel
+/// crate keeps its accessor private to itself).
+pub fn lock_class_ptr(key: &'static LockClassKey) -> *mut kernel::bindings::lock_class_key {
+    // `LockClassKey` is `#[repr(transparent)]` over `Opaque<lock_class_key>`,
+    // itself a transparent cell around the C struct.
+    (key as *const LockClassKey).cast_mut().cast()
+}

@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Virtio driver registration and the C callbacks that reach [`Driver`].
+
+use super::bindings as vb;
+use super::device::{Device, VqSpec};
+use super::virtqueue::Token;
+use core::cell::UnsafeCell;
+use core::marker::PhantomData;
+use core::sync::atomic::{AtomicUsize, Ordering};
+use kernel::error::to_result;
+use kernel::prelude::*;
+use kernel::sync::Arc;
+use kernel::types::Opaque;
+
+/// A virtio device driver.
+pub trait Driver: Sized + Send + Sync + 'static {
+    /// State the virtqueue callbacks see; set by [`Device::find_vqs`].
+    type Shared: Send + Sync + 'static;
+    /// What the driver's virtqueues carry.
+    type Token: Token;
+    /// What `probe` returns and `remove` consumes.
+    type Data: Send + Sync + 'static;
+
+    /// The driver's name (`/sys/bus/virtio/drivers/NAME`).
+    const NAME: &'static CStr;
+    /// The devices this driver binds to.
+    const ID_TABLE: &'static IdTable;
+    /// The feature bits the driver understands.
+    const FEATURES: &'static [u32];
+
+    /// Sets up a newly found device.
+    fn probe(dev: &Device<Self>) -> Result<Self::Data>;
+    /// Tears a device down; it must delete the virtqueues it created.
+    fn remove(dev: &Device<Self>, data: Self::Data);
+    /// The device used buffers of virtqueue `index`; may run in hard-IRQ context.
+    fn vq_done(shared: &Self::Shared, index: u32);
+    /// The device's configuration changed; may run in hard-IRQ context.
+    fn config_changed(_dev: &Device<Self>, _data: &Self::Data) {}
+}
+
+/// A zero-terminated table of the device ids a driver binds to.
+#[repr(C)]
+pub struct IdTable {
+    ids: [vb::virtio_device_id; IdTable::CAPACITY + 1],
+}
+
+impl IdTable {
+    /// How many ids a table holds.
+    pub const CAPACITY: usize = 4;
+
+    /// Builds a table from `(device, vendor)` pairs; `vendor` may be
+    /// `VIRTIO_DEV_ANY_ID`. Ids past [`Self::CAPACITY`] fail to compile.
+    pub const fn new(ids: &[(u32, u32)]) -> Self {
+        const END: vb::virtio_device_id = vb::virtio_device_id {
+            device: 0,
+            vendor: 0,
+        };
+        let mut table = [END; Self::CAPACITY + 1];
+        let mut i = 0;
+        while i < ids.len() {
+            table[i] = vb::virtio_device_id {
+                device: ids[i].0,
+                vendor: ids[i].1,
+            };
+            i += 1;
+        }
+        Self { ids: table }
+    }
+}
+
+/// What the layer keeps in `virtio_device::priv` for driver `T`.
+///
+/// # Invariants
+///
+/// `shared` and `names` change only in `find_vqs` and `del_vqs`, while no
+/// virtqueue callback can run (before the queues exist, after they are
+/// deleted). `data` changes only in probe and remove, while config-change
+/// callbacks are disabled by the virtio core.
+pub(super) struct Slot<T: Driver> {
+    shared: UnsafeCell<Option<Arc<T::Shared>>>,
+    names: UnsafeCell<Option<KVec<VqSpec>>>,
+    data: UnsafeCell<Option<T::Data>>,
+    live_vqs: AtomicUsize,
+}
+
+impl<T: Driver> Slot<T> {
+    fn new() -> Self {
+        Self {
+            shared: UnsafeCell::new(None),
+            names: UnsafeCell::new(None),
+            data: UnsafeCell::new(None),
+            live_vqs: AtomicUsize::new(0),
+        }
+    }
+
+    pub(super) fn live_vqs(&self) -> usize {
+        self.live_vqs.load(Ordering::Acquire)
+    }
+
+    pub(super) fn set_live_vqs(&self, n: usize) {
+        self.live_vqs.store(n, Ordering::Release);
+    }
+
+    pub(super) fn set_shared(&self, shared: Option<Arc<T::Shared>>, names: Option<KVec<VqSpec>>) {
+        // SAFETY: Per the type invariant, no callback reads these now.
+        unsafe {
+            *self.shared.get() = shared;
+            *self.names.get() = names;
+        }
+    }
+}
+
+/// Registers driver `T` with the virtio bus for as long as it lives.
+#[pin_data(PinnedDrop)]
+pub struct Registration<T: Driver> {
+    #[pin]
+    drv: Opaque<vb::virtio_driver>,
+    _p: PhantomData<T>,
+}
+
+// SAFETY: The registration is only touched at creation and drop.
+unsafe impl<T: Driver> Send for Registration<T> {}
+// SAFETY: As above.
+unsafe impl<T: Driver> Sync for Registration<T> {}
+
+impl<T: Driver> Registration<T> {
+    /// Returns an initialiser that registers the driver.
+    pub fn new() -> impl PinInit<Self, Error> {
+        let init = |this: *mut Self| {
+            // SAFETY: `this` is valid for writes and pinned; an all-zero
+            // driver has no callbacks, and everything set below outlives the
+            // registration (statics and functions).
+            unsafe {
+                let drv = Opaque::raw_get(core::ptr::addr_of!((*this).drv));
+                drv.write(core::mem::zeroed());
+                (*drv).driver.name = T::NAME.as_char_ptr();
+                (*drv).id_table = T::ID_TABLE.ids.as_ptr();
+                (*drv).feature_table = T::FEATURES.as_ptr();
+                (*drv).feature_table_size = T::FEATURES.len() as u32;
+                (*drv).feature_table_legacy = T::FEATURES.as_ptr();
+                (*drv).feature_table_size_legacy = T::FEATURES.len() as u32;
+                (*drv).probe = Some(probe_callback::<T>);
+                (*drv).remove = Some(remove_callback::<T>);
+                (*drv).config_changed = Some(config_changed_callback::<T>);
+                to_result(vb::rvirtio_register_driver(drv))
+            }
+        };
+        // SAFETY: On success the closure initialised every field (`_p` is a
+        // ZST); on failure nothing needs dropping.
+        unsafe { kernel::init::pin_init_from_closure(init) }
+    }
+}
+
+#[pinned_drop]
+impl<T: Driver> PinnedDrop for Registration<T> {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: The driver was registered in `new`.
+        unsafe { vb::unregister_virtio_driver(self.drv.get()) };
+    }
+}
+
+extern "C" fn probe_callback<T: Driver>(vdev: *mut vb::virtio_device) -> core::ffi::c_int {
+    let slot = match KBox::new(Slot::<T>::new(), GFP_KERNEL) {
+        Ok(slot) => KBox::into_raw(slot),
+        Err(_) => return ENOMEM.to_errno(),
+    };
+    // SAFETY: `vdev` is the device being probed; its `priv` is ours.
+    unsafe { vb::rvirtio_set_priv(vdev, slot.cast()) };
+    // SAFETY: `vdev` is bound to `T` for the duration of probe and `priv`
+    // points to a live slot.
+    let dev = unsafe { Device::<T>::from_raw(vdev) };
+    match T::probe(dev) {
+        Ok(data) => {
+            // SAFETY: Config-change callbacks are enabled only after probe
+            // returns, so nobody reads `data` yet.
+            unsafe { *(*slot).data.get() = Some(data) };
+            0
+        }
+        Err(e) => {
+            // SAFETY: As above; `slot` came from `KBox::into_raw`.
+            let slot = unsafe { KBox::from_raw(slot) };
+            if slot.live_vqs() != 0 {
+                // A driver that fails probe must delete its queues. If it did
+                // not, keep the slot (the callbacks may still use it) rather
+                // than free memory that C still points to.
+                pr_err!("{}: probe failed with virtqueues left alive\n", T::NAME);
+                KBox::leak(slot);
+            } else {
+                // SAFETY: `vdev` is live; clear the pointer we set.
+                unsafe { vb::rvirtio_set_priv(vdev, core::ptr::null_mut()) };
+            }
+            e.to_errno()
+        }
+    }
+}
+
+extern "C" fn remove_callback<T: Driver>(vdev: *mut vb::virtio_device) {
+    // SAFETY: `vdev` is bound to `T` until remove returns, with our slot in
+    // `priv`.
+    let dev = unsafe { Device::<T>::from_raw(vdev) };
+    // SAFETY: The virtio core disabled config-change callbacks before remove.
+    let data = unsafe { (*dev.slot().data.get()).take() };
+    if let Some(data) = data {
+        T::remove(dev, data);
+    }
+    if dev.slot().live_vqs() != 0 {
+        pr_err!("{}: remove left virtqueues alive\n", T::NAME);
+        return;
+    }
+    // SAFETY: `priv` came from `KBox::into_raw` in probe and nothing uses it
+    // any more: the queues are gone and config callbacks are disabled.
+    unsafe {
+        let slot = vb::rvirtio_get_priv(vdev).cast::<Slot<T>>();
+        vb::rvirtio_set_priv(vdev, core::ptr::null_mut());
+        drop(KBox::from_raw(slot));
+    }
+}
+
+extern "C" fn config_changed_callback<T: Driver>(vdev: *mut vb::virtio_device) {
+    // SAFETY: Config changes are only delivered to a bound, probed device.
+    let dev = unsafe { Device::<T>::from_raw(vdev) };
+    // SAFETY: `data` does not change while config callbacks are enabled.
+    if let Some(data) = unsafe { (*dev.slot().data.get()).as_ref() } {
+        T::config_changed(dev, data);
+    }
+}
+
+/// The C callback of every virtqueue created through [`Device::find_vqs`].
+pub(super) extern "C" fn vq_callback<T: Driver>(vq: *mut vb::virtqueue) {
+    // SAFETY: The queue is alive while its callback runs; it belongs to a
+    // device bound to `T` whose `priv` is our slot.
+    let (slot, index) = unsafe {
+        let vdev = vb::rvirtio_vq_device(vq);
+        (
+            &*vb::rvirtio_get_priv(vdev).cast::<Slot<T>>(),
+            vb::rvirtio_vq_index(vq),
+        )
+    };
+    // SAFETY: `shared` does not change while queue callbacks can run.
+    if let Some(shared) = unsafe { (*slot.shared.get()).as_ref() } {
+        T::vq_done(shared, index);
+    }
+}

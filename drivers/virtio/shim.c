@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rvirtio: out-of-line wrappers for the C virtio core's inline helpers.
+ *
+ * Each module that uses the Rust virtio layer links its own copy of this
+ * file (through a one-line wrapper in its directory), so that THIS_MODULE
+ * names that module.
+ */
+#include <linux/interrupt.h>
+#include <linux/module.h>
+#include <linux/scatterlist.h>
+#include <linux/virtio.h>
+#include <linux/virtio_config.h>
+
+#include "shim.h"
+
+int rvirtio_register_driver(struct virtio_driver *drv)
+{
+	return register_virtio_driver(drv);
+}
+
+bool rvirtio_has_feature(const struct virtio_device *vdev, unsigned int fbit)
+{
+	return virtio_has_feature(vdev, fbit);
+}
+
+bool rvirtio_is_little_endian(struct virtio_device *vdev)
+{
+	return virtio_is_little_endian(vdev);
+}
+
+bool rvirtio_can_get_config(const struct virtio_device *vdev)
+{
+	return vdev->config->get != NULL;
+}
+
+u32 rvirtio_config_generation(struct virtio_device *vdev)
+{
+	return vdev->config->generation ? vdev->config->generation(vdev) : 0;
+}
+
+void rvirtio_config_get(struct virtio_device *vdev, unsigned int offset, void *buf,
+			unsigned int len)
+{
+	vdev->config->get(vdev, offset, buf, len);
+}
+
+void rvirtio_config_set(struct virtio_device *vdev, unsigned int offset, const void *buf,
+			unsigned int len)
+{
+	vdev->config->set(vdev, offset, buf, len);
+}
+
+u8 rvirtio_get_status(struct virtio_device *vdev)
+{
+	return vdev->config->get_status(vdev);
+}
+
+void rvirtio_device_ready(struct virtio_device *vdev)
+{
+	virtio_device_ready(vdev);
+}
+
+int rvirtio_find_vqs(struct virtio_device *vdev, unsigned int nvqs, struct virtqueue *vqs[],
+		     struct virtqueue_info vqs_info[], bool spread_irqs)
+{
+	struct irq_affinity desc = { 0, };
+
+	return virtio_find_vqs(vdev, nvqs, vqs, vqs_info, spread_irqs ? &desc : NULL);
+}
+
+void rvirtio_del_vqs(struct virtio_device *vdev)
+{
+	vdev->config->del_vqs(vdev);
+}
+
+void rvirtio_synchronize_cbs(struct virtio_device *vdev)
+{
+	virtio_synchronize_cbs(vdev);
+}
+
+void rvirtio_sg_init_one(struct scatterlist *sg, const void *buf, unsigned int len)
+{
+	sg_init_one(sg, buf, len);
+}
+
+void rvirtio_sg_mark_end(struct scatterlist *sg)
+{
+	sg_mark_end(sg);
+}
+
+struct virtio_device *rvirtio_vq_device(struct virtqueue *vq)
+{
+	return vq->vdev;
+}
+
+unsigned int rvirtio_vq_index(struct virtqueue *vq)
+{
+	return vq->index;
+}
+
+unsigned int rvirtio_vq_num_free(struct virtqueue *vq)
+{
+	return vq->num_free;
+}
+
+struct device *rvirtio_device_dev(struct virtio_device *vdev)
+{
+	return &vdev->dev;
+}
+
+void *rvirtio_get_priv(struct virtio_device *vdev)
+{
+	return vdev->priv;
+}
+
+void rvirtio_set_priv(struct virtio_device *vdev, void *priv)
+{
+	vdev->priv = priv;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * rvirtio: out-of-line wrappers for the static-inline helpers and macros of
+ * the C virtio core, so that Rust can call them. Nothing here makes a
+ * decision: each function is one call into the C API it names.
+ */
+#ifndef RVIRTIO_VIRTIO_SHIM_H
+#define RVIRTIO_VIRTIO_SHIM_H
+
+#include <linux/types.h>
+
+struct virtio_device;
+struct virtio_driver;
+struct virtqueue;
+struct virtqueue_info;
+struct scatterlist;
+
+int rvirtio_register_driver(struct virtio_driver *drv);
+bool rvirtio_has_feature(const struct virtio_device *vdev, unsigned int fbit);
+bool rvirtio_is_little_endian(struct virtio_device *vdev);
+bool rvirtio_can_get_config(const struct virtio_device *vdev);
+u32 rvirtio_config_generation(struct virtio_device *vdev);
+void rvirtio_config_get(struct virtio_device *vdev, unsigned int offset, void *buf,
+			unsigned int len);
+void rvirtio_config_set(struct virtio_device *vdev, unsigned int offset, const void *buf,
+			unsigned int len);
+u8 rvirtio_get_status(struct virtio_device *vdev);
+void rvirtio_device_ready(struct virtio_device *vdev);
+int rvirtio_find_vqs(struct virtio_device *vdev, unsigned int nvqs, struct virtqueue *vqs[],
+		     struct virtqueue_info vqs_info[], bool spread_irqs);
+void rvirtio_del_vqs(struct virtio_device *vdev);
+void rvirtio_synchronize_cbs(struct virtio_device *vdev);
+void rvirtio_sg_init_one(struct scatterlist *sg, const void *buf, unsigned int len);
+void rvirtio_sg_mark_end(struct scatterlist *sg);
+struct virtio_device *rvirtio_vq_device(struct virtqueue *vq);
+unsigned int rvirtio_vq_index(struct virtqueue *vq);
+unsigned int rvirtio_vq_num_free(struct virtqueue *vq);
+struct device *rvirtio_device_dev(struct virtio_device *vdev);
+void *rvirtio_get_priv(struct virtio_device *vdev);
+void rvirtio_set_priv(struct virtio_device *vdev, void *priv);
+
+#endif

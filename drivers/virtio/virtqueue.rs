@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Virtqueues that carry typed tokens.
+//!
+//! A token is the driver's handle on one request. [`Virtqueue::add`] moves it
+//! into the device; from then on the driver has nothing to complete the
+//! request with. It gets the token back in exactly two ways:
+//!
+//! - [`Virtqueue::get_buf`]: the device returned it on the used ring;
+//! - [`Virtqueue::detach_unused`]: the device has been reset, which the
+//!   caller proves with a [`DeviceReset`].
+//!
+//! This is rule 3 of rvirtio ("never abandon a request the device owns")
+//! written into the types.
+
+use super::bindings as vb;
+use super::device::DeviceReset;
+use crate::lib::sg::SgTable;
+use core::cell::UnsafeCell;
+use core::marker::PhantomData;
+use kernel::bindings;
+use kernel::prelude::*;
+use kernel::types::ForeignOwnable;
+
+/// A driver's handle on one request, which a virtqueue can carry.
+///
+/// The buffers a token gives the device are described by [`Token::describe`]
+/// from a borrow of the token itself, so they live as long as the token does.
+pub trait Token: ForeignOwnable + Send {
+    /// Adds the buffers of the request `token` to `chain`: first those the
+    /// device reads, then those it writes.
+    fn describe<'a>(token: Self::Borrowed<'a>, chain: &mut Chain<'a>);
+}
+
+/// A value the device writes (a status byte, a response header).
+///
+/// The CPU reads it only after the device has returned the request, and
+/// writes it only while it holds the request exclusively.
+#[repr(transparent)]
+pub struct DeviceWritable<T: Copy>(UnsafeCell<T>);
+
+// SAFETY: CPU writes need `&mut self`; shared CPU access only reads, with a
+// volatile read because the device may have written the memory.
+unsafe impl<T: Copy + Send> Sync for DeviceWritable<T> {}
+
+impl<T: Copy> DeviceWritable<T> {
+    /// Creates a cell holding `value`.
+    pub const fn new(value: T) -> Self {
+        Self(UnsafeCell::new(value))
+    }
+
+    /// Reads the value the device (or the CPU) last wrote.
+    pub fn get(&self) -> T {
+        // SAFETY: The cell is valid for reads; the device writes it only
+        // while it owns the request, which the caller has got back.
+        unsafe { self.0.get().read_volatile() }
+    }
+
+    /// Sets the value, before the request is given to the device.
+    pub fn set(&mut self, value: T) {
+        *self.0.get_mut() = value;
+    }
+}
+
+impl<T: Copy + Default> Default for DeviceWritable<T> {
+    fn default() -> Self {
+        Self::new(T::default())
+    }
+}
+
+enum Part<'a> {
+    Buf(*const u8, u32),
+    Sg(&'a SgTable),
+}
+
+/// The most buffers one descriptor chain may have.
+const MAX_PARTS: usize = 4;
+
+/// The buffers of one request, in the order the device sees them.
+pub struct Chain<'a> {
+    parts: [Option<(Part<'a>, bool)>; MAX_PARTS],
+    len: usize,
+    out: u32,
+    inn: u32,
+    bad: bool,
+    _p: PhantomData<&'a ()>,
+}
+
+impl<'a> Chain<'a> {
+    fn new() -> Self {
+        Self {
+            parts: [None, None, None, None],
+            len: 0,
+            out: 0,
+            inn: 0,
+            bad: false,
+            _p: PhantomData,
+        }
+    }
+
+    fn push(&mut self, part: Part<'a>, device_writes: bool) {
+        if self.len == MAX_PARTS || (!device_writes && self.inn != 0) {
+            self.bad = true;
+            return;
+        }
+        self.parts[self.len] = Some((part, device_writes));
+        self.len += 1;
+        if device_writes {
+            self.inn += 1;
+        } else {
+            self.out += 1;
+        }
+    }
+
+    /// The device reads `value`'s bytes.
+    pub fn read<T>(&mut self, value: &'a T) {
+        let len = core::mem::size_of::<T>() as u32;
+        self.push(Part::Buf((value as *const T).cast(), len), false);
+    }
+
+    /// The device writes `cell`.
+    pub fn write<T: Copy>(&mut self, cell: &'a DeviceWritable<T>) {
+        let len = core::mem::size_of::<T>() as u32;
+        self.push(Part::Buf(cell.0.get().cast_const().cast(), len), true);
+    }
+
+    /// The device reads (`device_writes == false`) or writes the memory that
+    /// `table` maps. An empty table adds nothing.
+    pub fn sg(&mut self, table: &'a SgTable, device_writes: bool) {
+        if table.nents() != 0 {
+            self.push(Part::Sg(table), device_writes);
+        }
+    }
+}
+
+/// A virtqueue whose buffers carry tokens of type `T`.
+///
+/// # Invariants
+///
+/// `vq` is a live virtqueue, until [`super::Device::del_vqs`] consumes this
+/// handle; there is one handle per queue. Every non-null pointer the queue
+/// returns as a buffer was produced by `T::into_foreign` in [`Self::add`] and
+/// not yet converted back.
+pub struct Virtqueue<T: Token> {
+    vq: *mut vb::virtqueue,
+    _p: PhantomData<T>,
+}
+
+// SAFETY: The handle may be used from any thread; all use needs `&mut self`
+// or reads immutable fields, so callers serialise it (with a lock).
+unsafe impl<T: Token> Send for Virtqueue<T> {}
+
+impl<T: Token> Virtqueue<T> {
+    /// # Safety
+    ///
+    /// `vq` must be a live virtqueue of a device, with no other handle.
+    pub(super) unsafe fn from_raw(vq: *mut vb::virtqueue) -> Self {
+        Self {
+            vq,
+            _p: PhantomData,
+        }
+    }
+
+    pub(super) fn device(&self) -> *mut vb::virtio_device {
+        // SAFETY: The queue is live per the type invariant.
+        unsafe { vb::rvirtio_vq_device(self.vq) }
+    }
+
+    /// The queue's index on its device.
+    pub fn index(&self) -> u32 {
+        // SAFETY: The queue is live per the type invariant.
+        unsafe { vb::rvirtio_vq_index(self.vq) }
+    }
+
+    /// Free descriptors.
+    pub fn num_free(&self) -> u32 {
+        // SAFETY: The queue is live per the type invariant.
+        unsafe { vb::rvirtio_vq_num_free(self.vq) }
+    }
+
+    /// Gives the request `token` to the device. On failure (`ENOSPC` when the
+    /// ring is full, `ENOMEM`, or `EINVAL` for a malformed chain) the token
+    /// comes back with the error.
+    pub fn add(&mut self, token: T) -> Result<(), (T, Error)> {
+        let ptr = token.into_foreign();
+        // SAFETY: `ptr` came from `into_foreign` just now.
+        let borrowed = unsafe { T::borrow(ptr) };
+        let mut chain = Chain::new();
+        T::describe(borrowed, &mut chain);
+
+        // SAFETY: All-zero scatterlists are unused entries.
+        let mut singles: [bindings::scatterlist; MAX_PARTS] = unsafe { core::mem::zeroed() };
+        let mut sgs = [core::ptr::null_mut::<bindings::scatterlist>(); MAX_PARTS];
+        let mut bad = chain.bad || chain.len == 0 || ptr.is_null();
+        for (i, part) in chain.parts.iter().take(chain.len).enumerate() {
+            match part {
+                Some((Part::Buf(buf, len), _)) => {
+                    // SAFETY: `buf` is valid for `len` bytes for as long as the
+                    // token is foreign-owned (it was borrowed from it).
+                    unsafe { vb::rvirtio_sg_init_one(&mut singles[i], buf.cast(), *len) };
+                    sgs[i] = &mut singles[i];
+                }
+                Some((Part::Sg(table), _)) => match table.first() {
+                    Some(first) => sgs[i] = first,
+                    None => bad = true,
+                },
+                None => bad = true,
+            }
+        }
+        let ret = if bad {
+            EINVAL.to_errno()
+        } else {
+            // SAFETY: The queue is live; `sgs` holds `out + in` valid,
+            // end-marked lists whose memory lives as long as the token, which
+            // the queue now holds as `ptr`.
+            unsafe {
+                vb::virtqueue_add_sgs(
+                    self.vq,
+                    sgs.as_mut_ptr(),
+                    chain.out,
+                    chain.inn,
+                    ptr.cast_mut(),
+                    bindings::GFP_ATOMIC,
+                )
+            }
+        };
+        if ret != 0 {
+            // SAFETY: The queue did not take `ptr`; the borrow is over.
+            return Err((unsafe { T::from_foreign(ptr) }, Error::from_errno(ret)));
+        }
+        Ok(())
+    }
+
+    /// Whether the device must be notified of new buffers.
+    pub fn kick_prepare(&mut self) -> bool {
+        // SAFETY: The queue is live per the type invariant.
+        unsafe { vb::virtqueue_kick_prepare(self.vq) }
+    }
+
+    /// Notifies the device; false if the queue is broken.
+    pub fn notify(&mut self) -> bool {
+        // SAFETY: The queue is live per the type invariant.
+        unsafe { vb::virtqueue_notify(self.vq) }
+    }
+
+    /// Takes the next request the device has returned, with the number of
+    /// bytes it wrote.
+    pub fn get_buf(&mut self) -> Option<(T, u32)> {
+        let mut len = 0u32;
+        // SAFETY: The queue is live per the type invariant.
+        let ptr = unsafe { vb::virtqueue_get_buf(self.vq, &mut len) };
+        if ptr.is_null() {
+            return None;
+        }
+        // SAFETY: Per the type invariant, `ptr` came from `into_foreign` in
+        // `add`, and the device has now returned it, once.
+        Some((unsafe { T::from_foreign(ptr.cast_const()) }, len))
+    }
+
+    /// Takes back a request the device never returned. Only possible after
+    /// a reset of this queue's device, which `reset` proves.
+    pub fn detach_unused(&mut self, reset: &DeviceReset<'_>) -> Option<T> {
+        if reset.dev != self.device() {
+            return None;
+        }
+        // SAFETY: The queue is live, and its device was reset, so the device
+        // no longer owns any buffer.
+        let ptr = unsafe { vb::virtqueue_detach_unused_buf(self.vq) };
+        if ptr.is_null() {
+            return None;
+        }
+        // SAFETY: As in `get_buf`.
+        Some(unsafe { T::from_foreign(ptr.cast_const()) })
+    }
+
+    /// Stops callbacks for this queue (a hint to the device).
+    pub fn disable_cb(&mut self) {
+        // SAFETY: The queue is live per the type invariant.
+        unsafe { vb::virtqueue_disable_cb(self.vq) }
+    }
+
+    /// Restarts callbacks; false if buffers arrived meanwhile, so the caller
+    /// must poll again.
+    pub fn enable_cb(&mut self) -> bool {
+        // SAFETY: The queue is live per the type invariant.
+        unsafe { vb::virtqueue_enable_cb(self.vq) }
+    }
+
+    /// Whether the queue is broken (the device misbehaved or is gone).
+    pub fn is_broken(&self) -> bool {
+        // SAFETY: The queue is live per the type invariant.
+        unsafe { vb::virtqueue_is_broken(self.vq) }
+    }
+}
