@@ -279,7 +279,6 @@ pub fn disk_shape(cfg: &RawConfig) -> Result<DiskShape, ConfigError> {
             shape.physical_block_size = 1u32
                 .checked_shl(u32::from(pexp))
                 .and_then(|m| lbs.checked_mul(m))
-                .filter(|_| pexp < 32)
                 .ok_or(ConfigError::BadPhysicalBlockExp(pexp))?;
         }
         shape.alignment_offset = lbs.saturating_mul(u32::from(align));

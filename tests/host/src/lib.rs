@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! rvirtio's pure logic, built for the host so that `cargo test` can check
+//! it. Each module is the very file the kernel modules compile.
+
+#![no_std]
+
+#[path = "../../../drivers/virtio/status.rs"]
+pub mod status;
+
+#[path = "../../../drivers/block/virtio_blk_proto.rs"]
+pub mod virtio_blk_proto;
