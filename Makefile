@@ -18,6 +18,7 @@ FLAVOUR ?= debug
 SCRIPTS := $(CURDIR)/scripts
 # Debian's rustc-web has the rust-src the kernel needs; rustup's does not.
 RVIRTIO_RUSTC ?= /usr/bin/rustc
+RVIRTIO_CLIPPY_DRIVER ?= /usr/bin/clippy-driver
 RVIRTIO_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rvirtio
 RVIRTIO_BINDGEN ?= $(RVIRTIO_CACHE)/tools/bin/bindgen
 export RVIRTIO_CACHE
@@ -30,7 +31,7 @@ KDIR = $(shell $(SCRIPTS)/build-kernel.sh $(FLAVOUR) --print)
 endif
 
 KBUILD_ARGS = -C $(KDIR) M=$(CURDIR) LLVM=1 RUSTC=$(RVIRTIO_RUSTC) \
-	HOSTRUSTC=$(RVIRTIO_RUSTC) BINDGEN=$(RVIRTIO_BINDGEN)
+	HOSTRUSTC=$(RVIRTIO_RUSTC) BINDGEN=$(RVIRTIO_BINDGEN) CLIPPY_DRIVER=$(RVIRTIO_CLIPPY_DRIVER)
 
 .PHONY: all modules kernel print-kdir check check-host check-guest run clean \
 	setup rustfmt rustfmtcheck clippy

@@ -160,6 +160,8 @@ impl<T: Driver> PinnedDrop for Registration<T> {
     }
 }
 
+/// `virtio_driver::probe`: the virtio core calls it with the device being
+/// probed.
 extern "C" fn probe_callback<T: Driver>(vdev: *mut vb::virtio_device) -> core::ffi::c_int {
     let slot = match KBox::new(Slot::<T>::new(), GFP_KERNEL) {
         Ok(slot) => KBox::into_raw(slot),
@@ -195,6 +197,8 @@ extern "C" fn probe_callback<T: Driver>(vdev: *mut vb::virtio_device) -> core::f
     }
 }
 
+/// `virtio_driver::remove`: the virtio core calls it with a device this
+/// driver probed.
 extern "C" fn remove_callback<T: Driver>(vdev: *mut vb::virtio_device) {
     // SAFETY: `vdev` is bound to `T` until remove returns, with our slot in
     // `priv`.
@@ -217,6 +221,8 @@ extern "C" fn remove_callback<T: Driver>(vdev: *mut vb::virtio_device) {
     }
 }
 
+/// `virtio_driver::config_changed`: the virtio core calls it for a probed
+/// device of this driver, possibly in hard-IRQ context.
 extern "C" fn config_changed_callback<T: Driver>(vdev: *mut vb::virtio_device) {
     // SAFETY: Config changes are only delivered to a bound, probed device.
     let dev = unsafe { Device::<T>::from_raw(vdev) };
@@ -226,7 +232,8 @@ extern "C" fn config_changed_callback<T: Driver>(vdev: *mut vb::virtio_device) {
     }
 }
 
-/// The C callback of every virtqueue created through [`Device::find_vqs`].
+/// The callback of every virtqueue created through [`Device::find_vqs`]:
+/// the virtio core calls it with a live queue of a device bound to `T`.
 pub(super) extern "C" fn vq_callback<T: Driver>(vq: *mut vb::virtqueue) {
     // SAFETY: The queue is alive while its callback runs; it belongs to a
     // device bound to `T` whose `priv` is our slot.

@@ -89,6 +89,12 @@ macro_rules! declare_disk_ops {
 }
 
 /// The last reference to a disk went away: release its index.
+/// C callback.
+///
+/// # Safety
+///
+/// Called by the block layer once, when the last reference to a disk built by
+/// [`Disk`] goes away.
 unsafe extern "C" fn free_disk(disk: *mut bindings::gendisk) {
     // SAFETY: The disk is being released; its minors came from its index.
     unsafe {
@@ -175,7 +181,7 @@ pub struct DiskAttr<T: Operations> {
     /// The file name.
     pub name: &'static CStr,
     /// Fills the page with the value; returns the length written.
-    pub show: fn(&DiskRef<T>, &mut [u8]) -> Result<usize>,
+    pub show: ShowFn<T>,
 }
 
 /// A live gendisk of driver `T`, as sysfs attributes see it.
@@ -244,10 +250,13 @@ impl<T: Operations> DiskRef<T> {
 /// Most sysfs attributes a disk can have.
 const MAX_ATTRS: usize = 4;
 
+/// How a [`DiskAttr`] fills its page.
+type ShowFn<T> = fn(&DiskRef<T>, &mut [u8]) -> Result<usize>;
+
 #[repr(C)]
 struct RawAttr<T: Operations> {
     dev_attr: bindings::device_attribute,
-    show: Option<fn(&DiskRef<T>, &mut [u8]) -> Result<usize>>,
+    show: Option<ShowFn<T>>,
 }
 
 /// The C attribute group of a disk; lives until `del_gendisk` removed it.
@@ -258,6 +267,12 @@ struct AttrStorage<T: Operations> {
     groups: [*const bindings::attribute_group; 2],
 }
 
+/// C callback.
+///
+/// # Safety
+///
+/// Called by sysfs with a device attribute registered by [`Disk::add`], on
+/// the device of a live disk, and a page-sized buffer.
 unsafe extern "C" fn attr_show<T: Operations>(
     dev: *mut bindings::device,
     attr: *mut bindings::device_attribute,

@@ -46,6 +46,12 @@ unsafe fn queue_data<'a, T: Operations>(q: *mut bindings::request_queue) -> &'a 
     unsafe { &*(*q).queuedata.cast::<T::QueueData>() }
 }
 
+/// C callback.
+///
+/// # Safety
+///
+/// Called by blk-mq with a hardware context of a queue built by [`super::Disk`]
+/// for `T` and dispatch data whose request is not yet started.
 unsafe extern "C" fn queue_rq<T: Operations>(
     hctx: *mut bindings::blk_mq_hw_ctx,
     bd: *const bindings::blk_mq_queue_data,
@@ -76,12 +82,22 @@ unsafe extern "C" fn queue_rq<T: Operations>(
     }
 }
 
+/// C callback.
+///
+/// # Safety
+///
+/// Called by blk-mq with a hardware context of a queue built for `T`.
 unsafe extern "C" fn commit_rqs<T: Operations>(hctx: *mut bindings::blk_mq_hw_ctx) {
     // SAFETY: blk-mq passes a valid hardware context of our queue.
     let (queue, index) = unsafe { (queue_data::<T>((*hctx).queue), (*hctx).queue_num) };
     T::commit_rqs(queue, index);
 }
 
+/// C callback.
+///
+/// # Safety
+///
+/// Called by blk-mq once for a request that [`Owned::complete`] handed over.
 unsafe extern "C" fn complete<T: Operations>(rq: *mut bindings::request) {
     // SAFETY: blk-mq calls this once for a request that `Owned::complete`
     // gave up, so we may recreate its unique handle.
@@ -89,6 +105,11 @@ unsafe extern "C" fn complete<T: Operations>(rq: *mut bindings::request) {
     T::complete(queue, rq);
 }
 
+/// C callback.
+///
+/// # Safety
+///
+/// Called by blk-mq for an in-flight request of a queue built for `T`.
 unsafe extern "C" fn timeout<T: Operations>(
     rq: *mut bindings::request,
 ) -> bindings::blk_eh_timer_return {
@@ -109,6 +130,12 @@ unsafe extern "C" fn timeout<T: Operations>(
     }
 }
 
+/// C callback.
+///
+/// # Safety
+///
+/// Called by blk-mq with a request of a tag set built for `T`, whose PDU is
+/// `cmd_size` bytes and not yet initialised.
 unsafe extern "C" fn init_request<T: Operations>(
     _set: *mut bindings::blk_mq_tag_set,
     rq: *mut bindings::request,
@@ -125,6 +152,12 @@ unsafe extern "C" fn init_request<T: Operations>(
     0
 }
 
+/// C callback.
+///
+/// # Safety
+///
+/// Called by blk-mq for a request whose PDU `init_request` initialised,
+/// when nothing uses it any more.
 unsafe extern "C" fn exit_request<T: Operations>(
     _set: *mut bindings::blk_mq_tag_set,
     rq: *mut bindings::request,

@@ -288,12 +288,18 @@ impl<T: Operations> ForeignOwnable for Owned<T> {
         self.into_raw().cast_const().cast()
     }
 
+    /// # Safety
+    ///
+    /// As for [`ForeignOwnable::borrow`].
     unsafe fn borrow<'a>(ptr: *const c_void) -> &'a Request<T> {
         // SAFETY: `ptr` came from `into_foreign`, so it is a request we own;
         // it stays in flight until `from_foreign`.
         unsafe { Request::from_raw(ptr.cast_mut().cast()) }
     }
 
+    /// # Safety
+    ///
+    /// As for [`ForeignOwnable::from_foreign`].
     unsafe fn from_foreign(ptr: *const c_void) -> Self {
         // SAFETY: `ptr` came from `into_foreign` and is converted back once.
         unsafe { Self::from_raw(ptr.cast_mut().cast()) }

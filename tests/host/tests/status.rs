@@ -8,7 +8,10 @@ use rvirtio_host_tests::status::*;
 #[test]
 fn needs_reset_wins_over_driver_ok() {
     assert_eq!(health(DRIVER_OK | NEEDS_RESET), Health::NeedsReset);
-    assert_eq!(health(ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK), Health::Live);
+    assert_eq!(
+        health(ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK),
+        Health::Live
+    );
     assert_eq!(health(0), Health::NotReady);
     assert_eq!(health(DRIVER_OK | FAILED), Health::NotReady);
 }

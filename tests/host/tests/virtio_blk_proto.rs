@@ -27,9 +27,18 @@ fn header_layout_matches_the_spec() {
 
 #[test]
 fn request_types() {
-    assert_eq!(header_for(BlockOp::Read, 8, 0).unwrap().type_(), req_type::IN);
-    assert_eq!(header_for(BlockOp::Write, 8, 0).unwrap().type_(), req_type::OUT);
-    assert_eq!(header_for(BlockOp::GetId, 8, 0).unwrap().type_(), req_type::GET_ID);
+    assert_eq!(
+        header_for(BlockOp::Read, 8, 0).unwrap().type_(),
+        req_type::IN
+    );
+    assert_eq!(
+        header_for(BlockOp::Write, 8, 0).unwrap().type_(),
+        req_type::OUT
+    );
+    assert_eq!(
+        header_for(BlockOp::GetId, 8, 0).unwrap().type_(),
+        req_type::GET_ID
+    );
     assert_eq!(header_for(BlockOp::Unsupported, 8, 0), None);
 }
 
@@ -80,7 +89,10 @@ fn seg_max_and_size_max() {
     c.seg_max = Some(0);
     assert_eq!(disk_shape(&c).unwrap().max_segments, 1);
     c.seg_max = Some(u32::MAX);
-    assert_eq!(u32::from(disk_shape(&c).unwrap().max_segments), MAX_SEGMENTS);
+    assert_eq!(
+        u32::from(disk_shape(&c).unwrap().max_segments),
+        MAX_SEGMENTS
+    );
     c.max_dma_size = 4096;
     assert_eq!(disk_shape(&c).unwrap().max_segment_size, 4096);
 }

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make check`: everything CI runs, on a machine that may be new.
+#
+#   1. setup: apt packages and bindgen (idempotent);
+#   2. the debug test kernel (built once, then cached) and the modules;
+#   3. static checks: rustfmt, clippy, and a SAFETY comment on every unsafe
+#      block;
+#   4. host unit and property tests (cargo test, tests/host);
+#   5. the guest suite on the debug kernel (tests/run-guest-tests.sh).
+#
+# Each check prints its name, result and seconds; the last line is
+# "N passed, N failed" (", N skipped" if any) over all of them.
+#
+#   make check TESTS="fio-verify serial"   only these guest tests
+set -uo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo" || exit 1
+# shellcheck source=scripts/env.sh
+. "$repo/scripts/env.sh"
+
+passed=0 failed=0 skipped=0
+log_dir=$RVIRTIO_CACHE/check-logs
+mkdir -p "$log_dir"
+
+# run NAME CMD...: one check, its output in a log shown only on failure.
+run() {
+	local name=$1 t0 rc log
+	shift
+	log=$log_dir/$name.log
+	t0=$(date +%s)
+	printf '%-28s ... ' "$name"
+	"$@" >"$log" 2>&1
+	rc=$?
+	if [ $rc = 0 ]; then
+		echo "ok ($(($(date +%s) - t0))s)"
+		passed=$((passed + 1))
+	else
+		echo "FAILED ($(($(date +%s) - t0))s)"
+		failed=$((failed + 1))
+		tail -n 60 "$log" | sed 's/^/    /'
+	fi
+	return $rc
+}
+
+stage_fail() {
+	echo "check: cannot continue without $1"
+	echo "$passed passed, $((failed)) failed"
+	exit 1
+}
+
+run setup "$repo/scripts/setup.sh" all || stage_fail "the tools"
+run kernel-debug "$repo/scripts/build-kernel.sh" debug || stage_fail "the test kernel"
+run build-modules make -C "$repo" modules || stage_fail "the modules"
+run rustfmt make -C "$repo" rustfmtcheck
+run safety-comments "$repo/scripts/check-safety.sh"
+# clippy must be silent: any warning fails the check.
+run clippy bash -c "touch '$repo'/drivers/*/*_main.rs && make -C '$repo' clippy 2>&1 | tee /dev/stderr | { ! grep -qE '^(warning|error)'; }"
+
+# Host tests: one line per test binary's result, counted test by test.
+t0=$(date +%s)
+printf '%-28s ... ' "host-tests"
+host_log=$log_dir/host-tests.log
+(cd tests/host && cargo test 2>&1) >"$host_log"
+rc=$?
+hp=$(sed -n 's/^test result: .* \([0-9]*\) passed; \([0-9]*\) failed.*/\1/p' "$host_log" | paste -sd+ | bc)
+hf=$(sed -n 's/^test result: .* \([0-9]*\) passed; \([0-9]*\) failed.*/\2/p' "$host_log" | paste -sd+ | bc)
+hp=${hp:-0} hf=${hf:-0}
+if [ $rc = 0 ] && [ "$hf" = 0 ] && [ "$hp" -gt 0 ]; then
+	echo "ok, $hp tests ($(($(date +%s) - t0))s)"
+else
+	echo "FAILED ($(($(date +%s) - t0))s)"
+	grep -E '^test .* FAILED|panicked|^error' "$host_log" | head -40 | sed 's/^/    /'
+	[ "$hf" = 0 ] && hf=1
+fi
+passed=$((passed + hp)) failed=$((failed + hf))
+
+# Guest tests: the runner prints a line per test and a closing count line.
+echo "guest tests (debug kernel, QEMU TCG):"
+guest_out=$log_dir/guest-tests.log
+# shellcheck disable=SC2086
+"$repo/tests/run-guest-tests.sh" --kernel-flavour debug ${TESTS:-} 2>&1 | tee "$guest_out" |
+	grep -v -E '^[0-9]+ passed, [0-9]+ failed' | sed 's/^/  /'
+summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$guest_out" | tail -n 1)
+if [ -z "$summary" ]; then
+	echo "  guest runner ended without a summary"
+	failed=$((failed + 1))
+else
+	gp=$(echo "$summary" | sed -n 's/^\([0-9]*\) passed.*/\1/p')
+	gf=$(echo "$summary" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
+	gs=$(echo "$summary" | sed -n 's/.* \([0-9]*\) skipped.*/\1/p')
+	passed=$((passed + gp)) failed=$((failed + gf)) skipped=$((skipped + ${gs:-0}))
+fi
+
+if [ "$skipped" -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
+[ "$failed" = 0 ]
