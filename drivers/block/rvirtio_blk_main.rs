@@ -19,6 +19,9 @@ mod virtio;
 #[path = "virtio_blk_proto.rs"]
 mod virtio_blk_proto;
 
+// drivers/lib/recovery.rs names the status decoder this way in every crate.
+use virtio::status as virtio_status;
+
 use kernel::c_str;
 use kernel::prelude::*;
 

@@ -6,11 +6,13 @@
 //! - [`sg`]: scatter-gather tables, the currency between the blk-mq glue
 //!   (which maps requests into them) and the virtio layer (which hands them
 //!   to the device).
+//! - [`recovery`]: the reset state machine (pure logic).
 //! - [`irqlock`]: a spinlock taken with interrupts disabled, for state that a
 //!   hard-interrupt handler (a virtqueue callback) shares with process
 //!   context.
 
 pub mod irqlock;
+pub mod recovery;
 pub mod sg;
 
 use kernel::sync::LockClassKey;

@@ -10,3 +10,9 @@ pub mod status;
 
 #[path = "../../../drivers/block/virtio_blk_proto.rs"]
 pub mod virtio_blk_proto;
+
+#[path = "../../../drivers/lib/recovery.rs"]
+pub mod recovery;
+
+// recovery.rs names the status decoder as the modules' crate roots do.
+use status as virtio_status;

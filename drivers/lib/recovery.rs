@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The device recovery state machine, as pure logic.
+//!
+//! No kernel dependencies: built into the modules (which keep it behind a
+//! spinlock) and into the host test crate, where every interleaving of
+//! timeouts, resets and remove is checked.
+//!
+//! ```text
+//!                  request_reset                 reset_started
+//!        +------+ -------------> +-----------+ ----------------> (work runs)
+//!        | Live |                | Resetting |
+//!        +------+ <------------- +-----------+
+//!           ^      reset_finished(ok, within budget)   |
+//!           |                                          | reset_finished(failed
+//!           |                                          |   or over budget)
+//!           |                                          v
+//!           |                                     +------+
+//!           +---- (never: Dead is final) -------- | Dead |
+//!                                                 +------+
+//!      remove: any state ----------------------> Deleting (final)
+//! ```
+//!
+//! - At most one reset is pending or running: `request_reset` asks the
+//!   caller to queue the work only on the Live → Resetting edge.
+//! - The work asks `reset_started` before it touches the device, and stops
+//!   if remove came first.
+//! - After `remove`, nothing leaves Deleting, so no reset starts: remove
+//!   cancels or waits for the one work item and then owns the device.
+//! - More than `budget` resets within `window` gives up: Dead. So does a
+//!   failed re-initialisation.
+
+/// Why a reset was asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// The device set NEEDS_RESET (seen by a timeout or a config change).
+    NeedsReset,
+    /// DRIVER_OK was cleared under us: the device was reset by the host.
+    NotReady,
+    /// A request timed out too many times in a row on a healthy device.
+    Stalled,
+    /// A test asked for it.
+    Injected,
+}
+
+impl Reason {
+    /// A short name for logs and debugfs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::NeedsReset => "device needs reset",
+            Reason::NotReady => "device lost DRIVER_OK",
+            Reason::Stalled => "request stalled",
+            Reason::Injected => "injected",
+        }
+    }
+}
+
+/// The states.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Serving I/O.
+    Live,
+    /// A reset is queued or running.
+    Resetting(Reason),
+    /// Gave up: all I/O fails.
+    Dead,
+    /// `remove` has begun; final.
+    Deleting,
+}
+
+/// What `reset_started` tells the work item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// Reset the device and bring it back.
+    Proceed(Reason),
+    /// Over budget: reset the device to take every request back, fail them,
+    /// and leave the device dead. The state is already Dead.
+    GiveUp(Reason),
+    /// Do nothing: remove came first, or the machine already gave up.
+    Abort,
+}
+
+/// How a finished reset left the device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Finish {
+    /// Back to Live.
+    Live,
+    /// The device could not be re-initialised: the state is Dead; the caller
+    /// fails all I/O.
+    GaveUp,
+    /// `remove` came meanwhile; it owns the device now.
+    Deleting,
+}
+
+/// Most resets a budget can count.
+pub const MAX_BUDGET: usize = 64;
+
+/// The recovery state of one device.
+#[derive(Clone, Debug)]
+pub struct Recovery {
+    state: State,
+    /// At most `budget` resets start within any `window` (in the caller's
+    /// time unit, jiffies in the kernel).
+    budget: usize,
+    window: u64,
+    /// Start times of the resets within the window, oldest first.
+    recent: [u64; MAX_BUDGET],
+    nrecent: usize,
+}
+
+impl Recovery {
+    /// A live device allowed `budget` resets (capped at [`MAX_BUDGET`]) in any
+    /// `window`. A budget of zero gives up at the first reset.
+    pub fn new(budget: usize, window: u64) -> Self {
+        Self {
+            state: State::Live,
+            budget: budget.min(MAX_BUDGET),
+            window,
+            recent: [0; MAX_BUDGET],
+            nrecent: 0,
+        }
+    }
+
+    /// The current state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Whether I/O may go to the device now.
+    pub fn is_live(&self) -> bool {
+        self.state == State::Live
+    }
+
+    /// Asks for a reset. True when the caller must queue the reset work:
+    /// only on the Live → Resetting edge, so the work is never queued twice.
+    pub fn request_reset(&mut self, why: Reason) -> bool {
+        if self.state == State::Live {
+            self.state = State::Resetting(why);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The reset work begins at time `now`; it may touch the device only on
+    /// `Proceed` or `GiveUp`.
+    pub fn reset_started(&mut self, now: u64) -> Start {
+        let State::Resetting(why) = self.state else {
+            return Start::Abort;
+        };
+        // Forget resets that left the window.
+        let window = self.window;
+        let keep_from = self.recent[..self.nrecent]
+            .iter()
+            .position(|&t| now.wrapping_sub(t) < window)
+            .unwrap_or(self.nrecent);
+        self.recent.copy_within(keep_from..self.nrecent, 0);
+        self.nrecent -= keep_from;
+        if self.nrecent >= self.budget {
+            self.state = State::Dead;
+            return Start::GiveUp(why);
+        }
+        self.recent[self.nrecent] = now;
+        self.nrecent += 1;
+        Start::Proceed(why)
+    }
+
+    /// A reset that began with `Proceed` finished; `reinit_ok` says whether
+    /// the device came back.
+    pub fn reset_finished(&mut self, reinit_ok: bool) -> Finish {
+        match self.state {
+            State::Resetting(_) if reinit_ok => {
+                self.state = State::Live;
+                Finish::Live
+            }
+            State::Resetting(_) => {
+                self.state = State::Dead;
+                Finish::GaveUp
+            }
+            // Only remove moves a Resetting machine elsewhere.
+            State::Live | State::Dead | State::Deleting => Finish::Deleting,
+        }
+    }
+
+    /// How many resets started within the window, as of the last start.
+    pub fn recent_resets(&self) -> usize {
+        self.nrecent
+    }
+
+    /// `remove` begins. Returns the previous state: if it was Resetting, the
+    /// work may be queued or running and must be cancelled or waited for.
+    pub fn remove(&mut self) -> State {
+        core::mem::replace(&mut self.state, State::Deleting)
+    }
+}
+
+/// What a timeout handler does about a request the device still owns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeoutVerdict {
+    /// The device is healthy and the request is not yet overdue: wait more.
+    Wait,
+    /// Reset the device for this reason (the request stays untouched until
+    /// the reset takes it back).
+    Reset(Reason),
+}
+
+/// Decides a timeout of a request the harvest did not find completed,
+/// given the device's status health and how many consecutive times this
+/// request expired. NEEDS_RESET is checked before DRIVER_OK.
+pub fn timeout_verdict(
+    health: crate::virtio_status::Health,
+    expiries: u32,
+    max_expiries: u32,
+) -> TimeoutVerdict {
+    use crate::virtio_status::Health;
+    match health {
+        Health::NeedsReset => TimeoutVerdict::Reset(Reason::NeedsReset),
+        Health::NotReady => TimeoutVerdict::Reset(Reason::NotReady),
+        Health::Live if expiries >= max_expiries => TimeoutVerdict::Reset(Reason::Stalled),
+        Health::Live => TimeoutVerdict::Wait,
+    }
+}
+
+/// What the reset does with a request it took back from the device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reclaim {
+    /// Send it again once the device is back.
+    Requeue,
+    /// It has been through too many resets: fail it.
+    Fail,
+}
+
+/// Requeue a reclaimed request unless it was already requeued `budget` times.
+pub fn reclaim(requeues: u32, budget: u32) -> Reclaim {
+    if requeues < budget {
+        Reclaim::Requeue
+    } else {
+        Reclaim::Fail
+    }
+}
