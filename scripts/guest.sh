@@ -152,6 +152,7 @@ for ko in "${modules[@]}"; do
 	[ -n "$krel" ] || die "$ko has no vermagic"
 	mkdir -p "$mods/lib/modules/$krel/extra"
 	cp "$ko" "$mods/lib/modules/$krel/extra/$name.ko"
+	echo "extra/$name.ko" >>"$mods/lib/modules/$krel/modules.order"
 	ln -sf "/lib/modules/$krel/extra/$name.ko" "$mods/modules/$name.ko"
 	case " ${releases[*]} " in *" $krel "*) ;; *) releases+=("$krel") ;; esac
 done

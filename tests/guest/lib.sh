@@ -18,6 +18,9 @@
 
 # shellcheck source=/dev/null
 . /usr/lib/kselftest/ktap_helpers.sh
+# Real modprobe, blockdev, mke2fs... rather than busybox's applets.
+# shellcheck source=/dev/null
+. /etc/rvirtio-tools.sh
 
 DRIVER=${DRIVER:-rvirtio_blk}
 RVIRTIO_DIR=${RVIRTIO_DIR:-/rvirtio}
@@ -254,13 +257,13 @@ kmemleak_check() {
 fio_verify() {
 	local dev=$1 size=$2 out=/tmp/fio-verify.out rc
 	shift 2
-	fio --name=verify --filename="/dev/$dev" --direct=1 --ioengine=libaio \
+	fio --name=fio-verify --filename="/dev/$dev" --direct=1 --ioengine=libaio \
 		--iodepth=16 --rw=randwrite --bsrange=4k-256k --io_size="$size" \
 		--randrepeat=0 --verify=crc32c --do_verify=1 --verify_fatal=1 \
 		--verify_state_save=0 --verify_dump=0 --exitall_on_error=1 \
 		"$@" >"$out" 2>&1
 	rc=$?
-	if [ "$rc" -ne 0 ] || grep -Eq 'verify: |bad magic|crc32c: verify failed|err= *[1-9]' "$out"; then
+	if [ "$rc" -ne 0 ] || grep -Eq 'bad magic|bad header|verify failed|err= *[1-9]' "$out"; then
 		log "fio_verify /dev/$dev $size failed (fio exit $rc):"
 		as_diag <"$out"
 		return 1
