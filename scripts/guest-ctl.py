@@ -97,12 +97,15 @@ class Qmp:
             elif msg.get("id") == req["id"]:
                 return msg
 
-    def wait_event(self, name, timeout):
+    def wait_event(self, name, timeout, match=None):
+        """The first event NAME whose data has all of match's items."""
         self._connect()
+        match = match or {}
         deadline = time.monotonic() + timeout
         while True:
             for i, ev in enumerate(self.events):
-                if ev["event"] == name:
+                data = ev.get("data", {})
+                if ev["event"] == name and all(str(data.get(k)) == v for k, v in match.items()):
                     return self.events.pop(i)
             left = deadline - time.monotonic()
             if left <= 0:
@@ -192,13 +195,16 @@ def cmd_qmp(ctl, rest):
 
 @command("qmp-wait-event")
 def cmd_qmp_wait_event(ctl, rest):
-    """qmp-wait-event NAME [TIMEOUT]: wait for QEMU event NAME (say
-    DEVICE_DELETED), seen since the channel first used QMP; reply with it"""
+    """qmp-wait-event NAME [TIMEOUT [KEY=VALUE...]]: wait for QEMU event NAME
+    (say DEVICE_DELETED) whose data has KEY=VALUE (say device=d0), among the
+    events seen since the channel first used QMP; reply with it, once"""
     words = rest.split()
     if not words:
-        raise CtlError("usage: qmp-wait-event NAME [TIMEOUT]")
+        raise CtlError("usage: qmp-wait-event NAME [TIMEOUT [KEY=VALUE...]]")
     timeout = float(words[1]) if len(words) > 1 else 30
-    return json.dumps(ctl.qmp.wait_event(words[0], timeout), separators=(",", ":"))
+    match = dict(w.partition("=")[::2] for w in words[2:])
+    ev = ctl.qmp.wait_event(words[0], timeout, match)
+    return json.dumps(ev, separators=(",", ":"))
 
 
 @command("disks")
