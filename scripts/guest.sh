@@ -10,7 +10,8 @@
 #
 # Options:
 #   --kernel BZIMAGE    kernel (default: the debug build's bzImage)
-#   --initramfs FILE    base initramfs (default: scripts/mkinitramfs.sh's)
+#   --initramfs FILE    base initramfs, gzip'ed or not (default: an
+#                       uncompressed copy of scripts/mkinitramfs.sh's)
 #   --module KO         put KO in the guest as /modules/NAME.ko and in a
 #                       depmod'ed /lib/modules/RELEASE/extra/ (repeatable)
 #   --disk SPEC         add a disk (repeatable); SPEC is KEY=VALUE,...:
@@ -110,7 +111,7 @@ if [ -z "$kernel" ]; then
 fi
 [ -f "$kernel" ] || die "no kernel at $kernel (scripts/build-kernel.sh debug)"
 if [ -z "$initramfs" ]; then
-	initramfs=$("$here/mkinitramfs.sh" --print)
+	initramfs=$("$here/mkinitramfs.sh" --print-uncompressed)
 fi
 [ -f "$initramfs" ] || die "no initramfs at $initramfs"
 # A kernel inside a build tree brings that tree's modules.builtin along.
@@ -179,7 +180,7 @@ fi
 [ "$shell" = 0 ] || : >"$mods/rvirtio/shell"
 (cd "$mods" && find . -print0 | LC_ALL=C sort -z | cpio -0 -o -H newc -R 0:0 --quiet |
 	gzip -1 -n) >"$work/modules.cpio.gz"
-# The kernel unpacks concatenated (compressed) cpio archives one by one.
+# The kernel unpacks concatenated cpio archives, compressed or not, in turn.
 cat "$initramfs" "$work/modules.cpio.gz" >"$work/initrd"
 
 # ------------------------------------------------------------ the disks --

@@ -5,6 +5,11 @@
 #
 #   scripts/mkinitramfs.sh OUT.cpio.gz   write the initramfs to OUT.cpio.gz
 #   scripts/mkinitramfs.sh --print       print the cached initramfs's path only
+#   scripts/mkinitramfs.sh --print-uncompressed
+#                                        the same, of an uncompressed copy: under
+#                                        TCG the guest kernel takes ~3 s to
+#                                        inflate the gzip one, so guest.sh boots
+#                                        this
 #
 # The initramfs holds the host's busybox-static (with its applet links), fio,
 # the e2fsprogs tools, kmod, a few util-linux and sg3-utils tools, all their
@@ -28,8 +33,10 @@ usage() {
 	exit 2
 }
 [ $# -eq 1 ] || usage
+plain=0
 case "$1" in
---print) out= ;;
+--print) out='' ;;
+--print-uncompressed) out='' plain=1 ;;
 -*) usage ;;
 *) out=$1 ;;
 esac
@@ -166,13 +173,21 @@ if [ ! -f "$cached" ]; then
 	chmod 0644 "$part"
 	mv "$part" "$cached"
 	# Keep the newest few only.
-	find "$cache" -name 'initramfs-*.cpio.gz' -printf '%T@ %p\n' | sort -rn | tail -n +6 |
+	find "$cache" -name 'initramfs-*.cpio*' -printf '%T@ %p\n' | sort -rn | tail -n +7 |
 		cut -d' ' -f2- | xargs -r rm -f
 	echo "mkinitramfs: $(du -h "$cached" | cut -f1) in $cached" >&2
 fi
 [ -z "$ktap_tmp" ] || rm -rf "$ktap_tmp"
 
-if [ -z "$out" ]; then
+if [ "$plain" = 1 ]; then
+	if [ ! -f "${cached%.gz}" ]; then
+		part=$(mktemp "$cache/.initramfs-$key.XXXXXX")
+		gzip -dc "$cached" >"$part"
+		chmod 0644 "$part"
+		mv "$part" "${cached%.gz}"
+	fi
+	echo "${cached%.gz}"
+elif [ -z "$out" ]; then
 	echo "$cached"
 else
 	cp "$cached" "$out"

@@ -69,7 +69,7 @@ if [ ! -f "$kdir/.rvirtio-built" ]; then
 fi
 kernel=$kdir/arch/x86/boot/bzImage
 krel=$(cat "$kdir/include/config/kernel.release")
-initramfs=$("$repo/scripts/mkinitramfs.sh" --print)
+initramfs=$("$repo/scripts/mkinitramfs.sh" --print-uncompressed)
 
 results=${results:-$RVIRTIO_CACHE/results/$(date +%Y%m%d-%H%M%S)-$driver}
 mkdir -p "$results"
