@@ -272,7 +272,7 @@ fi
 printf '%q ' "${qemu[@]}" >"$work/qemu.cmd"
 echo >>"$work/qemu.cmd"
 
-start=$(date +%s.%N)
+start=$(date +%s%N)
 set +e
 if [ "$shell" = 1 ]; then
 	"${qemu[@]}" 2>&1 | tee "$qemu_log"
@@ -283,12 +283,13 @@ else
 fi
 qemu_rc=${PIPESTATUS[0]}
 set -e
-elapsed=$(echo "$(date +%s.%N) - $start" | bc)
+elapsed_ms=$((($(date +%s%N) - start) / 1000000))
 [ -z "$log" ] || cp "$qemu_log" "$log"
 
 marker=$(tr -d '\r' <"$qemu_log" | sed -n 's/^RVIRTIO-EXIT: \([0-9]*\)$/\1/p' | tail -n 1)
 booted=$(tr -d '\r' <"$qemu_log" | sed -n 's/^RVIRTIO-BOOTED: //p' | tail -n 1)
-summary=$(printf 'guest.sh: %.1fs in QEMU, /init started at %ss guest uptime' "$elapsed" "${booted:-?}")
+summary=$(printf 'guest.sh: %d.%ds in QEMU, /init started at %ss guest uptime' \
+	$((elapsed_ms / 1000)) $((elapsed_ms % 1000 / 100)) "${booted:-?}")
 if [ "$qemu_rc" = 124 ] || [ "$qemu_rc" = 137 ]; then
 	echo "$summary; TIMEOUT after ${timeout_s}s" >&2
 	exit 124
@@ -299,6 +300,7 @@ elif [ "$qemu_rc" != 0 ]; then
 	echo "$summary; QEMU failed (exit $qemu_rc): $(tail -n 3 "$qemu_log")" >&2
 	exit 125
 else
-	echo "$summary; the guest stopped without an exit marker (panic?)" >&2
+	panic=$(tr -d '\r' <"$qemu_log" | grep -m 1 'Kernel panic' || true)
+	echo "$summary; the guest stopped without an exit marker: ${panic:-no panic message}" >&2
 	exit 125
 fi
