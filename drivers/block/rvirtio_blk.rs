@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! rvirtio_blk: a virtio-blk driver.
+//! rvirtio_blk: a virtio-blk driver that recovers requests the device never
+//! returns.
 //!
 //! It binds to virtio block devices and serves them as `vda`, `vdb`, ...,
 //! like the C `virtio_blk`:
@@ -8,38 +9,78 @@
 //! - READ, WRITE, FLUSH (when the device offers `VIRTIO_BLK_F_FLUSH`, the
 //!   disk has a volatile write cache) and GET_ID (sysfs `serial`);
 //! - multi-segment requests within the device's `seg_max`, `size_max` and
-//!   `blk_size`, and its topology;
-//! - read-only devices (`VIRTIO_BLK_F_RO`).
+//!   `blk_size`, and its topology; read-only devices.
+//!
+//! Unlike the C driver it has a timeout handler, and recovers by reset:
+//!
+//! 1. *Harvest first*: a timeout first takes what the device finished off the
+//!    used ring (a lost interrupt), and completes the request if it is there.
+//! 2. *NEEDS_RESET before DRIVER_OK*: then it reads the device status; a
+//!    broken device, or one that lost DRIVER_OK, is reset. A healthy one gets
+//!    more time, up to `timeouts_before_reset` expiries in a row.
+//! 3. *Never abandon a request the device owns*: the driver cannot complete
+//!    a request while the device holds it (the virtqueue holds its only
+//!    handle); the reset takes it back, then requeues or fails it.
+//! 4. *Recover by reset*: one work item per device, guarded by the
+//!    [`Recovery`] state machine against `remove`; past `reset_budget` resets
+//!    in `reset_window`, or if the device does not come back, the disk is
+//!    marked dead and all I/O fails.
+//! 5. *Ordering*: only a request the device returned completes successfully.
 //!
 //! Not yet: several queues, discard and write-zeroes, the write-cache
-//! toggle, geometry, and recovery from requests the device never returns.
+//! toggle, geometry, capacity changes, suspend.
 //!
-//! The reading order follows the life of a device: per-request data, the
-//! request path (`queue_rq`, the virtqueue callback, `complete`), then probe
-//! and remove. The virtio layer, the blk-mq glue and the pure protocol logic
-//! live in neighbouring modules; this file holds no `unsafe`.
+//! The reading order follows the life of a device: per-device and
+//! per-request data, the request path, timeouts and the reset work, then
+//! probe and remove. This file holds no `unsafe`.
 
+use crate::lib::debugfs::{Counters, GlobalDir};
 use crate::lib::irqlock::IrqSpinLock;
-use crate::mq::{self, Busy, Disk, DiskAttr, DiskConfig, DiskRef, Limits, Op, Owned, Request};
-use crate::mq::{Status, TagSetConfig};
-use crate::virtio::{self, Chain, Device, DeviceWritable, IdTable, Virtqueue, VqSpec};
+use crate::lib::recovery::{self, Finish, Reason, Recovery, Start, State, TimeoutVerdict};
+use crate::lib::work::{self, GlobalQueue};
+use crate::lib::{time, work::WQ_MEM_RECLAIM, work::WQ_UNBOUND};
+use crate::mq::{self, Busy, Disk, DiskAttr, DiskConfig, DiskRef, Limits, Op, Owned, QueueRef};
+use crate::mq::{QueueCtl, Request, Status, TagSetConfig, TimeoutAction};
+use crate::params;
+use crate::virtio::Virtqueue;
+use crate::virtio::{self, status, Chain, Device, DeviceRef, DeviceWritable, IdTable, VqSpec};
 use crate::virtio_blk_proto::{self as proto, feature, BlockOp, OutHdr, Outcome};
-use crate::{vdev_err, vdev_notice};
-use core::sync::atomic::{AtomicU32, Ordering};
+use crate::{vdev_err, vdev_notice, vdev_warn};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use kernel::prelude::*;
 use kernel::str::CString;
-use kernel::sync::Arc;
+use kernel::sync::{new_mutex, Arc, ArcBorrow, Mutex};
+use kernel::workqueue::{self as wq, Work, WorkItem};
 use kernel::{c_str, fmt};
 
-/// The block major, registered at module load (see [`set_major`]).
-static MAJOR: AtomicU32 = AtomicU32::new(0);
+// ---------------------------------------------------------------------------
+// Module-wide state.
 
-/// Records the block major the module registered.
-pub(crate) fn set_major(major: u32) {
-    MAJOR.store(major, Ordering::Relaxed);
-}
+/// The block major, registered at module load.
+static MAJOR: AtomicU32 = AtomicU32::new(0);
+/// The workqueue reset work runs on.
+static RESET_WQ: GlobalQueue = GlobalQueue::new();
+/// `/sys/kernel/debug/rvirtio_blk/`.
+static DEBUGFS: GlobalDir = GlobalDir::new();
 
 crate::declare_disk_ops!(DISK_OPS, RvirtioBlk);
+
+/// Sets up what every device shares; undone by [`module_exit`].
+pub(crate) fn module_init(major: u32) -> Result {
+    MAJOR.store(major, Ordering::Relaxed);
+    RESET_WQ.alloc(c_str!("rvirtio_blk_reset"), WQ_UNBOUND | WQ_MEM_RECLAIM)?;
+    DEBUGFS.create(c_str!("rvirtio_blk"));
+    Ok(())
+}
+
+/// Undoes [`module_init`], once every device is gone.
+pub(crate) fn module_exit() {
+    RESET_WQ.destroy();
+    DEBUGFS.remove();
+}
+
+// ---------------------------------------------------------------------------
+// Per-device and per-request data.
 
 /// The driver.
 pub(crate) struct RvirtioBlk;
@@ -50,20 +91,108 @@ pub(crate) struct RvirtioBlk;
 pub(crate) struct BlkRequest {
     hdr: OutHdr,
     status: DeviceWritable<u8>,
+    /// Fault injection: send this request without its status byte and data,
+    /// which the device must treat as malformed.
+    malformed: bool,
 }
 
-/// A request virtqueue: `None` while the device has no queues.
+/// A request virtqueue: `None` while the device has no queues (during a
+/// reset, after giving up, during remove); requests then fail.
 type ReqQueue = IrqSpinLock<Option<Virtqueue<Owned<RvirtioBlk>>>>;
 
-/// What the request path and the virtqueue callbacks share.
+/// Counters and fault-injection knobs, shown in debugfs.
+#[derive(Default)]
+pub(crate) struct Stats {
+    timeouts: AtomicU64,
+    lost_interrupts: AtomicU64,
+    resets: AtomicU64,
+    requeued: AtomicU64,
+    failed: AtomicU64,
+    give_ups: AtomicU64,
+    /// 0 live, 1 resetting, 2 dead, 3 deleting.
+    state: AtomicU32,
+    /// Drop the next N virtqueue notifications.
+    drop_irqs: AtomicU32,
+    /// Send the next request malformed.
+    inject_malformed: AtomicU32,
+    /// Reset the device at the next request.
+    inject_reset: AtomicU32,
+}
+
+/// What the request path, virtqueue callbacks, timeouts and the reset work
+/// share.
+#[pin_data]
 pub(crate) struct Shared {
     vqs: KVec<Pin<KBox<ReqQueue>>>,
+    #[pin]
+    recovery: IrqSpinLock<Recovery>,
+    #[pin]
+    reset_work: Work<Shared>,
+    dev: DeviceRef<RvirtioBlk>,
+    /// Set once the disk exists.
+    #[pin]
+    queue: Mutex<Option<QueueRef>>,
+    stats: Arc<Stats>,
+    faults: bool,
+}
+
+kernel::impl_has_work! {
+    impl HasWork<Self> for Shared { self.reset_work }
+}
+
+impl WorkItem for Shared {
+    type Pointer = Arc<Shared>;
+
+    fn run(this: Arc<Shared>) {
+        reset_device(&this);
+    }
+}
+
+impl Shared {
+    fn publish_state(&self, state: State) {
+        let code = match state {
+            State::Live => 0,
+            State::Resetting(_) => 1,
+            State::Dead => 2,
+            State::Deleting => 3,
+        };
+        self.stats.state.store(code, Ordering::Relaxed);
+    }
+
+    fn count(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Asks for a reset; queues the work unless one is pending or the device is
+/// dead or going away. Safe in any context.
+fn schedule_reset(shared: &Arc<Shared>, why: Reason) {
+    let queue = {
+        let mut r = shared.recovery.lock();
+        let queue = r.request_reset(why);
+        shared.publish_state(r.state());
+        queue
+    };
+    if queue {
+        // The state machine queues the work only once; the workqueue exists
+        // for as long as any device does.
+        let _ = RESET_WQ.enqueue(shared.clone());
+    }
+}
+
+/// Takes a fault-injection knob's next shot, if fault injection is on.
+fn take_shot(enabled: bool, knob: &AtomicU32) -> bool {
+    enabled
+        && knob
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+            .is_ok()
 }
 
 /// What probe builds and remove tears down.
 pub(crate) struct BlkDevice {
     shared: Arc<Shared>,
     disk: Disk<RvirtioBlk>,
+    _debugfs: Counters<Stats>,
 }
 
 // ---------------------------------------------------------------------------
@@ -74,6 +203,9 @@ impl virtio::Token for Owned<RvirtioBlk> {
     fn describe<'a>(rq: &'a Request<RvirtioBlk>, chain: &mut Chain<'a>) {
         let d = rq.data();
         chain.read(&d.hdr);
+        if d.malformed {
+            return;
+        }
         chain.sg(rq.mapped(), proto::device_writes_data(d.hdr.type_()));
         chain.write(&d.status);
     }
@@ -101,7 +233,11 @@ impl mq::Operations for RvirtioBlk {
     type QueueData = Shared;
     type RequestData = BlkRequest;
 
-    fn queue_rq(shared: &Shared, mut rq: Owned<Self>, last: bool) -> Result<(), Busy<Self>> {
+    fn queue_rq(
+        shared: ArcBorrow<'_, Shared>,
+        mut rq: Owned<Self>,
+        last: bool,
+    ) -> Result<(), Busy<Self>> {
         // A driver-private request (GET_ID) arrives with its header set.
         if rq.op() != Op::DriverIn {
             match proto::header_for(block_op(rq.op()), rq.sector(), rq.ioprio()) {
@@ -112,7 +248,12 @@ impl mq::Operations for RvirtioBlk {
                 }
             }
         }
-        rq.data_mut().status.set(proto::STATUS_UNSET);
+        let d = rq.data_mut();
+        d.status.set(proto::STATUS_UNSET);
+        d.malformed = take_shot(shared.faults, &shared.stats.inject_malformed);
+        if take_shot(shared.faults, &shared.stats.inject_reset) {
+            schedule_reset(&shared.into(), Reason::Injected);
+        }
         if rq.map_data().is_err() {
             return Err(Busy::Resource(rq));
         }
@@ -123,6 +264,7 @@ impl mq::Operations for RvirtioBlk {
         };
         let mut guard = slot.lock();
         let Some(vq) = guard.as_mut() else {
+            // No queues: the device is dead or going away.
             drop(guard);
             rq.end(Status::IO_ERROR);
             return Ok(());
@@ -148,7 +290,7 @@ impl mq::Operations for RvirtioBlk {
         Ok(())
     }
 
-    fn commit_rqs(shared: &Shared, hw_queue: u32) {
+    fn commit_rqs(shared: ArcBorrow<'_, Shared>, hw_queue: u32) {
         if let Some(slot) = shared.vqs.get(hw_queue as usize) {
             if let Some(vq) = slot.lock().as_mut() {
                 if vq.kick_prepare() {
@@ -158,10 +300,207 @@ impl mq::Operations for RvirtioBlk {
         }
     }
 
-    fn complete(_shared: &Shared, rq: Owned<Self>) {
+    fn complete(_shared: ArcBorrow<'_, Shared>, rq: Owned<Self>) {
         let status = status_of(proto::outcome(rq.data().status.get()));
         rq.end(status);
     }
+
+    /// A request's timer expired: harvest, then look at the device's health,
+    /// then wait or reset. The request itself is never ended here unless the
+    /// device already returned it.
+    fn timeout(shared: ArcBorrow<'_, Shared>, rq: &Request<Self>, expiries: u32) -> TimeoutAction {
+        Shared::count(&shared.stats.timeouts);
+        if harvest(&shared, rq.hw_queue(), Some(rq)) {
+            Shared::count(&shared.stats.lost_interrupts);
+            return TimeoutAction::Done;
+        }
+        if !shared.recovery.lock().is_live() {
+            // A reset is pending or running (it will take the request back),
+            // or the device is dead or going away (remove takes it back).
+            return TimeoutAction::ResetTimer;
+        }
+        let Some(st) = shared.dev.with(|dev| dev.status()) else {
+            return TimeoutAction::ResetTimer;
+        };
+        let verdict = recovery::timeout_verdict(
+            status::health(st),
+            expiries,
+            params::timeouts_before_reset(),
+        );
+        if let TimeoutVerdict::Reset(why) = verdict {
+            schedule_reset(&shared.into(), why);
+        }
+        TimeoutAction::ResetTimer
+    }
+}
+
+/// Takes every request the device returned on queue `index` off the used
+/// ring and completes it. Returns whether `target` was among them; it is
+/// completed at once, bypassing fake-timeout injection, since its timeout
+/// handler is the caller.
+fn harvest(shared: &Shared, index: u32, target: Option<&Request<RvirtioBlk>>) -> bool {
+    let Some(slot) = shared.vqs.get(index as usize) else {
+        return false;
+    };
+    let mut found = false;
+    let mut guard = slot.lock();
+    if let Some(vq) = guard.as_mut() {
+        while let Some((rq, _len)) = vq.get_buf() {
+            if target.is_some_and(|t| core::ptr::eq::<Request<RvirtioBlk>>(&*rq, t)) {
+                found = true;
+                rq.complete_now();
+            } else {
+                rq.complete();
+            }
+        }
+    }
+    found
+}
+
+// ---------------------------------------------------------------------------
+// The reset work.
+
+/// Resets the device and brings it back, or gives up. Runs on
+/// [`RESET_WQ`]; the state machine makes sure it is queued once and never
+/// touches a device that `remove` has claimed.
+fn reset_device(shared: &Arc<Shared>) {
+    let start = {
+        let mut r = shared.recovery.lock();
+        let start = r.reset_started(time::jiffies());
+        shared.publish_state(r.state());
+        start
+    };
+    let (why, give_up) = match start {
+        Start::Proceed(why) => (why, false),
+        Start::GiveUp(why) => (why, true),
+        Start::Abort => return,
+    };
+    let queue = shared.queue.lock().clone();
+    let Some(queue) = queue else {
+        return;
+    };
+    // Both handles are revoked only after remove has waited for this work.
+    shared.dev.with(|dev| {
+        queue.with(|q| {
+            Shared::count(&shared.stats.resets);
+            if give_up {
+                vdev_err!(
+                    dev,
+                    "reset {} ({}): over the budget of {} resets in {} s, giving up",
+                    shared.stats.resets.load(Ordering::Relaxed),
+                    why.as_str(),
+                    params::reset_budget(),
+                    params::reset_window()
+                );
+            } else {
+                vdev_warn!(
+                    dev,
+                    "reset {}: {}",
+                    shared.stats.resets.load(Ordering::Relaxed),
+                    why.as_str()
+                );
+            }
+            q.quiesce();
+            let reset = take_back_requests(dev, shared, give_up);
+            let finish = if give_up {
+                Finish::GaveUp
+            } else {
+                let ok = bring_back(dev, shared, reset);
+                let mut r = shared.recovery.lock();
+                let finish = r.reset_finished(ok);
+                shared.publish_state(r.state());
+                finish
+            };
+            match finish {
+                Finish::Live | Finish::Deleting => {}
+                Finish::GaveUp => give_up_device(dev, shared, q),
+            }
+            q.unquiesce();
+            q.kick_requeue_list();
+        })
+    });
+}
+
+/// Completes what the device finished, resets it, and takes back what it
+/// still held: requeued, or failed if `fail_all` or out of retries. The
+/// queues are deleted; the returned proof lets them be created again.
+fn take_back_requests<'a>(
+    dev: &'a Device<RvirtioBlk>,
+    shared: &Shared,
+    fail_all: bool,
+) -> virtio::DeviceReset<'a> {
+    for slot in shared.vqs.iter() {
+        if let Some(vq) = slot.lock().as_mut() {
+            vq.disable_cb();
+            while let Some((rq, _len)) = vq.get_buf() {
+                rq.complete();
+            }
+        }
+    }
+    let reset = dev.reset();
+    // From here the device owns nothing.
+    let mut vqs = KVec::new();
+    for slot in shared.vqs.iter() {
+        let taken = slot.lock().take();
+        let Some(mut vq) = taken else {
+            continue;
+        };
+        while let Some(rq) = vq.detach_unused(&reset) {
+            let verdict = recovery::reclaim(rq.requeues(), params::request_retries());
+            if !fail_all && verdict == recovery::Reclaim::Requeue {
+                Shared::count(&shared.stats.requeued);
+                rq.requeue();
+            } else {
+                Shared::count(&shared.stats.failed);
+                rq.end(Status::IO_ERROR);
+            }
+        }
+        if vqs.push(vq, GFP_KERNEL).is_err() {
+            vdev_err!(dev, "out of memory deleting virtqueues");
+            return reset;
+        }
+    }
+    if dev.del_vqs(vqs).is_err() {
+        vdev_err!(dev, "virtqueues could not be deleted");
+    }
+    reset
+}
+
+/// Renegotiates the features, creates the queues again, sets DRIVER_OK.
+fn bring_back(
+    dev: &Device<RvirtioBlk>,
+    shared: &Arc<Shared>,
+    reset: virtio::DeviceReset<'_>,
+) -> bool {
+    if let Err(e) = dev.restart(reset) {
+        vdev_err!(
+            dev,
+            "reset: the device did not accept its features again ({:?})",
+            e
+        );
+        return false;
+    }
+    if let Err(e) = create_vqs(dev, shared) {
+        vdev_err!(
+            dev,
+            "reset: could not create the virtqueues again ({:?})",
+            e
+        );
+        return false;
+    }
+    dev.ready();
+    true
+}
+
+/// Marks the disk dead and fails everything: the queues are gone, so every
+/// request, requeued or new, ends with an I/O error.
+fn give_up_device(dev: &Device<RvirtioBlk>, shared: &Shared, q: &QueueCtl) {
+    Shared::count(&shared.stats.give_ups);
+    vdev_err!(
+        dev,
+        "giving up on the device: the disk is dead, all I/O fails"
+    );
+    q.mark_dead();
 }
 
 // ---------------------------------------------------------------------------
@@ -187,7 +526,12 @@ impl virtio::Driver for RvirtioBlk {
     ];
 
     /// The device returned requests: hand each back to blk-mq.
-    fn vq_done(shared: &Shared, index: u32) {
+    fn vq_done(shared: ArcBorrow<'_, Shared>, index: u32) {
+        if take_shot(shared.faults, &shared.stats.drop_irqs) {
+            // Fault injection: a lost interrupt. The responses stay on the
+            // used ring until a timeout harvests them.
+            return;
+        }
         let Some(slot) = shared.vqs.get(index as usize) else {
             return;
         };
@@ -206,6 +550,13 @@ impl virtio::Driver for RvirtioBlk {
         }
     }
 
+    /// A config change that finds NEEDS_RESET resets at once.
+    fn config_changed(dev: &Device<Self>, data: &BlkDevice) {
+        if status::health(dev.status()) == status::Health::NeedsReset {
+            schedule_reset(&data.shared, Reason::NeedsReset);
+        }
+    }
+
     fn probe(dev: &Device<Self>) -> Result<BlkDevice> {
         if !dev.has_config_access() {
             vdev_err!(dev, "probe failure: config access disabled");
@@ -218,8 +569,7 @@ impl virtio::Driver for RvirtioBlk {
 
         let nvqs = 1;
         let mut slots = KVec::with_capacity(nvqs, GFP_KERNEL)?;
-        let mut specs = KVec::with_capacity(nvqs, GFP_KERNEL)?;
-        for i in 0..nvqs {
+        for _ in 0..nvqs {
             slots.push(
                 KBox::pin_init(
                     IrqSpinLock::new(None, c_str!("rvirtio_blk_vq"), kernel::static_lock_class!()),
@@ -227,20 +577,29 @@ impl virtio::Driver for RvirtioBlk {
                 )?,
                 GFP_KERNEL,
             )?;
-            specs.push(
-                VqSpec {
-                    name: CString::try_from_fmt(fmt!("req.{}", i))?,
-                    callback: true,
-                },
-                GFP_KERNEL,
-            )?;
         }
-        let shared = Arc::new(Shared { vqs: slots }, GFP_KERNEL)?;
-        let vqs = dev.find_vqs(&shared, specs)?;
-        let ring_free = vqs.first().map_or(1, |vq| vq.num_free());
-        for (slot, vq) in shared.vqs.iter().zip(vqs) {
-            *slot.lock() = Some(vq);
-        }
+        let recovery = Recovery::new(
+            params::reset_budget() as usize,
+            time::secs_to_jiffies(params::reset_window()),
+        );
+        let shared = Arc::pin_init(
+            try_pin_init!(Shared {
+                vqs: slots,
+                recovery <- IrqSpinLock::new(
+                    recovery,
+                    c_str!("rvirtio_blk_recovery"),
+                    kernel::static_lock_class!()
+                ),
+                reset_work <- kernel::new_work!("rvirtio_blk::reset_work"),
+                dev: dev.to_ref(),
+                queue <- new_mutex!(None, "rvirtio_blk::queue"),
+                stats: Arc::new(Stats::default(), GFP_KERNEL)?,
+                faults: params::fault_inject(),
+            }? Error),
+            GFP_KERNEL,
+        )?;
+        create_vqs(dev, &shared)?;
+        let ring_free = shared.vqs[0].lock().as_ref().map_or(1, |vq| vq.num_free());
 
         let depth = proto::queue_depth(0, ring_free, dev.has_feature(feature::RING_INDIRECT_DESC));
         let limits = Limits {
@@ -267,54 +626,102 @@ impl virtio::Driver for RvirtioBlk {
         let tags = TagSetConfig {
             nr_hw_queues: nvqs as u32,
             queue_depth: depth,
-            timeout: 0,
+            timeout: time::secs_to_jiffies(params::io_timeout()) as u32,
         };
         let mut disk = match Disk::new(shared.clone(), &tags, &cfg, &DISK_OPS) {
             Ok(disk) => disk,
             Err(e) => {
-                teardown_vqs(dev, &shared);
+                take_back_requests(dev, &shared, true);
                 return Err(e);
             }
         };
+        *shared.queue.lock() = disk.queue_ref();
+        let debugfs = DEBUGFS.with(|root| {
+            Counters::new(disk.name(), Some(root), shared.stats.clone(), |f, s| {
+                f.u64(c_str!("timeouts"), &s.timeouts);
+                f.u64(c_str!("lost_interrupts"), &s.lost_interrupts);
+                f.u64(c_str!("resets"), &s.resets);
+                f.u64(c_str!("requeued"), &s.requeued);
+                f.u64(c_str!("failed"), &s.failed);
+                f.u64(c_str!("give_ups"), &s.give_ups);
+                f.u32(c_str!("state"), &s.state, false);
+                if params::fault_inject() {
+                    f.u32(c_str!("drop_irqs"), &s.drop_irqs, true);
+                    f.u32(c_str!("inject_malformed"), &s.inject_malformed, true);
+                    f.u32(c_str!("inject_reset"), &s.inject_reset, true);
+                }
+            })
+        });
         log_capacity(dev, &disk, shape.capacity, false);
 
         dev.ready();
         if let Err(e) = disk.add(dev.as_dev(), &[SERIAL_ATTR]) {
             drop(disk);
-            teardown_vqs(dev, &shared);
+            take_back_requests(dev, &shared, true);
             return Err(e);
         }
-        Ok(BlkDevice { shared, disk })
+        Ok(BlkDevice {
+            shared,
+            disk,
+            _debugfs: debugfs,
+        })
     }
 
+    /// Claims the device from recovery, lets in-flight requests finish for a
+    /// bounded time, takes back (and fails) what the device still holds, and
+    /// only then deletes the disk, so that removal never waits on a device
+    /// that does not answer.
     fn remove(dev: &Device<Self>, data: BlkDevice) {
-        let BlkDevice { shared, disk } = data;
-        // Deleting the disk waits for every request in flight to end.
+        let BlkDevice {
+            shared,
+            disk,
+            _debugfs,
+        } = data;
+        {
+            let mut r = shared.recovery.lock();
+            r.remove();
+            shared.publish_state(r.state());
+        }
+        // A queued reset runs and sees Deleting; a running one finishes.
+        work::flush(&shared.reset_work);
+        if let Some(queue) = disk.queue_ref() {
+            queue.with(|q| {
+                q.mark_dead();
+                let drain = time::secs_to_jiffies(params::io_timeout().min(DRAIN_SECS));
+                if !q.freeze_wait(drain) {
+                    vdev_warn!(dev, "requests still in flight at removal: failing them");
+                }
+                q.quiesce();
+                take_back_requests(dev, &shared, true);
+                q.unquiesce();
+                q.unfreeze();
+            });
+        }
+        drop(_debugfs);
         drop(disk);
-        teardown_vqs(dev, &shared);
     }
 }
 
-/// Resets the device and deletes its queues. Requests it still held (there
-/// should be none once the disk is gone) fail with an I/O error.
-fn teardown_vqs(dev: &Device<RvirtioBlk>, shared: &Shared) {
-    let reset = dev.reset();
-    let mut vqs = KVec::new();
-    for slot in shared.vqs.iter() {
-        let taken = slot.lock().take();
-        if let Some(mut vq) = taken {
-            while let Some(rq) = vq.detach_unused(&reset) {
-                rq.end(Status::IO_ERROR);
-            }
-            if vqs.push(vq, GFP_KERNEL).is_err() {
-                vdev_err!(dev, "out of memory deleting virtqueues");
-                return;
-            }
-        }
+/// The longest remove waits for in-flight requests, in seconds.
+const DRAIN_SECS: u32 = 10;
+
+/// Creates the request virtqueues and puts them in their slots.
+fn create_vqs(dev: &Device<RvirtioBlk>, shared: &Arc<Shared>) -> Result {
+    let mut specs = KVec::with_capacity(shared.vqs.len(), GFP_KERNEL)?;
+    for i in 0..shared.vqs.len() {
+        specs.push(
+            VqSpec {
+                name: CString::try_from_fmt(fmt!("req.{}", i))?,
+                callback: true,
+            },
+            GFP_KERNEL,
+        )?;
     }
-    if dev.del_vqs(vqs).is_err() {
-        vdev_err!(dev, "virtqueues could not be deleted");
+    let vqs = dev.find_vqs(shared, specs)?;
+    for (slot, vq) in shared.vqs.iter().zip(vqs) {
+        *slot.lock() = Some(vq);
     }
+    Ok(())
 }
 
 /// Reads the config fields for the negotiated features.
@@ -384,3 +791,7 @@ fn serial_show(disk: &DiskRef<RvirtioBlk>, page: &mut [u8]) -> Result<usize> {
     page[..len].copy_from_slice(&id[..len]);
     Ok(len)
 }
+
+/// The workqueue type the reset work item is queued with.
+#[allow(dead_code)]
+type ResetQueue = wq::Queue;

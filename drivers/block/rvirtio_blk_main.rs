@@ -10,6 +10,8 @@ mod lib;
 #[allow(dead_code, unused_imports, unreachable_pub)]
 #[path = "mq/mod.rs"]
 mod mq;
+#[path = "params.rs"]
+mod params;
 #[path = "rvirtio_blk.rs"]
 mod rvirtio_blk;
 #[allow(dead_code, unused_imports, unreachable_pub)]
@@ -35,19 +37,34 @@ module! {
 }
 
 struct RvirtioBlkModule {
-    // Field order is drop order: the driver goes (removing every disk)
-    // before the major it uses.
+    // Field order is drop order: the driver goes (removing every disk),
+    // then the workqueue and debugfs root, then the major.
     _driver: Pin<KBox<virtio::Registration<rvirtio_blk::RvirtioBlk>>>,
+    _globals: Globals,
     _major: mq::Major,
+}
+
+/// The driver's module-wide state, released after the last device.
+struct Globals;
+
+impl Drop for Globals {
+    fn drop(&mut self) {
+        rvirtio_blk::module_exit();
+    }
 }
 
 impl kernel::Module for RvirtioBlkModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let major = mq::Major::register(c_str!("rvirtblk"))?;
-        rvirtio_blk::set_major(major.number());
+        if let Err(e) = rvirtio_blk::module_init(major.number()) {
+            rvirtio_blk::module_exit();
+            return Err(e);
+        }
+        let globals = Globals;
         let driver = KBox::pin_init(virtio::Registration::new(), GFP_KERNEL)?;
         Ok(Self {
             _driver: driver,
+            _globals: globals,
             _major: major,
         })
     }

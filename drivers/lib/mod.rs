@@ -7,13 +7,22 @@
 //!   (which maps requests into them) and the virtio layer (which hands them
 //!   to the device).
 //! - [`recovery`]: the reset state machine (pure logic).
+//! - [`revocable`]: a value its owner revokes, waiting for its users.
+//! - [`work`], [`time`], [`debugfs`]: a module's workqueue, jiffies,
+//!   debugfs counters and knobs.
+//! - `params.h`: range-checked module parameters (C; the 6.12 `module!`
+//!   macro has none).
 //! - [`irqlock`]: a spinlock taken with interrupts disabled, for state that a
 //!   hard-interrupt handler (a virtqueue callback) shares with process
 //!   context.
 
+pub mod debugfs;
 pub mod irqlock;
 pub mod recovery;
+pub mod revocable;
 pub mod sg;
+pub mod time;
+pub mod work;
 
 use kernel::sync::LockClassKey;
 

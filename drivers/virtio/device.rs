@@ -6,6 +6,7 @@ use super::bindings as vb;
 use super::driver::{Driver, Slot};
 use super::virtqueue::Virtqueue;
 use super::Level;
+use crate::lib::revocable::Revocable;
 use core::ffi::c_void;
 use core::marker::PhantomData;
 use kernel::bindings;
@@ -33,6 +34,41 @@ pub struct VqSpec {
     /// Whether the device interrupts the driver when it uses buffers; a
     /// polled queue has no callback.
     pub callback: bool,
+}
+
+/// A handle on a bound device for code that runs outside the driver's
+/// callbacks (work items, timeout handlers). The layer revokes it when
+/// `remove` returns; [`DeviceRef::with`] then does nothing.
+pub struct DeviceRef<T: Driver> {
+    inner: Arc<Revocable<RawDevice>>,
+    _p: PhantomData<T>,
+}
+
+/// The device pointer a [`DeviceRef`] shares.
+pub(super) struct RawDevice(pub(super) *mut vb::virtio_device);
+
+// SAFETY: A virtio device may be used from any thread.
+unsafe impl Send for RawDevice {}
+
+impl<T: Driver> Clone for DeviceRef<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            _p: PhantomData,
+        }
+    }
+}
+
+impl<T: Driver> DeviceRef<T> {
+    /// Runs `f` with the device if it is still bound; `remove` waits for
+    /// `f` to return. `f` may sleep; it must not call `with` again.
+    pub fn with<R>(&self, f: impl FnOnce(&Device<T>) -> R) -> Option<R> {
+        self.inner.with(|raw| {
+            // SAFETY: Not yet revoked, so the device is bound to `T` with
+            // our slot in `priv` (revocation happens before the slot goes).
+            f(unsafe { Device::from_raw(raw.0) })
+        })
+    }
 }
 
 /// Proof that the device has been reset since its virtqueues were created:
@@ -169,6 +205,25 @@ impl<T: Driver> Device<T> {
         unsafe { vb::rvirtio_get_status(self.raw()) }
     }
 
+    /// A handle for work items and timeout handlers.
+    pub fn to_ref(&self) -> DeviceRef<T> {
+        DeviceRef {
+            inner: self.slot().binding().clone(),
+            _p: PhantomData,
+        }
+    }
+
+    /// Brings a reset device back to FEATURES_OK with the features it had,
+    /// so that its virtqueues can be created again. On failure the device
+    /// is marked FAILED.
+    pub fn restart(&self, _reset: DeviceReset<'_>) -> Result {
+        if self.slot().live_vqs() != 0 {
+            return Err(EBUSY);
+        }
+        // SAFETY: The device is live and was reset.
+        kernel::error::to_result(unsafe { vb::rvirtio_restart(self.raw()) })
+    }
+
     /// Sets DRIVER_OK: from here on the device may use the virtqueues.
     pub fn ready(&self) {
         // SAFETY: The device is live per the type invariant.
@@ -250,10 +305,13 @@ impl<T: Driver> Device<T> {
         if vqs.len() != slot.live_vqs() || vqs.iter().any(|vq| vq.device() != self.raw()) {
             return Err(EINVAL);
         }
+        let any = !vqs.is_empty();
         drop(vqs);
-        // SAFETY: The device is live and every handle to its queues was just
-        // dropped.
-        unsafe { vb::rvirtio_del_vqs(self.raw()) };
+        if any {
+            // SAFETY: The device is live and every handle to its queues was
+            // just dropped.
+            unsafe { vb::rvirtio_del_vqs(self.raw()) };
+        }
         slot.set_live_vqs(0);
         slot.set_shared(None, None);
         Ok(())

@@ -3,14 +3,15 @@
 //! Virtio driver registration and the C callbacks that reach [`Driver`].
 
 use super::bindings as vb;
-use super::device::{Device, VqSpec};
+use super::device::{Device, RawDevice, VqSpec};
 use super::virtqueue::Token;
+use crate::lib::revocable::Revocable;
 use core::cell::UnsafeCell;
 use core::marker::PhantomData;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::error::to_result;
 use kernel::prelude::*;
-use kernel::sync::Arc;
+use kernel::sync::{Arc, ArcBorrow};
 use kernel::types::Opaque;
 
 /// A virtio device driver.
@@ -34,7 +35,7 @@ pub trait Driver: Sized + Send + Sync + 'static {
     /// Tears a device down; it must delete the virtqueues it created.
     fn remove(dev: &Device<Self>, data: Self::Data);
     /// The device used buffers of virtqueue `index`; may run in hard-IRQ context.
-    fn vq_done(shared: &Self::Shared, index: u32);
+    fn vq_done(shared: ArcBorrow<'_, Self::Shared>, index: u32);
     /// The device's configuration changed; may run in hard-IRQ context.
     fn config_changed(_dev: &Device<Self>, _data: &Self::Data) {}
 }
@@ -78,6 +79,7 @@ impl IdTable {
 /// deleted). `data` changes only in probe and remove, while config-change
 /// callbacks are disabled by the virtio core.
 pub(super) struct Slot<T: Driver> {
+    binding: Arc<Revocable<RawDevice>>,
     shared: UnsafeCell<Option<Arc<T::Shared>>>,
     names: UnsafeCell<Option<KVec<VqSpec>>>,
     data: UnsafeCell<Option<T::Data>>,
@@ -85,13 +87,18 @@ pub(super) struct Slot<T: Driver> {
 }
 
 impl<T: Driver> Slot<T> {
-    fn new() -> Self {
-        Self {
+    fn new(vdev: *mut vb::virtio_device) -> Result<Self> {
+        Ok(Self {
+            binding: Revocable::new(RawDevice(vdev))?,
             shared: UnsafeCell::new(None),
             names: UnsafeCell::new(None),
             data: UnsafeCell::new(None),
             live_vqs: AtomicUsize::new(0),
-        }
+        })
+    }
+
+    pub(super) fn binding(&self) -> &Arc<Revocable<RawDevice>> {
+        &self.binding
     }
 
     pub(super) fn live_vqs(&self) -> usize {
@@ -163,9 +170,9 @@ impl<T: Driver> PinnedDrop for Registration<T> {
 /// `virtio_driver::probe`: the virtio core calls it with the device being
 /// probed.
 extern "C" fn probe_callback<T: Driver>(vdev: *mut vb::virtio_device) -> core::ffi::c_int {
-    let slot = match KBox::new(Slot::<T>::new(), GFP_KERNEL) {
+    let slot = match Slot::<T>::new(vdev).and_then(|s| Ok(KBox::new(s, GFP_KERNEL)?)) {
         Ok(slot) => KBox::into_raw(slot),
-        Err(_) => return ENOMEM.to_errno(),
+        Err(e) => return e.to_errno(),
     };
     // SAFETY: `vdev` is the device being probed; its `priv` is ours.
     unsafe { vb::rvirtio_set_priv(vdev, slot.cast()) };
@@ -182,6 +189,7 @@ extern "C" fn probe_callback<T: Driver>(vdev: *mut vb::virtio_device) -> core::f
         Err(e) => {
             // SAFETY: As above; `slot` came from `KBox::into_raw`.
             let slot = unsafe { KBox::from_raw(slot) };
+            slot.binding.revoke();
             if slot.live_vqs() != 0 {
                 // A driver that fails probe must delete its queues. If it did
                 // not, keep the slot (the callbacks may still use it) rather
@@ -208,6 +216,9 @@ extern "C" fn remove_callback<T: Driver>(vdev: *mut vb::virtio_device) {
     if let Some(data) = data {
         T::remove(dev, data);
     }
+    // Work items and timeout handlers lose the device here; this waits for
+    // one that is using it.
+    dev.slot().binding.revoke();
     if dev.slot().live_vqs() != 0 {
         pr_err!("{}: remove left virtqueues alive\n", T::NAME);
         return;
@@ -246,6 +257,6 @@ pub(super) extern "C" fn vq_callback<T: Driver>(vq: *mut vb::virtqueue) {
     };
     // SAFETY: `shared` does not change while queue callbacks can run.
     if let Some(shared) = unsafe { (*slot.shared.get()).as_ref() } {
-        T::vq_done(shared, index);
+        T::vq_done(shared.as_arc_borrow(), index);
     }
 }

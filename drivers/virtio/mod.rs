@@ -24,7 +24,7 @@ mod driver;
 pub mod status;
 mod virtqueue;
 
-pub use device::{Device, DeviceReset, VqSpec};
+pub use device::{Device, DeviceRef, DeviceReset, VqSpec};
 pub use driver::{Driver, IdTable, Registration};
 pub use virtqueue::{Chain, DeviceWritable, Token, Virtqueue};
 

@@ -61,6 +61,33 @@ void rvirtio_device_ready(struct virtio_device *vdev)
 	virtio_device_ready(vdev);
 }
 
+/*
+ * After virtio_reset_device(): acknowledge the device again and renegotiate
+ * the features it already has (vdev->features), as virtio_device_restore()
+ * does, without involving the driver's PM callbacks.
+ */
+int rvirtio_restart(struct virtio_device *vdev)
+{
+	int ret;
+
+	virtio_add_status(vdev, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	virtio_add_status(vdev, VIRTIO_CONFIG_S_DRIVER);
+	ret = vdev->config->finalize_features(vdev);
+	if (ret)
+		goto fail;
+	if (virtio_has_feature(vdev, VIRTIO_F_VERSION_1)) {
+		virtio_add_status(vdev, VIRTIO_CONFIG_S_FEATURES_OK);
+		if (!(vdev->config->get_status(vdev) & VIRTIO_CONFIG_S_FEATURES_OK)) {
+			ret = -ENODEV;
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	virtio_add_status(vdev, VIRTIO_CONFIG_S_FAILED);
+	return ret;
+}
+
 int rvirtio_find_vqs(struct virtio_device *vdev, unsigned int nvqs, struct virtqueue *vqs[],
 		     struct virtqueue_info vqs_info[], bool spread_irqs)
 {

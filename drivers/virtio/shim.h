@@ -26,6 +26,7 @@ void rvirtio_config_set(struct virtio_device *vdev, unsigned int offset, const v
 			unsigned int len);
 u8 rvirtio_get_status(struct virtio_device *vdev);
 void rvirtio_device_ready(struct virtio_device *vdev);
+int rvirtio_restart(struct virtio_device *vdev);
 int rvirtio_find_vqs(struct virtio_device *vdev, unsigned int nvqs, struct virtqueue *vqs[],
 		     struct virtqueue_info vqs_info[], bool spread_irqs);
 void rvirtio_del_vqs(struct virtio_device *vdev);

@@ -6,6 +6,7 @@ use super::bindings as mb;
 use super::ops::OpsTable;
 use super::request::Pdu;
 use super::Operations;
+use crate::lib::revocable::Revocable;
 use core::cell::UnsafeCell;
 use core::marker::PhantomData;
 use kernel::bindings;
@@ -312,6 +313,76 @@ pub struct DiskConfig {
     pub read_only: bool,
 }
 
+/// The queue pointer a [`QueueRef`] shares.
+struct RawQueue(*mut bindings::gendisk);
+
+// SAFETY: A gendisk may be used from any thread.
+unsafe impl Send for RawQueue {}
+
+/// A handle on a disk's request queue for work items (recovery), revoked
+/// when the [`Disk`] is dropped.
+#[derive(Clone)]
+pub struct QueueRef(Arc<Revocable<RawQueue>>);
+
+impl QueueRef {
+    /// Runs `f` with the queue unless the disk is gone; dropping the disk
+    /// waits for `f`. `f` must not call `with` again.
+    pub fn with<R>(&self, f: impl FnOnce(&QueueCtl) -> R) -> Option<R> {
+        self.0.with(|raw| f(&QueueCtl(raw.0)))
+    }
+}
+
+/// What recovery may do to a live disk's queue.
+pub struct QueueCtl(*mut bindings::gendisk);
+
+impl QueueCtl {
+    fn q(&self) -> *mut bindings::request_queue {
+        // SAFETY: The disk is alive while the `QueueRef` is not revoked.
+        unsafe { (*self.0).queue }
+    }
+
+    /// Stops dispatching (no new `queue_rq`) and waits for running ones.
+    pub fn quiesce(&self) {
+        // SAFETY: The queue is alive.
+        unsafe { bindings::blk_mq_quiesce_queue(self.q()) };
+    }
+
+    /// Dispatches again.
+    pub fn unquiesce(&self) {
+        // SAFETY: The queue is alive and was quiesced by us.
+        unsafe { bindings::blk_mq_unquiesce_queue(self.q()) };
+    }
+
+    /// Dispatches requests given back with [`super::Owned::requeue`].
+    pub fn kick_requeue_list(&self) {
+        // SAFETY: The queue is alive.
+        unsafe { bindings::blk_mq_kick_requeue_list(self.q()) };
+    }
+
+    /// Marks the disk dead: new I/O fails at once with `-EIO`.
+    pub fn mark_dead(&self) {
+        // SAFETY: The disk is alive.
+        unsafe { bindings::blk_mark_disk_dead(self.0) };
+    }
+
+    /// Stops new requests from entering and waits up to `timeout` jiffies for
+    /// those in flight to end; true if they all did. Undo with
+    /// [`Self::unfreeze`].
+    pub fn freeze_wait(&self, timeout: u64) -> bool {
+        // SAFETY: The queue is alive.
+        unsafe {
+            bindings::blk_freeze_queue_start(self.q());
+            bindings::blk_mq_freeze_queue_wait_timeout(self.q(), timeout as _) > 0
+        }
+    }
+
+    /// Undoes [`Self::freeze_wait`].
+    pub fn unfreeze(&self) {
+        // SAFETY: The queue is alive and frozen by us.
+        unsafe { bindings::blk_mq_unfreeze_queue(self.q()) };
+    }
+}
+
 /// A tag set and its gendisk.
 ///
 /// # Invariants
@@ -324,6 +395,7 @@ pub struct Disk<T: Operations> {
     disk: *mut bindings::gendisk,
     queue: *const T::QueueData,
     attrs: Option<KBox<AttrStorage<T>>>,
+    queue_ref: Option<QueueRef>,
     added: bool,
     index: u32,
 }
@@ -370,6 +442,7 @@ impl<T: Operations> Disk<T> {
             disk: core::ptr::null_mut(),
             queue,
             attrs: None,
+            queue_ref: None,
             added: false,
             index,
         };
@@ -394,6 +467,7 @@ impl<T: Operations> Disk<T> {
             mb::rvirtio_alloc_disk(this.tag_set.get(), &mut lim, queue.cast_mut().cast())
         })?;
         this.disk = disk;
+        this.queue_ref = Some(QueueRef(Revocable::new(RawQueue(disk))?));
         let mut name = [0u8; 32];
         let len = (cfg.name)(index, &mut name[..31])?;
         // SAFETY: The disk is allocated and not yet added; `disk_name` is a
@@ -467,6 +541,11 @@ impl<T: Operations> Disk<T> {
         Ok(())
     }
 
+    /// A handle on the queue for recovery work.
+    pub fn queue_ref(&self) -> Option<QueueRef> {
+        self.queue_ref.clone()
+    }
+
     /// Updates the capacity (in sectors) and tells user space if it changed.
     pub fn set_capacity(&self, sectors: u64) -> bool {
         // SAFETY: The disk is allocated.
@@ -476,6 +555,10 @@ impl<T: Operations> Disk<T> {
 
 impl<T: Operations> Drop for Disk<T> {
     fn drop(&mut self) {
+        // Recovery work loses the queue first, waiting if it is using it.
+        if let Some(q) = self.queue_ref.take() {
+            q.0.revoke();
+        }
         // SAFETY: Tear down in the reverse order of construction: the disk
         // (which waits for in-flight I/O), the tag set, then the queue data
         // nothing refers to any more. Until the disk is added, its index is

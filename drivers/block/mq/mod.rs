@@ -23,10 +23,12 @@ mod disk;
 mod ops;
 mod request;
 
-pub use disk::{Disk, DiskAttr, DiskConfig, DiskOps, DiskRef, Limits, Major, TagSetConfig};
+pub use disk::TagSetConfig;
+pub use disk::{Disk, DiskAttr, DiskConfig, DiskOps, DiskRef, Limits, Major, QueueCtl, QueueRef};
 pub use request::{Op, Owned, Request};
 
 use kernel::prelude::*;
+use kernel::sync::ArcBorrow;
 
 /// A block-layer status (`blk_status_t`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,16 +79,26 @@ pub trait Operations: Sized + Send + Sync + 'static {
 
     /// Takes a started request. The driver either keeps `rq` (handing it to
     /// hardware), ends it, or gives it back as [`Busy`].
-    fn queue_rq(queue: &Self::QueueData, rq: Owned<Self>, last: bool) -> Result<(), Busy<Self>>;
+    fn queue_rq(
+        queue: ArcBorrow<'_, Self::QueueData>,
+        rq: Owned<Self>,
+        last: bool,
+    ) -> Result<(), Busy<Self>>;
 
     /// Flushes requests queued without `last` on hardware queue `hw_queue`.
-    fn commit_rqs(queue: &Self::QueueData, hw_queue: u32);
+    fn commit_rqs(queue: ArcBorrow<'_, Self::QueueData>, hw_queue: u32);
 
     /// Ends a request that `Owned::complete` handed to blk-mq.
-    fn complete(queue: &Self::QueueData, rq: Owned<Self>);
+    fn complete(queue: ArcBorrow<'_, Self::QueueData>, rq: Owned<Self>);
 
-    /// The request's timer expired while the hardware still owns it.
-    fn timeout(_queue: &Self::QueueData, _rq: &Request<Self>) -> TimeoutAction {
+    /// The request's timer expired, for the `expiries`-th time in a row since
+    /// it was dispatched. The hardware may still own it: the handler cannot
+    /// end it, only look at it (and harvest the hardware's completions).
+    fn timeout(
+        _queue: ArcBorrow<'_, Self::QueueData>,
+        _rq: &Request<Self>,
+        _expiries: u32,
+    ) -> TimeoutAction {
         TimeoutAction::ResetTimer
     }
 }

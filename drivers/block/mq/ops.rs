@@ -7,6 +7,7 @@ use super::{Busy, Operations, TimeoutAction};
 use core::marker::PhantomData;
 use core::sync::atomic::Ordering;
 use kernel::bindings;
+use kernel::sync::ArcBorrow;
 
 pub(super) struct OpsTable<T: Operations>(PhantomData<T>);
 
@@ -40,10 +41,12 @@ impl<T: Operations> OpsTable<T> {
 /// # Safety
 ///
 /// `q` must be the request queue of a disk created by [`super::Disk`] for `T`.
-unsafe fn queue_data<'a, T: Operations>(q: *mut bindings::request_queue) -> &'a T::QueueData {
-    // SAFETY: `Disk` sets `queuedata` to its `Arc<T::QueueData>`, which lives
-    // until the disk and tag set are gone.
-    unsafe { &*(*q).queuedata.cast::<T::QueueData>() }
+unsafe fn queue_data<'a, T: Operations>(
+    q: *mut bindings::request_queue,
+) -> ArcBorrow<'a, T::QueueData> {
+    // SAFETY: `Disk` sets `queuedata` to its `Arc<T::QueueData>` (from
+    // `Arc::into_raw`), which it holds until the disk and tag set are gone.
+    unsafe { ArcBorrow::from_raw((*q).queuedata.cast::<T::QueueData>()) }
 }
 
 /// C callback.
@@ -60,6 +63,7 @@ unsafe extern "C" fn queue_rq<T: Operations>(
     // request is ours until we end it or return an error.
     let (queue, rq, last) = unsafe {
         let rq = (*bd).rq;
+        Pdu::<T>::of(rq).expiries.store(0, Ordering::Relaxed);
         bindings::blk_mq_start_request(rq);
         (
             queue_data::<T>((*hctx).queue),
@@ -122,9 +126,10 @@ unsafe extern "C" fn timeout<T: Operations>(
         unsafe { bindings::blk_mq_complete_request(rq) };
         return bindings::blk_eh_timer_return_BLK_EH_DONE;
     }
+    let expiries = pdu.expiries.fetch_add(1, Ordering::Relaxed) + 1;
     // SAFETY: The request is in flight while its timeout handler runs.
     let request = unsafe { Request::<T>::from_raw(rq) };
-    match T::timeout(queue, request) {
+    match T::timeout(queue, request, expiries) {
         TimeoutAction::ResetTimer => bindings::blk_eh_timer_return_BLK_EH_RESET_TIMER,
         TimeoutAction::Done => bindings::blk_eh_timer_return_BLK_EH_DONE,
     }

@@ -8,7 +8,7 @@ use crate::lib::sg::{SgTable, INLINE_ENTRIES};
 use core::ffi::c_void;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::bindings;
 use kernel::prelude::*;
 use kernel::types::{ForeignOwnable, Opaque};
@@ -22,6 +22,11 @@ pub(super) struct Pdu<T: Operations> {
     /// (`fail_io_timeout`) asked to fake a timeout: the timeout handler then
     /// completes it.
     pub(super) parked: AtomicBool,
+    /// Consecutive timer expiries since the request was last dispatched.
+    pub(super) expiries: AtomicU32,
+    /// Times the request was requeued (see [`Owned::requeue`]) since it was
+    /// submitted.
+    pub(super) requeues: AtomicU32,
     /// The driver's data.
     pub(super) data: T::RequestData,
 }
@@ -31,6 +36,8 @@ impl<T: Operations> Default for Pdu<T> {
         Self {
             sg: SgTable::default(),
             parked: AtomicBool::new(false),
+            expiries: AtomicU32::new(0),
+            requeues: AtomicU32::new(0),
             data: T::RequestData::default(),
         }
     }
@@ -132,6 +139,11 @@ impl<T: Operations> Request<T> {
     pub fn hw_queue(&self) -> u32 {
         // SAFETY: As above; a started request has a hardware context.
         unsafe { mb::rvirtio_rq_hctx_index(self.raw()) }
+    }
+
+    /// How many times the request was requeued since it was submitted.
+    pub fn requeues(&self) -> u32 {
+        self.pdu().requeues.load(Ordering::Relaxed)
     }
 
     /// The request's tag.
@@ -248,9 +260,30 @@ impl<T: Operations> Owned<T> {
     /// Ends the request with `status`.
     pub fn end(mut self, status: Status) {
         self.unmap_data();
+        self.pdu_mut().requeues.store(0, Ordering::Relaxed);
         let rq = self.into_raw();
         // SAFETY: We owned the started request, and give up the handle.
         unsafe { bindings::blk_mq_end_request(rq, status.0) };
+    }
+
+    /// Gives the request back to blk-mq, which dispatches it again (after
+    /// [`super::QueueCtl::kick_requeue_list`]).
+    pub fn requeue(mut self) {
+        self.unmap_data();
+        self.pdu_mut().requeues.fetch_add(1, Ordering::Relaxed);
+        let rq = self.into_raw();
+        // SAFETY: We owned the started request and give up the handle;
+        // blk-mq owns it until it dispatches it again.
+        unsafe { bindings::blk_mq_requeue_request(rq, false) };
+    }
+
+    /// Like [`Self::complete`], but never parked for a fake timeout: for the
+    /// request a timeout handler is handling, which must end now.
+    pub fn complete_now(self) {
+        let rq = self.into_raw();
+        // SAFETY: We owned the request and give up the handle; blk-mq passes
+        // it to `complete` once.
+        unsafe { bindings::blk_mq_complete_request(rq) };
     }
 
     /// Hands a request the hardware has finished to blk-mq, which ends it
@@ -276,6 +309,7 @@ impl<T: Operations> Drop for Owned<T> {
     /// A request nobody ends would hang its submitter: fail it instead.
     fn drop(&mut self) {
         self.unmap_data();
+        self.pdu_mut().requeues.store(0, Ordering::Relaxed);
         // SAFETY: We own the started request, and it is being dropped.
         unsafe { bindings::blk_mq_end_request(self.rq.as_ptr(), Status::IO_ERROR.0) };
     }

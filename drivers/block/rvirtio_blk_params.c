@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rvirtio_blk's module parameters. Each is range-checked: a bad value fails
+ * insmod (or the write to /sys/module/rvirtio_blk/parameters/NAME) with
+ * -EINVAL and a dmesg line that says what is allowed.
+ * Documentation/admin-guide.rst describes them.
+ */
+#include <linux/module.h>
+
+#include "../lib/params.h"
+
+RVIRTIO_PARAM_UINT(io_timeout, 30, 1, 3600, "seconds", 0644,
+		   "I/O timeout of disks probed from now on");
+RVIRTIO_PARAM_UINT(timeouts_before_reset, 2, 1, 100, "timeouts", 0644,
+		   "Consecutive timeouts of one request on a healthy device before resetting it");
+RVIRTIO_PARAM_UINT(reset_budget, 5, 0, 64, "resets", 0644,
+		   "Resets allowed within reset_window before giving up on the device");
+RVIRTIO_PARAM_UINT(reset_window, 600, 1, 86400, "seconds", 0644,
+		   "The window reset_budget counts resets in");
+RVIRTIO_PARAM_UINT(request_retries, 3, 0, 100, "resets", 0644,
+		   "Resets one request may be requeued through before it fails");
+RVIRTIO_PARAM_UINT(fault_inject, 0, 0, 1, "", 0444,
+		   "Enable the fault-injection files in debugfs (for tests)");

@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A value that its owner can revoke, waiting for every user to finish.
+//!
+//! Work items and timeout handlers outlive the driver callbacks that set
+//! them up; the device or queue they use must not. They reach it through a
+//! [`Revocable`]; the owner revokes it before tearing the object down, which
+//! waits for a user that is inside [`Revocable::with`]. Users may sleep.
+
+use kernel::prelude::*;
+use kernel::sync::{new_mutex, Arc, Mutex};
+
+/// A shared, revocable `T`.
+#[pin_data]
+pub struct Revocable<T: Send> {
+    #[pin]
+    value: Mutex<Option<T>>,
+}
+
+impl<T: Send> Revocable<T> {
+    /// Shares `value` until [`Self::revoke`].
+    pub fn new(value: T) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self {
+                value <- new_mutex!(Some(value), "rvirtio::Revocable"),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Runs `f` with the value, unless it was revoked. Revocation waits until
+    /// `f` returns. Must not be nested for the same `Revocable`.
+    pub fn with<R>(&self, f: impl FnOnce(&T) -> R) -> Option<R> {
+        let guard = self.value.lock();
+        guard.as_ref().map(f)
+    }
+
+    /// Revokes the value, waiting for a running [`Self::with`]; returns it.
+    pub fn revoke(&self) -> Option<T> {
+        self.value.lock().take()
+    }
+}

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rvirtio lib: out-of-line wrappers for debugfs (whose functions are inline
+ * stubs without CONFIG_DEBUG_FS), and the range check behind
+ * RVIRTIO_PARAM_UINT (params.h). Each module links its own copy.
+ */
+#include <linux/debugfs.h>
+#include <linux/err.h>
+#include <linux/kernel.h>
+#include <linux/moduleparam.h>
+#include <linux/printk.h>
+
+#include "params.h"
+
+struct dentry *rvirtio_debugfs_dir(const char *name, struct dentry *parent)
+{
+	struct dentry *d = debugfs_create_dir(name, parent);
+
+	return IS_ERR(d) ? NULL : d;
+}
+
+void rvirtio_debugfs_u64(const char *name, umode_t mode, struct dentry *parent, u64 *value)
+{
+	if (parent)
+		debugfs_create_u64(name, mode, parent, value);
+}
+
+void rvirtio_debugfs_u32(const char *name, umode_t mode, struct dentry *parent, u32 *value)
+{
+	if (parent)
+		debugfs_create_u32(name, mode, parent, value);
+}
+
+void rvirtio_debugfs_remove(struct dentry *d)
+{
+	debugfs_remove(d);
+}
+
+int rvirtio_param_set_range(const char *val, const struct kernel_param *kp, unsigned int min,
+			    unsigned int max, const char *unit)
+{
+	unsigned int v;
+
+	if (kstrtouint(val, 0, &v) || v < min || v > max) {
+		pr_err("%s: invalid %s=%s: must be a number from %u to %u%s%s\n", KBUILD_MODNAME,
+		       kp->name, val, min, max, unit[0] ? " " : "", unit);
+		return -EINVAL;
+	}
+	*(unsigned int *)kp->arg = v;
+	return 0;
+}

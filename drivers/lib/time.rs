@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Jiffies.
+
+use kernel::bindings;
+
+/// The current jiffies count.
+pub fn jiffies() -> u64 {
+    // SAFETY: `jiffies` is a kernel global updated by the timer interrupt; a
+    // volatile read of the aligned word is how C reads it too.
+    unsafe { core::ptr::addr_of!(bindings::jiffies).read_volatile() as u64 }
+}
+
+/// `secs` seconds in jiffies.
+pub fn secs_to_jiffies(secs: u32) -> u64 {
+    // SAFETY: Pure function.
+    unsafe { bindings::__msecs_to_jiffies(secs.saturating_mul(1000)) as u64 }
+}
