@@ -8,7 +8,7 @@
 //! waits for a user that is inside [`Revocable::with`]. Users may sleep.
 
 use kernel::prelude::*;
-use kernel::sync::{new_mutex, Arc, Mutex};
+use kernel::sync::{Arc, LockClassKey, Mutex};
 
 /// A shared, revocable `T`.
 #[pin_data]
@@ -18,11 +18,13 @@ pub struct Revocable<T: Send> {
 }
 
 impl<T: Send> Revocable<T> {
-    /// Shares `value` until [`Self::revoke`].
-    pub fn new(value: T) -> Result<Arc<Self>> {
+    /// Shares `value` until [`Self::revoke`]. Each kind of revocable needs
+    /// its own lockdep class (`name`, `key`), since one may be used inside
+    /// another's [`Self::with`].
+    pub fn new(value: T, name: &'static CStr, key: &'static LockClassKey) -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Self {
-                value <- new_mutex!(Some(value), "rvirtio::Revocable"),
+                value <- Mutex::new(Some(value), name, key),
             }),
             GFP_KERNEL,
         )

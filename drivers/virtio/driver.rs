@@ -89,7 +89,11 @@ pub(super) struct Slot<T: Driver> {
 impl<T: Driver> Slot<T> {
     fn new(vdev: *mut vb::virtio_device) -> Result<Self> {
         Ok(Self {
-            binding: Revocable::new(RawDevice(vdev))?,
+            binding: Revocable::new(
+                RawDevice(vdev),
+                kernel::c_str!("rvirtio::DeviceRef"),
+                kernel::static_lock_class!(),
+            )?,
             shared: UnsafeCell::new(None),
             names: UnsafeCell::new(None),
             data: UnsafeCell::new(None),

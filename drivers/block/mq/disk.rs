@@ -467,7 +467,11 @@ impl<T: Operations> Disk<T> {
             mb::rvirtio_alloc_disk(this.tag_set.get(), &mut lim, queue.cast_mut().cast())
         })?;
         this.disk = disk;
-        this.queue_ref = Some(QueueRef(Revocable::new(RawQueue(disk))?));
+        this.queue_ref = Some(QueueRef(Revocable::new(
+            RawQueue(disk),
+            kernel::c_str!("rvirtio::QueueRef"),
+            kernel::static_lock_class!(),
+        )?));
         let mut name = [0u8; 32];
         let len = (cfg.name)(index, &mut name[..31])?;
         // SAFETY: The disk is allocated and not yet added; `disk_name` is a

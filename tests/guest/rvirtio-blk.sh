@@ -1,0 +1,88 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
+#
+# Helpers for tests of rvirtio_blk's recovery, on top of lib.sh: its debugfs
+# counters and fault-injection knobs (/sys/kernel/debug/rvirtio_blk/DISK/).
+# Sourced after lib.sh; uses $DEV (set by start_driver).
+
+# Skip the whole test unless the driver under test is rvirtio_blk: the C
+# virtio_blk has no timeout handler, reset or counters to test.
+require_rvirtio() {
+	[ "$DRIVER" = rvirtio_blk ] || skip_all "$DRIVER has no recovery to test"
+}
+
+rv_dir() {
+	echo "/sys/kernel/debug/rvirtio_blk/$DEV"
+}
+
+# rv_get NAME: a counter or knob.
+rv_get() {
+	cat "$(rv_dir)/$1"
+}
+
+# rv_set NAME VALUE: a fault-injection knob (needs fault_inject=1).
+rv_set() {
+	echo "$2" >"$(rv_dir)/$1"
+}
+
+# All counters on one diagnostic line.
+rv_show() {
+	local f line=''
+	for f in timeouts lost_interrupts resets requeued failed give_ups state; do
+		line="$line $f=$(rv_get "$f")"
+	done
+	log "counters:$line"
+}
+
+# rv_ge NAME N / rv_eq NAME N / rv_le NAME N: compare a counter, logging it.
+rv_ge() {
+	local v
+	v=$(rv_get "$1")
+	[ "$v" -ge "$2" ] || {
+		log "$1=$v, expected >= $2"
+		rv_show
+		return 1
+	}
+}
+
+rv_eq() {
+	local v
+	v=$(rv_get "$1")
+	[ "$v" -eq "$2" ] || {
+		log "$1=$v, expected $2"
+		rv_show
+		return 1
+	}
+}
+
+rv_le() {
+	local v
+	v=$(rv_get "$1")
+	[ "$v" -le "$2" ] || {
+		log "$1=$v, expected <= $2"
+		rv_show
+		return 1
+	}
+}
+
+# dmesg_has REGEX: the kernel log has a line matching REGEX.
+dmesg_has() {
+	dmesg | grep -Eq "$1" || {
+		log "no dmesg line matches: $1"
+		return 1
+	}
+}
+
+# wait_counter NAME MIN SECS: wait until counter NAME reaches MIN.
+wait_counter() {
+	local i=0
+	while [ "$(rv_get "$1")" -lt "$2" ]; do
+		i=$((i + 1))
+		[ "$i" -le $(($3 * 10)) ] || {
+			log "$1 did not reach $2 within $3 s"
+			rv_show
+			return 1
+		}
+		sleep 0.1
+	done
+}
