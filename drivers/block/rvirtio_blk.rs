@@ -411,12 +411,14 @@ fn reset_device(shared: &Arc<Shared>) {
                 shared.publish_state(r.state());
                 finish
             };
-            match finish {
-                Finish::Live | Finish::Deleting => {}
-                Finish::GaveUp => give_up_device(dev, shared, q),
-            }
+            // Dispatch again before telling anyone the disk is dead: marking
+            // it dead reaches the filesystem, which may wait for I/O (under
+            // s_umount) that only an unquiesced queue can fail.
             q.unquiesce();
             q.kick_requeue_list();
+            if finish == Finish::GaveUp {
+                give_up_device(dev, shared, q);
+            }
         })
     });
 }
@@ -492,8 +494,9 @@ fn bring_back(
     true
 }
 
-/// Marks the disk dead and fails everything: the queues are gone, so every
-/// request, requeued or new, ends with an I/O error.
+/// Marks the disk dead. The queues are gone, so every request, requeued or
+/// new, already ends with an I/O error; now new I/O fails before it is even
+/// queued. Called with the queue running.
 fn give_up_device(dev: &Device<RvirtioBlk>, shared: &Shared, q: &QueueCtl) {
     Shared::count(&shared.stats.give_ups);
     vdev_err!(
@@ -685,8 +688,9 @@ impl virtio::Driver for RvirtioBlk {
         // A queued reset runs and sees Deleting; a running one finishes.
         work::flush(&shared.reset_work);
         if let Some(queue) = disk.queue_ref() {
+            // Not marked dead here: del_gendisk does that, once nothing can
+            // wait on this device any more.
             queue.with(|q| {
-                q.mark_dead();
                 let drain = time::secs_to_jiffies(params::io_timeout().min(DRAIN_SECS));
                 if !q.freeze_wait(drain) {
                     vdev_warn!(dev, "requests still in flight at removal: failing them");
