@@ -34,35 +34,28 @@ rv_show() {
 	log "counters:$line"
 }
 
-# rv_ge NAME N / rv_eq NAME N / rv_le NAME N: compare a counter, logging it.
-rv_ge() {
+# rv_ge NAME N / rv_eq NAME N / rv_le NAME N: compare a counter; on a
+# mismatch, log it and all the counters.
+rv_cmp() {
 	local v
 	v=$(rv_get "$1")
-	[ "$v" -ge "$2" ] || {
-		log "$1=$v, expected >= $2"
+	[ "$v" "-$2" "$3" ] || {
+		log "$1=$v, expected -$2 $3"
 		rv_show
 		return 1
 	}
+}
+
+rv_ge() {
+	rv_cmp "$1" ge "$2"
 }
 
 rv_eq() {
-	local v
-	v=$(rv_get "$1")
-	[ "$v" -eq "$2" ] || {
-		log "$1=$v, expected $2"
-		rv_show
-		return 1
-	}
+	rv_cmp "$1" eq "$2"
 }
 
 rv_le() {
-	local v
-	v=$(rv_get "$1")
-	[ "$v" -le "$2" ] || {
-		log "$1=$v, expected <= $2"
-		rv_show
-		return 1
-	}
+	rv_cmp "$1" le "$2"
 }
 
 # dmesg_has REGEX: the kernel log has a line matching REGEX.
