@@ -117,6 +117,9 @@ pub(crate) struct Stats {
     inject_malformed: AtomicU32,
     /// Reset the device at the next request.
     inject_reset: AtomicU32,
+    /// Hold every reset this long (ms), quiesced, before it touches the
+    /// device: lets tests remove the device while a reset is running.
+    reset_delay_ms: AtomicU32,
 }
 
 /// What the request path, virtqueue callbacks, timeouts and the reset work
@@ -401,6 +404,12 @@ fn reset_device(shared: &Arc<Shared>) {
                 );
             }
             q.quiesce();
+            if shared.faults {
+                let ms = shared.stats.reset_delay_ms.load(Ordering::Relaxed);
+                if ms != 0 {
+                    time::sleep_ms(ms);
+                }
+            }
             let reset = take_back_requests(dev, shared, give_up);
             let finish = if give_up {
                 Finish::GaveUp
@@ -652,6 +661,7 @@ impl virtio::Driver for RvirtioBlk {
                     f.u32(c_str!("drop_irqs"), &s.drop_irqs, true);
                     f.u32(c_str!("inject_malformed"), &s.inject_malformed, true);
                     f.u32(c_str!("inject_reset"), &s.inject_reset, true);
+                    f.u32(c_str!("reset_delay_ms"), &s.reset_delay_ms, true);
                 }
             })
         });

@@ -11,6 +11,12 @@ pub fn jiffies() -> u64 {
     unsafe { core::ptr::addr_of!(bindings::jiffies).read_volatile() as u64 }
 }
 
+/// Sleeps for at least `ms` milliseconds.
+pub fn sleep_ms(ms: u32) {
+    // SAFETY: Called from process context, where sleeping is allowed.
+    unsafe { bindings::msleep(ms) };
+}
+
 /// `secs` seconds in jiffies.
 pub fn secs_to_jiffies(secs: u32) -> u64 {
     // SAFETY: Pure function.

@@ -79,3 +79,48 @@ wait_counter() {
 		sleep 0.1
 	done
 }
+
+# bg_io NAME CMD...: run CMD in the background; /tmp/bg.NAME gets its exit
+# status when it ends, /tmp/bg.NAME.err its messages.
+bg_io() {
+	local name=$1
+	shift
+	rm -f "/tmp/bg.$name" "/tmp/bg.$name.err"
+	("$@" 2>"/tmp/bg.$name.err"; echo $? >"/tmp/bg.$name") &
+}
+
+# bg_running NAME: the background command NAME has not ended.
+bg_running() {
+	[ ! -e "/tmp/bg.$1" ] || {
+		log "$1 ended (status $(cat "/tmp/bg.$1")) while it should still wait"
+		return 1
+	}
+}
+
+# bg_wait NAME SECS: wait for NAME to end; prints its exit status.
+bg_wait() {
+	local i=0
+	while [ ! -s "/tmp/bg.$1" ]; do
+		i=$((i + 1))
+		if [ "$i" -gt $(($2 * 10)) ]; then
+			log "$1 still running after $2 s"
+			return 1
+		fi
+		sleep 0.1
+	done
+	cat "/tmp/bg.$1"
+}
+
+# wait_state N SECS: wait until the recovery state is N.
+wait_state() {
+	local i=0
+	while [ "$(rv_get state)" != "$1" ]; do
+		i=$((i + 1))
+		[ "$i" -le $(($2 * 10)) ] || {
+			log "state did not become $1 within $2 s"
+			rv_show
+			return 1
+		}
+		sleep 0.1
+	done
+}
