@@ -22,6 +22,16 @@
 #                         file=PATH       use this image instead
 #                         nbd=SOCKET      an NBD export on a unix socket instead
 #                                         (export=NAME picks the export)
+#                         nbdkit=FILTERS  an nbdkit of its own instead: the
+#                                         memory plugin (size=), on a unix
+#                                         socket in the work dir, with the
+#                                         +-separated FILTERS out of pause,
+#                                         delay, error (may be empty); the
+#                                         control channel's nbd-* commands
+#                                         drive them
+#                         delay-read=T    with nbdkit=...delay: the delay
+#                         delay-write=T   filter's (nbdkit syntax: 200ms, 2;
+#                                         default 0)
 #                         type=T          device type (default virtio-blk-pci)
 #                         opts=P=V,...    device properties; takes the rest of
 #                                         SPEC, so it comes last
@@ -34,7 +44,8 @@
 #   --env NAME=VALUE    set in the guest's environment (repeatable)
 #   --timeout SECS      kill QEMU after SECS (exit status 124)
 #   --log FILE          write the whole console output to FILE; the control
-#                       channel's log goes to FILE.ctl
+#                       channel's log goes to FILE.ctl, nbdkit ID's stderr to
+#                       FILE.nbdkit-ID
 #   --quiet             console output to the log only, not to stdout
 #   --qmp SOCKET        a QMP server on unix SOCKET for the host's own use
 #   --append 'ARGS'     more kernel command line
@@ -122,12 +133,20 @@ esac
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/rvirtio-guest.XXXXXX")
 ctl_pid='' qemu_log=$work/console.log
+nbdkit_pids=()
 # shellcheck disable=SC2317 # called by the trap
 cleanup() {
+	local pid
 	if [ -n "$ctl_pid" ]; then
 		kill "$ctl_pid" 2>/dev/null || true
 		wait "$ctl_pid" 2>/dev/null || true
 	fi
+	# SIGKILL: a paused nbdkit with requests waiting does not exit on
+	# SIGTERM (it waits for them). It also gets SIGKILL if this shell dies.
+	for pid in "${nbdkit_pids[@]}"; do
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
 	if [ "$keep" = 1 ]; then
 		echo "guest.sh: work dir kept: $work" >&2
 	else
@@ -184,10 +203,89 @@ fi
 cat "$initramfs" "$work/modules.cpio.gz" >"$work/initrd"
 
 # ------------------------------------------------------------ the disks --
+# nbdkit must end with this shell, even if it is SIGKILLed. Its own
+# --exit-with-parent sends it SIGTERM, which a paused nbdkit with requests
+# waiting ignores until they complete, i.e. forever: so SIGKILL, through
+# setpriv, when there is setpriv (util-linux).
+nbdkit_wrap=()
+if command -v setpriv >/dev/null; then
+	nbdkit_wrap=(setpriv --pdeathsig SIGKILL)
+elif nbdkit --dump-config 2>/dev/null | grep -qx 'exit_with_parent=yes'; then
+	nbdkit_wrap=(--exit-with-parent)
+fi
+
+# start_nbdkit ID SIZE FILTERS DELAY_READ DELAY_WRITE: start an nbdkit serving
+# a SIZE memory disk on $work/ID.nbd.sock through FILTERS (+-separated: pause,
+# delay, error) and wait until it listens. Sets nbd (the socket) and
+# nbdkit_keys (the control paths, as ,KEY=VALUE for guest-ctl.py).
+start_nbdkit() {
+	local id=$1 size=$2 filters=$3 delay_read=$4 delay_write=$5
+	local f pause=0 delay=0 error=0 pidf=$work/$id.nbdkit.pid nlog args pid
+	local -a fl
+	IFS=+ read -r -a fl <<<"$filters"
+	for f in "${fl[@]}"; do
+		case "$f" in
+		pause) pause=1 ;;
+		delay) delay=1 ;;
+		error) error=1 ;;
+		'') ;;
+		*) die "--disk $spec: nbdkit filter '$f' is not pause, delay or error" ;;
+		esac
+	done
+	if [ "$delay" = 0 ] && [ -n "$delay_read$delay_write" ]; then
+		die "--disk $spec: delay-read= and delay-write= need nbdkit=...delay"
+	fi
+	nbd=$work/$id.nbd.sock
+	[ "${#nbd}" -lt 100 ] || die "--disk $spec: socket path $nbd is too long (TMPDIR)"
+	nlog=$work/$id.nbdkit.log
+	[ -z "$log" ] || nlog=$log.nbdkit-$id
+	# Unix socket only (-U: no TCP); in the foreground, so that it is this
+	# shell's child (the parent-death signal, the cleanup's kill).
+	args=(-f -U "$nbd" -P "$pidf")
+	# Outermost first: a paused request has not reached the delay yet, and
+	# an injected error comes after the delay, like a slow failing disk's.
+	[ "$pause" = 0 ] || args+=(--filter=pause)
+	[ "$delay" = 0 ] || args+=(--filter=delay)
+	[ "$error" = 0 ] || args+=(--filter=error)
+	args+=(memory "size=$size")
+	nbdkit_keys=",nbdkit=$filters,nbdkit-log=$nlog"
+	if [ "$pause" = 1 ]; then
+		args+=("pause-control=$work/$id.pause.sock")
+		nbdkit_keys+=",pause-control=$work/$id.pause.sock"
+	fi
+	if [ "$delay" = 1 ]; then
+		args+=("delay-read=${delay_read:-0}" "delay-write=${delay_write:-0}")
+		nbdkit_keys+=",delay-read=${delay_read:-0},delay-write=${delay_write:-0}"
+	fi
+	if [ "$error" = 1 ]; then
+		# Errors only while the file exists (nbd-error ID on|off).
+		args+=(error-rate=100% "error-file=$work/$id.error")
+		nbdkit_keys+=",error-file=$work/$id.error"
+	fi
+	if [ "${nbdkit_wrap[0]:-}" = --exit-with-parent ]; then
+		args=(nbdkit --exit-with-parent "${args[@]}")
+	else
+		args=("${nbdkit_wrap[@]}" nbdkit "${args[@]}")
+	fi
+	printf '%q ' "${args[@]}" >"$work/$id.nbdkit.cmd"
+	echo >>"$work/$id.nbdkit.cmd"
+	"${args[@]}" </dev/null >"$nlog" 2>&1 &
+	pid=$!
+	nbdkit_pids+=("$pid")
+	# The pid file appears once nbdkit listens.
+	for _ in $(seq 200); do
+		[ -s "$pidf" ] && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	die "--disk $spec: nbdkit did not start: $(tail -n 3 "$nlog")"
+}
+
 devargs=() ctl_disks=()
 port=0
 for spec in "${disks[@]}"; do
 	id=d${port} size=256M serial='' file='' nbd='' nbd_export='' type=virtio-blk-pci
+	use_nbdkit=0 nbdkit_filters='' delay_read='' delay_write='' nbdkit_keys=''
 	props=()
 	rest=$spec
 	while [ -n "$rest" ]; do
@@ -207,13 +305,25 @@ for spec in "${disks[@]}"; do
 		file=*) file=${item#file=} ;;
 		nbd=*) nbd=${item#nbd=} ;;
 		export=*) nbd_export=${item#export=} ;;
+		nbdkit=*) use_nbdkit=1 nbdkit_filters=${item#nbdkit=} ;;
+		delay-read=*) delay_read=${item#delay-read=} ;;
+		delay-write=*) delay_write=${item#delay-write=} ;;
 		type=*) type=${item#type=} ;;
 		*=*) props+=("$item") ;;
 		*) die "--disk $spec: '$item' is not KEY=VALUE" ;;
 		esac
 	done
 	port=$((port + 1))
+	if [ "$use_nbdkit" = 1 ]; then
+		[ -z "$nbd$file$nbd_export" ] || die "--disk $spec: nbdkit= excludes nbd=, export= and file="
+		start_nbdkit "$id" "$size" "$nbdkit_filters" "$delay_read" "$delay_write"
+	elif [ -n "$delay_read$delay_write" ]; then
+		die "--disk $spec: delay-read= and delay-write= need nbdkit=...delay"
+	fi
 	if [ -n "$nbd" ]; then
+		# QEMU's NBD client with its defaults: no reconnect-delay (a lost
+		# connection fails the requests at once), no open-timeout, and the
+		# raw node's discard=ignore (discards are not passed on).
 		backend=file.driver=nbd,file.server.type=unix,file.server.path=$nbd${nbd_export:+,file.export=$nbd_export}
 	else
 		if [ -z "$file" ]; then
@@ -228,7 +338,7 @@ for spec in "${disks[@]}"; do
 	devargs+=(-device "pcie-root-port,id=rp$port,chassis=$port,slot=$port"
 		-blockdev "driver=raw,node-name=$id,$backend"
 		-device "$dev")
-	ctl_disks+=(--disk "id=$id,size=$size,serial=$serial,type=$type,file=$file,nbd=$nbd,export=$nbd_export")
+	ctl_disks+=(--disk "id=$id,size=$size,serial=$serial,type=$type,file=$file,nbd=$nbd,export=$nbd_export$nbdkit_keys")
 done
 for _ in $(seq "$spare_ports"); do
 	port=$((port + 1))
