@@ -20,6 +20,11 @@ CtlError(message) for an err reply. `ctl.disks` maps disk ids to their
 --disk specs as dicts (keys id, size, serial, nbd, file, ... as
 scripts/guest.sh resolved them), which is where NBD commands find their
 export's socket. `ctl.qmp.execute({"execute": ...})` talks to QEMU.
+
+Commands run one at a time in the order the guest sends them, except those
+that `after` schedules, which run in threads of their own: QMP and each
+nbdkit pause socket have a lock, and a command must not hold one for long
+(qmp-wait-event takes the QMP lock for a fraction of a second at a time).
 """
 
 import argparse
@@ -27,6 +32,7 @@ import json
 import os
 import socket
 import sys
+import threading
 import time
 
 COMMANDS = {}
@@ -56,6 +62,8 @@ class Qmp:
         self.buf = b""
         self.events = []
         self.next_id = 0
+        self.lock = threading.RLock()
+        self.shutdown = None  # the SHUTDOWN event, once QEMU sent it
 
     def _connect(self):
         if self.sock:
@@ -86,36 +94,141 @@ class Qmp:
         return json.loads(line)
 
     def execute(self, req, timeout=60):
-        self._connect()
-        self.next_id += 1
-        req = dict(req, id="ctl-%d" % self.next_id)
-        self.sock.sendall(json.dumps(req).encode() + b"\n")
-        while True:
-            msg = self._read_msg(timeout)
-            if "event" in msg:
-                self.events.append(msg)
-            elif msg.get("id") == req["id"]:
-                return msg
+        with self.lock:
+            self._connect()
+            self.next_id += 1
+            req = dict(req, id="ctl-%d" % self.next_id)
+            self.sock.sendall(json.dumps(req).encode() + b"\n")
+            while True:
+                msg = self._read_msg(timeout)
+                if "event" in msg:
+                    self._keep(msg)
+                elif msg.get("id") == req["id"]:
+                    return msg
 
     def wait_event(self, name, timeout, match=None):
-        """The first event NAME whose data has all of match's items."""
-        self._connect()
+        """The first event NAME whose data has all of match's items. Holds
+        the lock only briefly at a time, so that scheduled commands (after)
+        can use QMP meanwhile."""
         match = match or {}
         deadline = time.monotonic() + timeout
         while True:
-            for i, ev in enumerate(self.events):
-                data = ev.get("data", {})
-                if ev["event"] == name and all(str(data.get(k)) == v for k, v in match.items()):
-                    return self.events.pop(i)
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise CtlError("no %s event within %ss" % (name, timeout))
+            with self.lock:
+                self._connect()
+                for i, ev in enumerate(self.events):
+                    data = ev.get("data", {})
+                    if ev["event"] == name and all(str(data.get(k)) == v for k, v in match.items()):
+                        return self.events.pop(i)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise CtlError("no %s event within %ss" % (name, timeout))
+                try:
+                    msg = self._read_msg(min(left, 0.2))
+                except CtlTimeout:
+                    continue
+                if "event" in msg:
+                    self._keep(msg)
+
+    def _keep(self, msg):
+        self.events.append(msg)
+        if msg["event"] == "SHUTDOWN" and not self.shutdown:
+            self.shutdown = msg
+
+    def poll_events(self):
+        """Take in the events QEMU has sent, without waiting, unless another
+        thread is using the connection (it takes them in itself). Raises
+        CtlError once QEMU has closed it."""
+        if not self.lock.acquire(blocking=False):
+            return
+        try:
+            self._connect()
+            self.sock.settimeout(0)
+            while True:
+                try:
+                    data = self.sock.recv(65536)
+                except (BlockingIOError, socket.timeout):
+                    break
+                if not data:
+                    raise CtlError("QMP: connection closed")
+                self.buf += data
+            while b"\n" in self.buf:
+                line, self.buf = self.buf.split(b"\n", 1)
+                msg = json.loads(line)
+                if "event" in msg:
+                    self._keep(msg)
+                # else: the late answer to a request that timed out
+        finally:
+            if self.sock:
+                self.sock.settimeout(None)
+            self.lock.release()
+
+
+class PauseControl:
+    """The control socket of an nbdkit pause filter. Each command byte ('p'
+    pause, 'r' resume) is acknowledged by its upper case, in order; 'P' only
+    once the requests in flight at the pause have finished, and nothing else
+    is read meanwhile. The connection stays open while an acknowledgement is
+    outstanding and is closed otherwise (the filter serves one connection at
+    a time)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.sock = None
+        self.sent = []  # commands whose acknowledgement has not come yet
+        self.lock = threading.Lock()
+        self.state = "running"
+
+    def send(self, cmd, timeout):
+        """Send cmd; True once it is acknowledged, False if that takes more
+        than timeout seconds (it is then still pending)."""
+        with self.lock:
+            if self.sock is None:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                try:
+                    s.connect(self.path)
+                except OSError as e:
+                    s.close()
+                    raise CtlError("pause control %s: %s" % (self.path, e))
+                self.sock = s
+            self.sock.sendall(cmd.encode())
+            self.sent.append(cmd)
+            self.state = {"p": "pause-pending", "r": "resume-pending"}[cmd]
+            return self._read_acks(len(self.sent), timeout)
+
+    def poll(self):
+        """Read the acknowledgements that have come; the state."""
+        with self.lock:
+            if self.sent:
+                self._read_acks(len(self.sent), 0)
+            return self.state
+
+    def _read_acks(self, count, timeout):
+        """Read up to count acknowledgements within timeout seconds; True if
+        all came."""
+        deadline = time.monotonic() + timeout
+        while count > 0:
+            self.sock.settimeout(max(deadline - time.monotonic(), 0))
             try:
-                msg = self._read_msg(left)
-            except CtlTimeout:
+                ack = self.sock.recv(1).decode("ascii", "replace")
+            except (socket.timeout, BlockingIOError):
+                if time.monotonic() >= deadline:
+                    return False
                 continue
-            if "event" in msg:
-                self.events.append(msg)
+            if not ack:
+                self.sock.close()
+                self.sock = None
+                self.sent = []
+                raise CtlError("pause control %s: nbdkit closed it" % self.path)
+            sent = self.sent.pop(0)
+            count -= 1
+            if ack != sent.upper():
+                raise CtlError("pause control: '%s' answered '%s'" % (sent, ack))
+            if not self.sent:
+                self.state = {"p": "paused", "r": "running"}[sent]
+        if not self.sent:
+            self.sock.close()
+            self.sock = None
+        return True
 
 
 class Ctl:
@@ -126,10 +239,30 @@ class Ctl:
             d = parse_spec(spec)
             self.disks[d.get("id", "d%d" % len(self.disks))] = d
         self.log = open(args.log, "a", buffering=1) if args.log else None
+        self.log_lock = threading.Lock()
+        self.pause = {}  # disk id -> PauseControl
+        self.after_seq = 0
 
     def note(self, text):
         if self.log:
-            self.log.write("%.3f %s\n" % (time.monotonic(), text))
+            with self.log_lock:
+                self.log.write("%.3f %s\n" % (time.monotonic(), text))
+
+    def disk(self, ident, key=None, what=None):
+        """The spec of disk ident; with key, also its value, which must be
+        set (the nbdkit filter `what` provides it)."""
+        if ident not in self.disks:
+            raise CtlError("no disk '%s' (have: %s)" % (ident, " ".join(self.disks) or "none"))
+        d = self.disks[ident]
+        if key and not d.get(key):
+            raise CtlError("disk %s has no nbdkit %s filter (--disk ...,nbdkit=%s)" % (ident, what, what))
+        return d
+
+    def pause_control(self, ident):
+        path = self.disk(ident, "pause-control", "pause")["pause-control"]
+        if ident not in self.pause:
+            self.pause[ident] = PauseControl(path)
+        return self.pause[ident]
 
     def handle(self, line):
         seq, _, req = line.partition(" ")
@@ -209,12 +342,179 @@ def cmd_qmp_wait_event(ctl, rest):
 
 @command("disks")
 def cmd_disks(ctl, rest):
-    """disks: the --disk specs, as JSON {id: {key: value}}"""
+    """disks: the --disk specs, as JSON {id: {key: value}}; an nbdkit disk's
+    have nbdkit (its filters), nbdkit-log, and pause-control (the pause
+    filter's socket), error-file, delay-read, delay-write as its filters
+    have them"""
     return json.dumps(ctl.disks, separators=(",", ":"))
+
+
+# How long nbd-pause and nbd-resume wait for nbdkit's acknowledgement.
+PAUSE_ACK_TIMEOUT = 5.0
+
+
+def one_disk(rest, usage):
+    words = rest.split()
+    if len(words) != 1:
+        raise CtlError("usage: " + usage)
+    return words[0]
+
+
+@command("nbd-pause")
+def cmd_nbd_pause(ctl, rest):
+    """nbd-pause ID: pause disk ID's nbdkit (pause filter): requests that
+    reach it from now on wait. Replies "paused" once the requests already in
+    flight have finished, or "pause-pending" if they have not after 5 s (the
+    pause holds all the same)"""
+    pc = ctl.pause_control(one_disk(rest, "nbd-pause ID"))
+    return "paused" if pc.send("p", PAUSE_ACK_TIMEOUT) else "pause-pending"
+
+
+@command("nbd-resume")
+def cmd_nbd_resume(ctl, rest):
+    """nbd-resume ID: resume disk ID's nbdkit. Replies "resumed", or
+    "resume-pending" if nbdkit did not acknowledge within 5 s (a pause
+    still pending holds the resume up)"""
+    pc = ctl.pause_control(one_disk(rest, "nbd-resume ID"))
+    return "resumed" if pc.send("r", PAUSE_ACK_TIMEOUT) else "resume-pending"
+
+
+@command("nbd-error")
+def cmd_nbd_error(ctl, rest):
+    """nbd-error ID on|off: make every request to disk ID's nbdkit fail with
+    EIO (error filter), or stop that. Replies "errors on" / "errors off"."""
+    words = rest.split()
+    if len(words) != 2 or words[1] not in ("on", "off"):
+        raise CtlError("usage: nbd-error ID on|off")
+    path = ctl.disk(words[0], "error-file", "error")["error-file"]
+    if words[1] == "on":
+        open(path, "a").close()
+    elif os.path.exists(path):
+        os.unlink(path)
+    return "errors " + words[1]
+
+
+@command("nbd-status")
+def cmd_nbd_status(ctl, rest):
+    """nbd-status ID: disk ID's nbdkit state as the channel knows it, e.g.
+    "pause=running errors=off" (pause: running, paused, pause-pending,
+    resume-pending; each part only with its filter)"""
+    ident = one_disk(rest, "nbd-status ID")
+    d = ctl.disk(ident)
+    if "nbdkit" not in d:
+        raise CtlError("disk %s has no nbdkit (--disk ...,nbdkit=FILTERS)" % ident)
+    parts = []
+    if d.get("pause-control"):
+        parts.append("pause=" + ctl.pause_control(ident).poll())
+    if d.get("error-file"):
+        parts.append("errors=" + ("on" if os.path.exists(d["error-file"]) else "off"))
+    if "delay-read" in d:
+        parts.append("delay-read=%s delay-write=%s" % (d["delay-read"], d["delay-write"]))
+    return " ".join(parts)
+
+
+@command("nbd-release-all")
+def cmd_nbd_release_all(ctl, rest):
+    """nbd-release-all: resume every nbdkit the channel paused and stop
+    every error injection; replies what it did ("d0 resumed, d1 errors
+    off") or "nothing". The guest's /init sends it when the test is over:
+    a request still stuck in a paused nbdkit would hang the guest's sync,
+    and the virtio reset of its reboot hangs QEMU (virtio-blk's reset
+    drains the requests in flight)."""
+    done = []
+    for ident, d in ctl.disks.items():
+        if d.get("pause-control"):
+            pc = ctl.pause_control(ident)
+            was = pc.poll()
+            # Even if "running": someone else may have used the socket.
+            resumed = pc.send("r", PAUSE_ACK_TIMEOUT)
+            if was != "running" or not resumed:
+                done.append("%s %s" % (ident, "resumed" if resumed else "resume-pending"))
+        if d.get("error-file") and os.path.exists(d["error-file"]):
+            os.unlink(d["error-file"])
+            done.append("%s errors off" % ident)
+    return ", ".join(done) or "nothing"
+
+
+def schedule(ctl, secs, req):
+    """Run request req (COMMAND ARGS) secs seconds from now, in a thread;
+    its reply goes to the log only."""
+    try:
+        secs = float(secs)
+    except ValueError:
+        raise CtlError("'%s' is not a number of seconds" % secs)
+    if secs < 0:
+        raise CtlError("negative delay")
+    name = req.split()[0] if req.split() else ""
+    if name not in COMMANDS:
+        raise CtlError("unknown command '%s' (try: help)" % name)
+    ctl.after_seq += 1
+    tag = "after#%d" % ctl.after_seq
+
+    def run():
+        ctl.note("%s < %s" % (tag, req))
+        ctl.note("%s > %s" % (tag, ctl.handle("%s %s" % (tag, req))))
+
+    t = threading.Timer(secs, run)
+    t.daemon = True
+    t.start()
+    return "%s in %gs: %s" % (tag, secs, req)
+
+
+@command("after")
+def cmd_after(ctl, rest):
+    """after SECS COMMAND [ARGS...]: run COMMAND on the host SECS seconds
+    from now, e.g. `after 20 nbd-resume d0` while the guest is blocked in
+    I/O. Replies at once with "after#N in SECSs: COMMAND ARGS"; the
+    command's own reply goes to the channel's log (FILE.ctl) only."""
+    secs, _, req = rest.partition(" ")
+    if not req.strip():
+        raise CtlError("usage: after SECS COMMAND [ARGS...]")
+    return schedule(ctl, secs, req.strip())
+
+
+@command("nbd-pause-after")
+def cmd_nbd_pause_after(ctl, rest):
+    """nbd-pause-after ID SECS: after SECS nbd-pause ID"""
+    words = rest.split()
+    if len(words) != 2:
+        raise CtlError("usage: nbd-pause-after ID SECS")
+    ctl.disk(words[0], "pause-control", "pause")
+    return schedule(ctl, words[1], "nbd-pause " + words[0])
+
+
+def watch_shutdown(ctl, timeout):
+    """Once QEMU shuts down (the guest powered off or panicked, QMP quit,
+    SIGTERM), resume every paused nbdkit: QEMU's exit waits for the requests
+    in flight, which a paused backend would hold until the launcher's
+    timeout SIGKILLs QEMU (and the run would count as a timeout, not as what
+    it was)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            ctl.qmp.poll_events()
+        except (OSError, CtlError):
+            if ctl.qmp.shutdown or time.monotonic() > deadline:
+                return  # QEMU is gone, or never came
+            ctl.qmp.sock = None
+        if ctl.qmp.shutdown:
+            break
+        time.sleep(0.2)
+    ctl.note("QEMU is shutting down %s" % json.dumps(ctl.qmp.shutdown.get("data", {})))
+    for ident, d in ctl.disks.items():
+        if d.get("pause-control"):
+            try:
+                done = ctl.pause_control(ident).send("r", PAUSE_ACK_TIMEOUT)
+                ctl.note("%s: nbdkit %s" % (ident, "resumed" if done else "resume-pending"))
+            except (OSError, CtlError) as e:
+                ctl.note("%s: resuming nbdkit failed: %s" % (ident, e))
 
 
 def serve(args):
     ctl = Ctl(args)
+    if args.qmp and any(d.get("pause-control") for d in ctl.disks.values()):
+        threading.Thread(target=watch_shutdown, args=(ctl, args.accept_timeout),
+                         daemon=True).start()
     if os.path.exists(args.socket):
         os.unlink(args.socket)
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
