@@ -277,12 +277,48 @@ fio_verify() {
 # and print its reply. One line goes out on /dev/ttyS1, "SEQ COMMAND ARGS",
 # and one comes back, "SEQ ok PAYLOAD" or "SEQ err MESSAGE". Returns 0 on ok,
 # 1 on err (MESSAGE to stderr), 2 if there is no channel or no reply.
+#
+# It needs nothing but the initramfs and the serial port, so it works while
+# other processes are stuck in I/O on a disk. Callers take turns (a lock
+# directory, /tmp/.host-lock): a background job may call it too.
 host() {
-	local seq rseq status rest seqf=/tmp/.host-seq
+	local rc
 	if [ ! -c /dev/ttyS1 ]; then
 		echo "host: no control channel (/dev/ttyS1)" >&2
 		return 2
 	fi
+	_host_lock
+	_host_request "$@"
+	rc=$?
+	rm -rf /tmp/.host-lock
+	return "$rc"
+}
+
+# _host_lock: take /tmp/.host-lock, breaking it if its holder is gone or
+# after $HOST_TIMEOUT seconds.
+_host_lock() {
+	local lock=/tmp/.host-lock me holder i=0
+	# This process's pid, even in a subshell (where $$ is the parent's).
+	read -r me _ </proc/self/stat
+	while ! mkdir "$lock" 2>/dev/null; do
+		holder=$(cat "$lock/pid" 2>/dev/null)
+		if [ -n "$holder" ] && [ ! -d "/proc/$holder" ]; then
+			rm -rf "$lock"
+			continue
+		fi
+		if [ "$i" -ge $((${HOST_TIMEOUT:-60} * 20)) ]; then
+			echo "host: $lock held by ${holder:-?} for ${HOST_TIMEOUT:-60}s; breaking it" >&2
+			rm -rf "$lock"
+			continue
+		fi
+		sleep 0.05
+		i=$((i + 1))
+	done
+	echo "$me" >"$lock/pid"
+}
+
+_host_request() {
+	local seq rseq status rest seqf=/tmp/.host-seq
 	seq=$(($(cat "$seqf" 2>/dev/null || echo 0) + 1))
 	echo "$seq" >"$seqf"
 	printf '%s %s\n' "$seq" "$*" >/dev/ttyS1
