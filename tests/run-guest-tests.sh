@@ -20,6 +20,9 @@
 #   # rvirtio-modules: NAME [NAME...]   modules the guest gets in /modules/
 #   # rvirtio-timeout: SECS             whole guest run, boot included (300)
 #   # rvirtio-dmesg-allow: REGEX        kernel log lines to tolerate
+#   # rvirtio-driver-params: P=V ...     module parameters for the driver
+#                                       under test, before --driver-params's;
+#                                       the test sees both as $DRIVER_PARAMS
 #
 # A test fails if it exits non-zero (4 is a skip), times out, or the
 # console's kernel log lines match tests/guest/dmesg-patterns. Full logs go
@@ -135,9 +138,13 @@ for name in "${names[@]}"; do
 	timeout_s=$(header "$file" timeout)
 	timeout_s=${timeout_s:-300}
 	allow=$(header "$file" dmesg-allow)
+	# The test's own parameters, then the command line's (the kernel keeps
+	# the last value of a parameter given twice).
+	params=$(header "$file" driver-params)
+	params=${params:+$params${driver_params:+ }}$driver_params
 	args=(--kernel "$kernel" --initramfs "$initramfs" --quiet --log "$log"
 		--timeout "$timeout_s" --env "DRIVER=$driver" --run "sh /rvirtio/tests/$name.sh")
-	[ -z "$driver_params" ] || args+=(--env "DRIVER_PARAMS=$driver_params")
+	[ -z "$params" ] || args+=(--env "DRIVER_PARAMS=$params")
 	[ -z "$allow" ] || args+=(--env "DMESG_ALLOW=$allow")
 	for spec in $(header "$file" disks); do
 		args+=(--disk "$spec")

@@ -12,7 +12,9 @@
 #
 # Environment (from /rvirtio/env, written by scripts/guest.sh --env):
 #   DRIVER        the driver under test (default rvirtio_blk)
-#   DRIVER_PARAMS module parameters start_driver passes to it
+#   DRIVER_PARAMS module parameters load_driver passes to $DRIVER (the
+#                 test's rvirtio-driver-params header, then the runner's
+#                 --driver-params)
 #   DMESG_ALLOW   an extended regex of dmesg lines dmesg_check tolerates
 #   HOST_TIMEOUT  seconds `host` waits for the host's reply (default 60)
 
@@ -68,15 +70,32 @@ module_loaded() {
 	grep -q "^$1 " /proc/modules
 }
 
-# load_driver NAME [PARAM=VALUE...]: insmod /modules/NAME.ko.
+# load_driver NAME [PARAM=VALUE...]: insmod /modules/NAME.ko with the
+# PARAM=VALUEs; for NAME = $DRIVER, $DRIVER_PARAMS come first (and a
+# PARAM=VALUE that is already among them is not repeated; where a parameter
+# is given twice the kernel keeps the last value).
 load_driver() {
-	local name=$1 ko
+	local name=$1 ko p
 	shift
 	ko=$MODULE_DIR/$name.ko
 	if [ ! -f "$ko" ]; then
 		log "load_driver: $ko is not in the guest (launcher --module)"
 		return 1
 	fi
+	if [ "$name" = "$DRIVER" ] && [ -n "${DRIVER_PARAMS:-}" ]; then
+		# Keep the arguments that are not in DRIVER_PARAMS (the list to
+		# loop over is taken before the loop changes "$@").
+		for p in "$@"; do
+			shift
+			case " $DRIVER_PARAMS " in
+			*" $p "*) ;;
+			*) set -- "$@" "$p" ;;
+			esac
+		done
+		# shellcheck disable=SC2086 # DRIVER_PARAMS is a list
+		set -- $DRIVER_PARAMS "$@"
+	fi
+	[ $# -eq 0 ] || log "insmod $ko $*"
 	insmod "$ko" "$@" 2>&1 | as_diag
 	if ! module_loaded "$name"; then
 		log "load_driver: insmod $ko $* failed"
@@ -149,8 +168,7 @@ wait_disk() {
 # disk, as two test points ("load DRIVER", "DRIVER drives DEV"); set DEV to
 # the disk. Bails out (exit 1) if either fails.
 start_driver() {
-	# shellcheck disable=SC2086 # DRIVER_PARAMS is a list
-	step "load $DRIVER" load_driver "$DRIVER" ${DRIVER_PARAMS:-} || bail "cannot load $DRIVER"
+	step "load $DRIVER" load_driver "$DRIVER" || bail "cannot load $DRIVER"
 	if DEV=$(wait_disk "$DRIVER" 60); then
 		ktap_test_pass "$DRIVER drives $DEV"
 	else
