@@ -50,7 +50,7 @@ use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use kernel::prelude::*;
 use kernel::str::CString;
 use kernel::sync::{new_mutex, Arc, ArcBorrow, Mutex};
-use kernel::workqueue::{self as wq, Work, WorkItem};
+use kernel::workqueue::{Work, WorkItem};
 use kernel::{c_str, fmt};
 
 // ---------------------------------------------------------------------------
@@ -805,7 +805,3 @@ fn serial_show(disk: &DiskRef<RvirtioBlk>, page: &mut [u8]) -> Result<usize> {
     page[..len].copy_from_slice(&id[..len]);
     Ok(len)
 }
-
-/// The workqueue type the reset work item is queued with.
-#[allow(dead_code)]
-type ResetQueue = wq::Queue;
