@@ -133,7 +133,7 @@ esac
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/rvirtio-guest.XXXXXX")
 ctl_pid='' qemu_log=$work/console.log
-nbdkit_pids=()
+nbdkit_pids=() watchdog_pid=''
 # shellcheck disable=SC2317 # called by the trap
 cleanup() {
 	local pid
@@ -141,8 +141,12 @@ cleanup() {
 		kill "$ctl_pid" 2>/dev/null || true
 		wait "$ctl_pid" 2>/dev/null || true
 	fi
+	if [ -n "$watchdog_pid" ]; then
+		kill "$watchdog_pid" 2>/dev/null || true
+		wait "$watchdog_pid" 2>/dev/null || true
+	fi
 	# SIGKILL: a paused nbdkit with requests waiting does not exit on
-	# SIGTERM (it waits for them). It also gets SIGKILL if this shell dies.
+	# SIGTERM (it waits for them).
 	for pid in "${nbdkit_pids[@]}"; do
 		kill -KILL "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
@@ -203,16 +207,27 @@ fi
 cat "$initramfs" "$work/modules.cpio.gz" >"$work/initrd"
 
 # ------------------------------------------------------------ the disks --
-# nbdkit must end with this shell, even if it is SIGKILLed. Its own
-# --exit-with-parent sends it SIGTERM, which a paused nbdkit with requests
-# waiting ignores until they complete, i.e. forever: so SIGKILL, through
-# setpriv, when there is setpriv (util-linux).
-nbdkit_wrap=()
-if command -v setpriv >/dev/null; then
-	nbdkit_wrap=(setpriv --pdeathsig SIGKILL)
-elif nbdkit --dump-config 2>/dev/null | grep -qx 'exit_with_parent=yes'; then
-	nbdkit_wrap=(--exit-with-parent)
+nbdkit_exit_with_parent=()
+if nbdkit --dump-config 2>/dev/null | grep -qx 'exit_with_parent=yes'; then
+	nbdkit_exit_with_parent=(--exit-with-parent)
 fi
+
+# nbdkit must end with this shell, even if it is SIGKILLed. --exit-with-parent
+# is not enough: it sends SIGTERM (nbdkit -f even sets that parent-death
+# signal without it, over any other), and a paused nbdkit with requests
+# waiting does not exit on SIGTERM until they complete, i.e. never. So a
+# watchdog, a child of this shell, SIGKILLs the nbdkits once this shell is
+# gone, which it sees by being re-parented.
+start_nbdkit_watchdog() {
+	(
+		me=$BASHPID # not inside $(...), whose BASHPID is its own
+		while [ "$(ps -o ppid= -p "$me" | tr -d ' ')" = "$$" ]; do
+			sleep 1
+		done
+		kill -KILL "${nbdkit_pids[@]}" 2>/dev/null
+	) </dev/null >/dev/null 2>&1 &
+	watchdog_pid=$!
+}
 
 # start_nbdkit ID SIZE FILTERS DELAY_READ DELAY_WRITE: start an nbdkit serving
 # a SIZE memory disk on $work/ID.nbd.sock through FILTERS (+-separated: pause,
@@ -240,8 +255,8 @@ start_nbdkit() {
 	nlog=$work/$id.nbdkit.log
 	[ -z "$log" ] || nlog=$log.nbdkit-$id
 	# Unix socket only (-U: no TCP); in the foreground, so that it is this
-	# shell's child (the parent-death signal, the cleanup's kill).
-	args=(-f -U "$nbd" -P "$pidf")
+	# shell's child.
+	args=(nbdkit -f -U "$nbd" -P "$pidf" "${nbdkit_exit_with_parent[@]}")
 	# Outermost first: a paused request has not reached the delay yet, and
 	# an injected error comes after the delay, like a slow failing disk's.
 	[ "$pause" = 0 ] || args+=(--filter=pause)
@@ -261,11 +276,6 @@ start_nbdkit() {
 		# Errors only while the file exists (nbd-error ID on|off).
 		args+=(error-rate=100% "error-file=$work/$id.error")
 		nbdkit_keys+=",error-file=$work/$id.error"
-	fi
-	if [ "${nbdkit_wrap[0]:-}" = --exit-with-parent ]; then
-		args=(nbdkit --exit-with-parent "${args[@]}")
-	else
-		args=("${nbdkit_wrap[@]}" nbdkit "${args[@]}")
 	fi
 	printf '%q ' "${args[@]}" >"$work/$id.nbdkit.cmd"
 	echo >>"$work/$id.nbdkit.cmd"
@@ -340,6 +350,7 @@ for spec in "${disks[@]}"; do
 		-device "$dev")
 	ctl_disks+=(--disk "id=$id,size=$size,serial=$serial,type=$type,file=$file,nbd=$nbd,export=$nbd_export$nbdkit_keys")
 done
+[ ${#nbdkit_pids[@]} -eq 0 ] || start_nbdkit_watchdog
 for _ in $(seq "$spare_ports"); do
 	port=$((port + 1))
 	devargs+=(-device "pcie-root-port,id=rp$port,chassis=$port,slot=$port")
