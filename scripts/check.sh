@@ -81,7 +81,7 @@ echo "guest tests (debug kernel, QEMU TCG):"
 guest_out=$log_dir/guest-tests.log
 # shellcheck disable=SC2086
 "$repo/tests/run-guest-tests.sh" --kernel-flavour debug ${TESTS:-} 2>&1 | tee "$guest_out" |
-	grep -v -E '^[0-9]+ passed, [0-9]+ failed' | sed 's/^/  /'
+	grep --line-buffered -v -E '^[0-9]+ passed, [0-9]+ failed' | sed -u 's/^/  /'
 summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$guest_out" | tail -n 1)
 if [ -z "$summary" ]; then
 	echo "  guest runner ended without a summary"
