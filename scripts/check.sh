@@ -8,7 +8,8 @@
 #   3. static checks: rustfmt, clippy, and a SAFETY comment on every unsafe
 #      block;
 #   4. host unit and property tests (cargo test, tests/host);
-#   5. the guest suite on the debug kernel (tests/run-guest-tests.sh).
+#   5. the guest suite on the debug kernel (tests/run-guest-tests.sh);
+#   6. blktests' rvirtio group, if BLKTESTS names a blktests checkout.
 #
 # Each check prints its name, result and seconds; the last line is
 # "N passed, N failed" (", N skipped" if any) over all of them.
@@ -91,6 +92,15 @@ else
 	gf=$(echo "$summary" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
 	gs=$(echo "$summary" | sed -n 's/.* \([0-9]*\) skipped.*/\1/p')
 	passed=$((passed + gp)) failed=$((failed + gf)) skipped=$((skipped + ${gs:-0}))
+fi
+
+# blktests is in no package registry this machine reaches, so it runs only
+# when a checkout is given: make check BLKTESTS=/path/to/blktests.
+if [ -n "${BLKTESTS:-}" ] && [ -x "$BLKTESTS/check" ]; then
+	run blktests "$repo/scripts/run-blktests" BLKTESTS="$BLKTESTS" rvirtio || true
+else
+	echo "blktests                     ... skipped (no checkout: make check BLKTESTS=/path/to/blktests runs the rvirtio group)"
+	skipped=$((skipped + 1))
 fi
 
 if [ "$skipped" -gt 0 ]; then
