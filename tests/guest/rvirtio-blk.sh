@@ -66,16 +66,13 @@ dmesg_has() {
 	}
 }
 
-# wait_counter NAME MIN SECS: wait until counter NAME reaches MIN.
-wait_counter() {
-	local i=0
-	while [ "$(rv_get "$1")" -lt "$2" ]; do
+# poll SECS CMD...: run CMD every 0.1 s until it succeeds; fail after SECS.
+poll() {
+	local secs=$1 i=0
+	shift
+	until "$@"; do
 		i=$((i + 1))
-		[ "$i" -le $(($3 * 10)) ] || {
-			log "$1 did not reach $2 within $3 s"
-			rv_show
-			return 1
-		}
+		[ "$i" -le $((secs * 10)) ] || return 1
 		sleep 0.1
 	done
 }
@@ -99,28 +96,31 @@ bg_running() {
 
 # bg_wait NAME SECS: wait for NAME to end; prints its exit status.
 bg_wait() {
-	local i=0
-	while [ ! -s "/tmp/bg.$1" ]; do
-		i=$((i + 1))
-		if [ "$i" -gt $(($2 * 10)) ]; then
-			log "$1 still running after $2 s"
-			return 1
-		fi
-		sleep 0.1
-	done
+	poll "$2" test -s "/tmp/bg.$1" || {
+		log "$1 still running after $2 s"
+		return 1
+	}
 	cat "/tmp/bg.$1"
+}
+
+# bg_wait_io SECS: wait for the background commands "read" and "write";
+# show their messages; sets $read_rc and $write_rc.
+bg_wait_io() {
+	read_rc=$(bg_wait read "$1") && write_rc=$(bg_wait write "$1") || return 1
+	log "read ended with $read_rc, write with $write_rc"
+	as_diag </tmp/bg.read.err
+	as_diag </tmp/bg.write.err
+}
+
+state_is() {
+	[ "$(rv_get state)" = "$1" ]
 }
 
 # wait_state N SECS: wait until the recovery state is N.
 wait_state() {
-	local i=0
-	while [ "$(rv_get state)" != "$1" ]; do
-		i=$((i + 1))
-		[ "$i" -le $(($2 * 10)) ] || {
-			log "state did not become $1 within $2 s"
-			rv_show
-			return 1
-		}
-		sleep 0.1
-	done
+	poll "$2" state_is "$1" || {
+		log "state did not become $1 within $2 s"
+		rv_show
+		return 1
+	}
 }

@@ -28,11 +28,8 @@ backend_stalls_for_good() {
 }
 
 stalled_io_gets_eio() {
-	local r w
-	r=$(bg_wait read 30) && w=$(bg_wait write 30) || return 1
-	as_diag </tmp/bg.read.err
-	as_diag </tmp/bg.write.err
-	[ "$r" != 0 ] && [ "$w" != 0 ] &&
+	bg_wait_io 30 || return 1
+	[ "$read_rc" != 0 ] && [ "$write_rc" != 0 ] &&
 		grep -q 'Input/output error' /tmp/bg.read.err &&
 		grep -q 'Input/output error' /tmp/bg.write.err
 }

@@ -42,11 +42,7 @@ nothing_completes() {
 }
 
 io_completes() {
-	local r w
-	r=$(bg_wait read 60) && w=$(bg_wait write 60) || return 1
-	as_diag </tmp/bg.read.err
-	as_diag </tmp/bg.write.err
-	[ "$r" = 0 ] && [ "$w" = 0 ]
+	bg_wait_io 60 && [ "$read_rc" = 0 ] && [ "$write_rc" = 0 ]
 }
 
 data_verifies() {

@@ -27,11 +27,7 @@ unplug() {
 }
 
 io_ended() {
-	local r w
-	r=$(bg_wait read 60) && w=$(bg_wait write 60) || return 1
-	log "read ended with $r, write with $w"
-	as_diag </tmp/bg.read.err
-	as_diag </tmp/bg.write.err
+	bg_wait_io 60 || return 1
 	# Either outcome is right (the data was served, or the disk went away
 	# first); the point is that both ended.
 	return 0
