@@ -27,8 +27,11 @@
 //!    marked dead and all I/O fails.
 //! 5. *Ordering*: only a request the device returned completes successfully.
 //!
+//! A config change that is not NEEDS_RESET re-reads the capacity: a device
+//! resized by the host resizes the disk.
+//!
 //! Not yet: several queues, discard and write-zeroes, the write-cache
-//! toggle, geometry, capacity changes, suspend.
+//! toggle, geometry, suspend.
 //!
 //! The reading order follows the life of a device: per-device and
 //! per-request data, the request path, timeouts and the reset work, then
@@ -130,7 +133,9 @@ pub(crate) struct Shared {
     #[pin]
     recovery: IrqSpinLock<Recovery>,
     #[pin]
-    reset_work: Work<Shared>,
+    reset_work: Work<Shared, RESET_WORK>,
+    #[pin]
+    config_work: Work<Shared, CONFIG_WORK>,
     dev: DeviceRef<RvirtioBlk>,
     /// Set once the disk exists.
     #[pin]
@@ -139,15 +144,28 @@ pub(crate) struct Shared {
     faults: bool,
 }
 
+/// The work item ids of [`Shared`]'s two work items.
+const RESET_WORK: u64 = 0;
+const CONFIG_WORK: u64 = 1;
+
 kernel::impl_has_work! {
-    impl HasWork<Self> for Shared { self.reset_work }
+    impl HasWork<Self, RESET_WORK> for Shared { self.reset_work }
+    impl HasWork<Self, CONFIG_WORK> for Shared { self.config_work }
 }
 
-impl WorkItem for Shared {
+impl WorkItem<RESET_WORK> for Shared {
     type Pointer = Arc<Shared>;
 
     fn run(this: Arc<Shared>) {
         reset_device(&this);
+    }
+}
+
+impl WorkItem<CONFIG_WORK> for Shared {
+    type Pointer = Arc<Shared>;
+
+    fn run(this: Arc<Shared>) {
+        update_capacity(&this);
     }
 }
 
@@ -179,7 +197,7 @@ fn schedule_reset(shared: &Arc<Shared>, why: Reason) {
     if queue {
         // The state machine queues the work only once; the workqueue exists
         // for as long as any device does.
-        let _ = RESET_WQ.enqueue(shared.clone());
+        let _ = RESET_WQ.enqueue::<_, RESET_WORK>(shared.clone());
     }
 }
 
@@ -562,10 +580,14 @@ impl virtio::Driver for RvirtioBlk {
         }
     }
 
-    /// A config change that finds NEEDS_RESET resets at once.
+    /// A config change that finds NEEDS_RESET resets at once; any other
+    /// config change may be a new capacity.
     fn config_changed(dev: &Device<Self>, data: &BlkDevice) {
         if status::health(dev.status()) == status::Health::NeedsReset {
             schedule_reset(&data.shared, Reason::NeedsReset);
+        } else {
+            // Already queued: that run will read the new capacity too.
+            let _ = RESET_WQ.enqueue::<_, CONFIG_WORK>(data.shared.clone());
         }
     }
 
@@ -603,6 +625,7 @@ impl virtio::Driver for RvirtioBlk {
                     kernel::static_lock_class!()
                 ),
                 reset_work <- kernel::new_work!("rvirtio_blk::reset_work"),
+                config_work <- kernel::new_work!("rvirtio_blk::config_work"),
                 dev: dev.to_ref(),
                 queue <- new_mutex!(None, "rvirtio_blk::queue"),
                 stats: Arc::new(Stats::default(), GFP_KERNEL)?,
@@ -665,7 +688,13 @@ impl virtio::Driver for RvirtioBlk {
                 }
             })
         });
-        log_capacity(dev, &disk, shape.capacity, false);
+        log_capacity(
+            dev,
+            disk.name(),
+            disk.logical_block_size(),
+            shape.capacity,
+            false,
+        );
 
         dev.ready();
         if let Err(e) = disk.add(dev.as_dev(), &[SERIAL_ATTR]) {
@@ -695,8 +724,11 @@ impl virtio::Driver for RvirtioBlk {
             r.remove();
             shared.publish_state(r.state());
         }
-        // A queued reset runs and sees Deleting; a running one finishes.
+        // A queued reset runs and sees Deleting; a running one finishes. The
+        // virtio core no longer delivers config changes, so the config work
+        // is not queued again once flushed.
         work::flush(&shared.reset_work);
+        work::flush(&shared.config_work);
         if let Some(queue) = disk.queue_ref() {
             // Not marked dead here: del_gendisk does that, once nothing can
             // wait on this device any more.
@@ -718,6 +750,23 @@ impl virtio::Driver for RvirtioBlk {
 
 /// The longest remove waits for in-flight requests, in seconds.
 const DRAIN_SECS: u32 = 10;
+
+/// The device's config changed: read the capacity again, and resize the
+/// disk if it changed (`set_capacity_and_notify` tells user space).
+fn update_capacity(shared: &Shared) {
+    let queue = shared.queue.lock().clone();
+    let Some(queue) = queue else {
+        return;
+    };
+    shared.dev.with(|dev| {
+        let sectors = dev.read_u64(proto::config::CAPACITY);
+        queue.with(|q| {
+            if q.set_capacity(sectors) {
+                log_capacity(dev, q.name(), q.logical_block_size(), sectors, true);
+            }
+        })
+    });
+}
 
 /// Creates the request virtqueues and puts them in their slots.
 fn create_vqs(dev: &Device<RvirtioBlk>, shared: &Arc<Shared>) -> Result {
@@ -766,14 +815,13 @@ fn disk_name(index: u32, buf: &mut [u8]) -> Result<usize> {
     proto::disk_name(index, buf).ok_or(EINVAL)
 }
 
-fn log_capacity(dev: &Device<RvirtioBlk>, disk: &Disk<RvirtioBlk>, sectors: u64, resize: bool) {
-    let lbs = disk.logical_block_size();
+fn log_capacity(dev: &Device<RvirtioBlk>, name: &CStr, lbs: u32, sectors: u64, resize: bool) {
     let blocks = sectors.div_ceil(u64::from(lbs / 512));
     let bytes = blocks * u64::from(lbs);
     vdev_notice!(
         dev,
         "[{}] {}{} {}-byte logical blocks ({} MB/{} MiB)",
-        disk.name(),
+        name,
         if resize { "new size: " } else { "" },
         blocks,
         lbs,

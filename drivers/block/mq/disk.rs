@@ -376,6 +376,25 @@ impl QueueCtl {
         }
     }
 
+    /// Updates the capacity (in 512-byte sectors); tells user space if it
+    /// changed, and returns whether it did.
+    pub fn set_capacity(&self, sectors: u64) -> bool {
+        // SAFETY: The disk is alive.
+        unsafe { bindings::set_capacity_and_notify(self.0, sectors) }
+    }
+
+    /// The disk's name (`vda`).
+    pub fn name(&self) -> &CStr {
+        // SAFETY: The disk is alive and its name NUL-terminated.
+        unsafe { CStr::from_char_ptr((*self.0).disk_name.as_ptr()) }
+    }
+
+    /// The queue's logical block size.
+    pub fn logical_block_size(&self) -> u32 {
+        // SAFETY: The disk is alive.
+        unsafe { mb::rvirtio_disk_logical_block_size(self.0) }
+    }
+
     /// Undoes [`Self::freeze_wait`].
     pub fn unfreeze(&self) {
         // SAFETY: The queue is alive and frozen by us.
