@@ -10,6 +10,8 @@ extern "C" {
     fn rvirtio_param_reset_window() -> u32;
     fn rvirtio_param_request_retries() -> u32;
     fn rvirtio_param_fault_inject() -> u32;
+    fn rvirtio_param_num_request_queues() -> u32;
+    fn rvirtio_param_queue_depth() -> u32;
 }
 
 macro_rules! getter {
@@ -46,6 +48,17 @@ getter!(
     /// Resets a request may be requeued through before it fails.
     request_retries,
     rvirtio_param_request_retries
+);
+
+getter!(
+    /// The most request queues to use (0: no limit).
+    num_request_queues,
+    rvirtio_param_num_request_queues
+);
+getter!(
+    /// Tags per request queue (0: what the virtqueue holds).
+    queue_depth,
+    rvirtio_param_queue_depth
 );
 
 /// Whether the debugfs fault-injection files exist.

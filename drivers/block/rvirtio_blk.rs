@@ -30,25 +30,29 @@
 //! A config change that is not NEEDS_RESET re-reads the capacity: a device
 //! resized by the host resizes the disk.
 //!
-//! Not yet: several queues, discard and write-zeroes, the write-cache
-//! toggle, geometry, suspend.
+//! With `VIRTIO_BLK_F_MQ` it uses one virtqueue per hardware queue, up to
+//! the CPUs and `num_request_queues`, mapped to CPUs by interrupt affinity.
+//!
+//! Not yet: poll queues, discard and write-zeroes, the write-cache toggle,
+//! geometry, suspend.
 //!
 //! The reading order follows the life of a device: per-device and
 //! per-request data, the request path, timeouts and the reset work, then
 //! probe and remove. This file holds no `unsafe`.
 
+use crate::lib::cpumask::nr_cpu_ids;
 use crate::lib::debugfs::{Counters, GlobalDir};
 use crate::lib::irqlock::IrqSpinLock;
 use crate::lib::recovery::{self, Finish, Reason, Recovery, Start, State, TimeoutVerdict};
 use crate::lib::work::{self, GlobalQueue};
 use crate::lib::{time, work::WQ_MEM_RECLAIM, work::WQ_UNBOUND};
 use crate::mq::{self, Busy, Disk, DiskAttr, DiskConfig, DiskRef, Limits, Op, Owned, QueueRef};
-use crate::mq::{QueueCtl, Request, Status, TagSetConfig, TimeoutAction};
+use crate::mq::{QueueCtl, QueueMap, Request, Status, TagSetConfig, TimeoutAction};
 use crate::params;
 use crate::virtio::Virtqueue;
 use crate::virtio::{self, status, Chain, Device, DeviceRef, DeviceWritable, IdTable, VqSpec};
 use crate::virtio_blk_proto::{self as proto, feature, BlockOp, OutHdr, Outcome};
-use crate::{vdev_err, vdev_notice, vdev_warn};
+use crate::{vdev_err, vdev_info, vdev_notice, vdev_warn};
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use kernel::prelude::*;
 use kernel::str::CString;
@@ -321,6 +325,26 @@ impl mq::Operations for RvirtioBlk {
         }
     }
 
+    /// Hardware queue `i` serves the CPUs that virtqueue `i`'s interrupt is
+    /// affine to, as `blk_mq_virtio_map_queues` does for the C driver; without
+    /// per-queue affinity, blk-mq's default spread.
+    fn map_queues(shared: ArcBorrow<'_, Shared>, map: &mut QueueMap) {
+        let mapped = shared.dev.with(|dev| {
+            for q in 0..map.nr_queues() {
+                let Some(mask) = dev.vq_affinity(map.queue_offset() + q) else {
+                    return false;
+                };
+                for cpu in mask.iter() {
+                    map.set(cpu, q);
+                }
+            }
+            true
+        });
+        if mapped != Some(true) {
+            map.map_default();
+        }
+    }
+
     fn complete(_shared: ArcBorrow<'_, Shared>, rq: Owned<Self>) {
         let status = status_of(proto::outcome(rq.data().status.get()));
         rq.end(status);
@@ -553,6 +577,7 @@ impl virtio::Driver for RvirtioBlk {
         feature::BLK_SIZE,
         feature::FLUSH,
         feature::TOPOLOGY,
+        feature::MQ,
     ];
 
     /// The device returned requests: hand each back to blk-mq.
@@ -601,7 +626,15 @@ impl virtio::Driver for RvirtioBlk {
             EINVAL
         })?;
 
-        let nvqs = 1;
+        let num_queues = dev
+            .has_feature(feature::MQ)
+            .then(|| dev.read_u16(proto::config::NUM_QUEUES));
+        let nvqs = proto::request_queues(num_queues, params::num_request_queues(), nr_cpu_ids())
+            .map_err(|e| {
+                vdev_err!(dev, "refusing device: {:?}", e);
+                EINVAL
+            })? as usize;
+        vdev_info!(dev, "{}/0/0 default/read/poll queues", nvqs);
         let mut slots = KVec::with_capacity(nvqs, GFP_KERNEL)?;
         for _ in 0..nvqs {
             slots.push(
@@ -636,7 +669,11 @@ impl virtio::Driver for RvirtioBlk {
         create_vqs(dev, &shared)?;
         let ring_free = shared.vqs[0].lock().as_ref().map_or(1, |vq| vq.num_free());
 
-        let depth = proto::queue_depth(0, ring_free, dev.has_feature(feature::RING_INDIRECT_DESC));
+        let depth = proto::queue_depth(
+            params::queue_depth(),
+            ring_free,
+            dev.has_feature(feature::RING_INDIRECT_DESC),
+        );
         let limits = Limits {
             logical_block_size: shape.logical_block_size,
             physical_block_size: shape.physical_block_size,

@@ -19,5 +19,9 @@ RVIRTIO_PARAM_UINT(reset_window, 600, 1, 86400, "seconds", 0644,
 		   "The window reset_budget counts resets in");
 RVIRTIO_PARAM_UINT(request_retries, 3, 0, 100, "resets", 0644,
 		   "Resets one request may be requeued through before it fails");
+RVIRTIO_PARAM_UINT(num_request_queues, 0, 0, 4096, "queues", 0644,
+		   "Limit the number of request queues (0: no limit; never more than the CPUs)");
+RVIRTIO_PARAM_UINT(queue_depth, 0, 0, 10240, "requests", 0444,
+		   "Tags per request queue (0: what the virtqueue holds)");
 RVIRTIO_PARAM_UINT(fault_inject, 0, 0, 1, "", 0444,
 		   "Enable the fault-injection files in debugfs (for tests)");

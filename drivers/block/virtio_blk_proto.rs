@@ -245,6 +245,29 @@ pub enum ConfigError {
     BadBlockSize(u32),
     /// The physical block size (`blk_size << physical_block_exp`) overflows.
     BadPhysicalBlockExp(u8),
+    /// The device offers MQ but reports zero queues.
+    ZeroQueues,
+}
+
+/// How many request queues to use, as the C driver decides: the device's
+/// `num_queues` (1 without MQ), at most the `num_request_queues` parameter
+/// (0: no limit) and at most the number of CPUs.
+pub fn request_queues(
+    num_queues: Option<u16>,
+    param: u32,
+    nr_cpus: u32,
+) -> Result<u32, ConfigError> {
+    let offered = match num_queues {
+        None => 1,
+        Some(0) => return Err(ConfigError::ZeroQueues),
+        Some(n) => u32::from(n),
+    };
+    let limit = if param == 0 {
+        nr_cpus
+    } else {
+        param.min(nr_cpus)
+    };
+    Ok(offered.min(limit).max(1))
 }
 
 /// Validates a device's config and derives the disk's shape from it, the

@@ -6,6 +6,7 @@
 //! - [`sg`]: scatter-gather tables, the currency between the blk-mq glue
 //!   (which maps requests into them) and the virtio layer (which hands them
 //!   to the device).
+//! - [`cpumask`]: iterating a CPU mask.
 //! - [`recovery`]: the reset state machine (pure logic).
 //! - [`revocable`]: a value its owner revokes, waiting for its users.
 //! - [`work`], [`time`], [`debugfs`]: a module's workqueue, jiffies,
@@ -16,6 +17,7 @@
 //!   hard-interrupt handler (a virtqueue callback) shares with process
 //!   context.
 
+pub mod cpumask;
 pub mod debugfs;
 pub mod irqlock;
 pub mod recovery;

@@ -4,6 +4,7 @@
  * stubs without CONFIG_DEBUG_FS), and the range check behind
  * RVIRTIO_PARAM_UINT (params.h). Each module links its own copy.
  */
+#include <linux/cpumask.h>
 #include <linux/debugfs.h>
 #include <linux/err.h>
 #include <linux/kernel.h>
@@ -11,6 +12,16 @@
 #include <linux/printk.h>
 
 #include "params.h"
+
+unsigned int rvirtio_cpumask_next(int n, const struct cpumask *mask)
+{
+	return cpumask_next(n, mask);
+}
+
+unsigned int rvirtio_nr_cpu_ids(void)
+{
+	return nr_cpu_ids;
+}
 
 struct dentry *rvirtio_debugfs_dir(const char *name, struct dentry *parent)
 {

@@ -6,6 +6,7 @@ use super::bindings as vb;
 use super::driver::{Driver, Slot};
 use super::virtqueue::Virtqueue;
 use super::Level;
+use crate::lib::cpumask::CpuMask;
 use crate::lib::revocable::Revocable;
 use core::ffi::c_void;
 use core::marker::PhantomData;
@@ -120,6 +121,20 @@ impl<T: Driver> Device<T> {
     pub fn max_dma_size(&self) -> u64 {
         // SAFETY: The device is live per the type invariant.
         unsafe { vb::virtio_max_dma_size(self.raw()) as u64 }
+    }
+
+    /// The CPUs the interrupt of virtqueue `index` is affine to, if the
+    /// transport spreads them (MSI-X with per-queue vectors).
+    pub fn vq_affinity(&self, index: u32) -> Option<CpuMask<'_>> {
+        // SAFETY: The device is live; the mask, if any, lives as long as its
+        // queues, which outlive this borrow of the device.
+        let mask = unsafe { vb::rvirtio_vq_affinity(self.raw(), index as i32) };
+        if mask.is_null() {
+            None
+        } else {
+            // SAFETY: As above.
+            Some(unsafe { CpuMask::from_raw(mask) })
+        }
     }
 
     /// Whether the transport gives access to config space at all.

@@ -101,6 +101,13 @@ void rvirtio_del_vqs(struct virtio_device *vdev)
 	vdev->config->del_vqs(vdev);
 }
 
+const struct cpumask *rvirtio_vq_affinity(struct virtio_device *vdev, int index)
+{
+	if (!vdev->config->get_vq_affinity)
+		return NULL;
+	return vdev->config->get_vq_affinity(vdev, index);
+}
+
 void rvirtio_synchronize_cbs(struct virtio_device *vdev)
 {
 	virtio_synchronize_cbs(vdev);

@@ -25,6 +25,7 @@ mod request;
 
 pub use disk::TagSetConfig;
 pub use disk::{Disk, DiskAttr, DiskConfig, DiskOps, DiskRef, Limits, Major, QueueCtl, QueueRef};
+pub use ops::QueueMap;
 pub use request::{Op, Owned, Request};
 
 use kernel::prelude::*;
@@ -90,6 +91,11 @@ pub trait Operations: Sized + Send + Sync + 'static {
 
     /// Ends a request that `Owned::complete` handed to blk-mq.
     fn complete(queue: ArcBorrow<'_, Self::QueueData>, rq: Owned<Self>);
+
+    /// Maps CPUs to hardware queues. The default spreads them evenly.
+    fn map_queues(_queue: ArcBorrow<'_, Self::QueueData>, map: &mut QueueMap) {
+        map.map_default();
+    }
 
     /// The request's timer expired, for the `expiries`-th time in a row since
     /// it was dispatched. The hardware may still own it: the handler cannot

@@ -29,7 +29,7 @@ impl<T: Operations> OpsTable<T> {
         exit_request: Some(exit_request::<T>),
         cleanup_rq: None,
         busy: None,
-        map_queues: None,
+        map_queues: Some(map_queues::<T>),
         show_rq: None,
     };
 
@@ -84,6 +84,56 @@ unsafe extern "C" fn queue_rq<T: Operations>(
             super::bindings::RVIRTIO_BLK_STS_RESOURCE
         }
     }
+}
+
+/// Which hardware queue serves each CPU (`struct blk_mq_queue_map`).
+pub struct QueueMap(*mut bindings::blk_mq_queue_map);
+
+impl QueueMap {
+    /// Hardware queues in this map.
+    pub fn nr_queues(&self) -> u32 {
+        // SAFETY: The map is valid while `map_queues` runs.
+        unsafe { (*self.0).nr_queues }
+    }
+
+    /// The first hardware queue of this map.
+    pub fn queue_offset(&self) -> u32 {
+        // SAFETY: As above.
+        unsafe { (*self.0).queue_offset }
+    }
+
+    /// Makes hardware queue `queue_offset() + queue` serve `cpu`; ignored for
+    /// an impossible CPU or queue.
+    pub fn set(&mut self, cpu: u32, queue: u32) {
+        if cpu >= crate::lib::cpumask::nr_cpu_ids() || queue >= self.nr_queues() {
+            return;
+        }
+        // SAFETY: `mq_map` has `nr_cpu_ids` entries, and `cpu` is below it.
+        unsafe { *(*self.0).mq_map.add(cpu as usize) = self.queue_offset() + queue };
+    }
+
+    /// blk-mq's default mapping, which spreads the CPUs over the queues.
+    pub fn map_default(&mut self) {
+        // SAFETY: The map is valid.
+        unsafe { bindings::blk_mq_map_queues(self.0) };
+    }
+}
+
+/// C callback.
+///
+/// # Safety
+///
+/// Called by blk-mq with a tag set built by [`super::Disk`] for `T`.
+unsafe extern "C" fn map_queues<T: Operations>(set: *mut bindings::blk_mq_tag_set) {
+    // SAFETY: `Disk` sets `driver_data` to its `Arc<T::QueueData>`, alive
+    // with the tag set; one map (`nr_maps` is 1).
+    let (queue, mut map) = unsafe {
+        (
+            ArcBorrow::from_raw((*set).driver_data.cast::<T::QueueData>().cast_const()),
+            QueueMap(&mut (*set).map[bindings::hctx_type_HCTX_TYPE_DEFAULT as usize]),
+        )
+    };
+    T::map_queues(queue, &mut map);
 }
 
 /// C callback.

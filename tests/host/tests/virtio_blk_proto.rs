@@ -125,6 +125,24 @@ fn topology() {
 }
 
 #[test]
+fn request_queue_count() {
+    assert_eq!(request_queues(None, 0, 8), Ok(1));
+    assert_eq!(request_queues(Some(4), 0, 8), Ok(4));
+    assert_eq!(
+        request_queues(Some(4), 0, 2),
+        Ok(2),
+        "no more than the CPUs"
+    );
+    assert_eq!(
+        request_queues(Some(4), 1, 8),
+        Ok(1),
+        "num_request_queues limits"
+    );
+    assert_eq!(request_queues(Some(4), 16, 8), Ok(4));
+    assert_eq!(request_queues(Some(0), 0, 8), Err(ConfigError::ZeroQueues));
+}
+
+#[test]
 fn depth() {
     assert_eq!(queue_depth(0, 256, true), 256);
     assert_eq!(queue_depth(0, 256, false), 128);
