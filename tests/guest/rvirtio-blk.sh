@@ -77,6 +77,15 @@ poll() {
 	done
 }
 
+# nbd_pause ID: pause disk ID's nbdkit, and check that it took effect.
+nbd_pause() {
+	local got
+	got=$(host nbd-pause "$1") && [ "$got" = paused ] || {
+		log "nbd-pause $1: $got"
+		return 1
+	}
+}
+
 # bg_io NAME CMD...: run CMD in the background; /tmp/bg.NAME gets its exit
 # status when it ends, /tmp/bg.NAME.err its messages.
 bg_io() {

@@ -569,11 +569,6 @@ impl<T: Operations> Disk<T> {
         self.queue_ref.clone()
     }
 
-    /// Updates the capacity (in sectors) and tells user space if it changed.
-    pub fn set_capacity(&self, sectors: u64) -> bool {
-        // SAFETY: The disk is allocated.
-        unsafe { bindings::set_capacity_and_notify(self.disk, sectors) }
-    }
 }
 
 impl<T: Operations> Drop for Disk<T> {

@@ -23,11 +23,7 @@ write_patterns() {
 }
 
 pause_backend() {
-	local got
-	got=$(host nbd-pause d0) && [ "$got" = paused ] || {
-		log "nbd-pause: $got"
-		return 1
-	}
+	nbd_pause d0 || return 1
 	host after 10 nbd-resume d0 >/dev/null
 }
 
