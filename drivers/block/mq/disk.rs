@@ -568,7 +568,6 @@ impl<T: Operations> Disk<T> {
     pub fn queue_ref(&self) -> Option<QueueRef> {
         self.queue_ref.clone()
     }
-
 }
 
 impl<T: Operations> Drop for Disk<T> {
