@@ -33,6 +33,8 @@
 #                         delay-write=T   filter's (nbdkit syntax: 200ms, 2;
 #                                         default 0)
 #                         type=T          device type (default virtio-blk-pci)
+#                         readonly=on     a read-only backend (the device
+#                                         then offers VIRTIO_BLK_F_RO)
 #                         opts=P=V,...    device properties; takes the rest of
 #                                         SPEC, so it comes last
 #                         any other K=V   a device property too
@@ -294,7 +296,7 @@ start_nbdkit() {
 devargs=() ctl_disks=()
 port=0
 for spec in "${disks[@]}"; do
-	id=d${port} size=256M serial='' file='' nbd='' nbd_export='' type=virtio-blk-pci
+	id=d${port} size=256M serial='' file='' nbd='' nbd_export='' type=virtio-blk-pci ro=''
 	use_nbdkit=0 nbdkit_filters='' delay_read='' delay_write='' nbdkit_keys=''
 	props=()
 	rest=$spec
@@ -319,6 +321,8 @@ for spec in "${disks[@]}"; do
 		delay-read=*) delay_read=${item#delay-read=} ;;
 		delay-write=*) delay_write=${item#delay-write=} ;;
 		type=*) type=${item#type=} ;;
+		readonly=on) ro=,read-only=on ;;
+		readonly=off) ro='' ;;
 		*=*) props+=("$item") ;;
 		*) die "--disk $spec: '$item' is not KEY=VALUE" ;;
 		esac
@@ -346,7 +350,7 @@ for spec in "${disks[@]}"; do
 	dev=$type,bus=rp$port,drive=$id,id=$id${serial:+,serial=$serial}
 	for p in "${props[@]}"; do dev+=",$p"; done
 	devargs+=(-device "pcie-root-port,id=rp$port,chassis=$port,slot=$port"
-		-blockdev "driver=raw,node-name=$id,$backend"
+		-blockdev "driver=raw,node-name=$id$ro,$backend"
 		-device "$dev")
 	ctl_disks+=(--disk "id=$id,size=$size,serial=$serial,type=$type,file=$file,nbd=$nbd,export=$nbd_export$nbdkit_keys")
 done

@@ -4,6 +4,7 @@
  */
 #include <linux/blk-mq.h>
 #include <linux/blkdev.h>
+#include <linux/hdreg.h>
 #include <linux/idr.h>
 #include <linux/module.h>
 #include <linux/scatterlist.h>
@@ -117,4 +118,27 @@ void rvirtio_sysfs_attr_init(struct attribute *attr)
 int rvirtio_register_blkdev(const char *name)
 {
 	return register_blkdev(0, name);
+}
+
+sector_t rvirtio_disk_capacity(struct gendisk *disk)
+{
+	return get_capacity(disk);
+}
+
+int rvirtio_disk_set_write_cache(struct gendisk *disk, bool on)
+{
+	struct queue_limits lim = queue_limits_start_update(disk->queue);
+
+	if (on)
+		lim.features |= BLK_FEAT_WRITE_CACHE;
+	else
+		lim.features &= ~BLK_FEAT_WRITE_CACHE;
+	return queue_limits_commit_update_frozen(disk->queue, &lim);
+}
+
+void rvirtio_set_geometry(struct hd_geometry *geo, u16 cylinders, u8 heads, u8 sectors)
+{
+	geo->cylinders = cylinders;
+	geo->heads = heads;
+	geo->sectors = sectors;
 }

@@ -18,6 +18,7 @@ struct blk_mq_tag_set;
 struct queue_limits;
 struct device;
 struct attribute;
+struct hd_geometry;
 
 sector_t rvirtio_rq_pos(const struct request *rq);
 unsigned int rvirtio_rq_bytes(const struct request *rq);
@@ -39,6 +40,9 @@ void rvirtio_disk_index_free(int index);
 struct gendisk *rvirtio_dev_to_disk(struct device *dev);
 unsigned int rvirtio_disk_logical_block_size(struct gendisk *disk);
 int rvirtio_register_blkdev(const char *name);
+sector_t rvirtio_disk_capacity(struct gendisk *disk);
+int rvirtio_disk_set_write_cache(struct gendisk *disk, bool on);
+void rvirtio_set_geometry(struct hd_geometry *geo, u16 cylinders, u8 heads, u8 sectors);
 void rvirtio_sysfs_attr_init(struct attribute *attr);
 
 #endif

@@ -12,6 +12,7 @@ extern "C" {
     fn rvirtio_param_fault_inject() -> u32;
     fn rvirtio_param_num_request_queues() -> u32;
     fn rvirtio_param_queue_depth() -> u32;
+    fn rvirtio_param_poll_queues() -> u32;
 }
 
 macro_rules! getter {
@@ -54,6 +55,11 @@ getter!(
     /// The most request queues to use (0: no limit).
     num_request_queues,
     rvirtio_param_num_request_queues
+);
+getter!(
+    /// Request queues to dedicate to polled I/O.
+    poll_queues,
+    rvirtio_param_poll_queues
 );
 getter!(
     /// Tags per request queue (0: what the virtqueue holds).

@@ -31,10 +31,13 @@
 //! resized by the host resizes the disk.
 //!
 //! With `VIRTIO_BLK_F_MQ` it uses one virtqueue per hardware queue, up to
-//! the CPUs and `num_request_queues`, mapped to CPUs by interrupt affinity.
+//! the CPUs and `num_request_queues`, mapped to CPUs by interrupt affinity;
+//! the last `poll_queues` of them have no interrupt and serve polled I/O.
 //!
-//! Not yet: poll queues, discard and write-zeroes, the write-cache toggle,
-//! geometry, suspend.
+//! Like the C driver it also serves DISCARD, WRITE_ZEROES (with and without
+//! unmap) and SECURE_ERASE, a writable `cache_type` (CONFIG_WCE),
+//! `HDIO_GETGEO`, and system sleep (freeze and restore, built on the same
+//! take-back path as a reset). ZONED is not offered.
 //!
 //! The reading order follows the life of a device: per-device and
 //! per-request data, the request path, timeouts and the reset work, then
@@ -93,11 +96,13 @@ pub(crate) fn module_exit() {
 pub(crate) struct RvirtioBlk;
 
 /// Per-request data: the header the device reads and the status byte it
-/// writes. The data itself is the request's mapped pages.
+/// writes. The data itself is the request's mapped pages, or for discard,
+/// write-zeroes and secure erase, the ranges.
 #[derive(Default)]
 pub(crate) struct BlkRequest {
     hdr: OutHdr,
     status: DeviceWritable<u8>,
+    ranges: KVec<proto::Range>,
     /// Fault injection: send this request without its status byte and data,
     /// which the device must treat as malformed.
     malformed: bool,
@@ -116,7 +121,9 @@ pub(crate) struct Stats {
     requeued: AtomicU64,
     failed: AtomicU64,
     give_ups: AtomicU64,
-    /// 0 live, 1 resetting, 2 dead, 3 deleting.
+    /// Requests completed by polling.
+    polled: AtomicU64,
+    /// 0 live, 1 resetting, 2 dead, 3 deleting, 4 suspended.
     state: AtomicU32,
     /// Drop the next N virtqueue notifications.
     drop_irqs: AtomicU32,
@@ -146,7 +153,18 @@ pub(crate) struct Shared {
     queue: Mutex<Option<QueueRef>>,
     stats: Arc<Stats>,
     faults: bool,
+    /// The last `poll_queues` of `vqs` have no interrupt.
+    poll_queues: usize,
+    /// A discard may carry one range per bio.
+    multi_range_discard: bool,
+    /// The cache mode written through `cache_type` (0 or 1), or
+    /// [`WCE_UNSET`]: written again after a reset or resume, which make the
+    /// device forget it.
+    wce: AtomicU32,
 }
+
+/// [`Shared::wce`] when the user never wrote `cache_type`.
+const WCE_UNSET: u32 = u32::MAX;
 
 /// The work item ids of [`Shared`]'s two work items.
 const RESET_WORK: u64 = 0;
@@ -180,6 +198,7 @@ impl Shared {
             State::Resetting(_) => 1,
             State::Dead => 2,
             State::Deleting => 3,
+            State::Suspended => 4,
         };
         self.stats.state.store(code, Ordering::Relaxed);
     }
@@ -231,7 +250,11 @@ impl virtio::Token for Owned<RvirtioBlk> {
         if d.malformed {
             return;
         }
-        chain.sg(rq.mapped(), proto::device_writes_data(d.hdr.type_()));
+        if d.ranges.is_empty() {
+            chain.sg(rq.mapped(), proto::device_writes_data(d.hdr.type_()));
+        } else {
+            chain.read_slice(&d.ranges);
+        }
         chain.write(&d.status);
     }
 }
@@ -242,8 +265,47 @@ fn block_op(op: Op) -> BlockOp {
         Op::Write => BlockOp::Write,
         Op::Flush => BlockOp::Flush,
         Op::DriverIn => BlockOp::GetId,
-        _ => BlockOp::Unsupported,
+        Op::Discard => BlockOp::Discard,
+        Op::WriteZeroes { .. } => BlockOp::WriteZeroes,
+        Op::SecureErase => BlockOp::SecureErase,
+        Op::Other(_) => BlockOp::Unsupported,
     }
+}
+
+/// The ranges of a discard, write-zeroes or secure-erase request, or `None`
+/// for another operation. A discard merged from several (when the device
+/// takes several ranges) has one range per bio; anything else is one
+/// contiguous range.
+fn ranges_of(shared: &Shared, rq: &Request<RvirtioBlk>) -> Option<Result<KVec<proto::Range>>> {
+    let op = rq.op();
+    let unmap = match op {
+        Op::Discard | Op::SecureErase => false,
+        Op::WriteZeroes { unmap } => unmap,
+        _ => return None,
+    };
+    let build = || -> Result<KVec<proto::Range>> {
+        if op == Op::Discard && shared.multi_range_discard {
+            let mut n = 0;
+            rq.for_each_bio(|_, _| n += 1);
+            let mut v = KVec::with_capacity(n, GFP_ATOMIC)?;
+            let mut res = Ok(());
+            rq.for_each_bio(|sector, sectors| {
+                if res.is_ok() {
+                    res = v.push(proto::Range::new(sector, sectors, false), GFP_ATOMIC);
+                }
+            });
+            res?;
+            Ok(v)
+        } else {
+            let mut v = KVec::with_capacity(1, GFP_ATOMIC)?;
+            v.push(
+                proto::Range::new(rq.sector(), rq.bytes() >> 9, unmap),
+                GFP_ATOMIC,
+            )?;
+            Ok(v)
+        }
+    };
+    Some(build())
 }
 
 fn status_of(outcome: Outcome) -> Status {
@@ -273,14 +335,23 @@ impl mq::Operations for RvirtioBlk {
                 }
             }
         }
+        match ranges_of(&shared, &rq) {
+            Some(Ok(ranges)) => rq.data_mut().ranges = ranges,
+            Some(Err(_)) => return Err(Busy::Resource(rq)),
+            None => {
+                if !rq.data().ranges.is_empty() {
+                    rq.data_mut().ranges = KVec::new();
+                }
+                if rq.map_data().is_err() {
+                    return Err(Busy::Resource(rq));
+                }
+            }
+        }
         let d = rq.data_mut();
         d.status.set(proto::STATUS_UNSET);
         d.malformed = take_shot(shared.faults, &shared.stats.inject_malformed);
         if take_shot(shared.faults, &shared.stats.inject_reset) {
             schedule_reset(&shared.into(), Reason::Injected);
-        }
-        if rq.map_data().is_err() {
-            return Err(Busy::Resource(rq));
         }
 
         let Some(slot) = shared.vqs.get(rq.hw_queue() as usize) else {
@@ -345,9 +416,47 @@ impl mq::Operations for RvirtioBlk {
         }
     }
 
-    fn complete(_shared: ArcBorrow<'_, Shared>, rq: Owned<Self>) {
+    fn complete(_shared: ArcBorrow<'_, Shared>, mut rq: Owned<Self>) {
         let status = status_of(proto::outcome(rq.data().status.get()));
+        if !rq.data().ranges.is_empty() {
+            rq.data_mut().ranges = KVec::new();
+        }
         rq.end(status);
+    }
+
+    /// A poll queue: take what the device finished, as an interrupt would.
+    fn poll(shared: ArcBorrow<'_, Shared>, hw_queue: u32) -> u32 {
+        let (_, found) = harvest(&shared, hw_queue, None);
+        if found != 0 {
+            shared
+                .stats
+                .polled
+                .fetch_add(u64::from(found), Ordering::Relaxed);
+        }
+        found
+    }
+
+    /// `HDIO_GETGEO`: the device's geometry, or the C driver's made-up one.
+    fn geometry(shared: &Shared, capacity: u64) -> Result<mq::Geometry> {
+        use proto::config as off;
+        let (cylinders, heads, sectors) = shared
+            .dev
+            .with(|dev| {
+                let chs = dev.has_feature(feature::GEOMETRY).then(|| {
+                    (
+                        dev.read_u16(off::GEOMETRY_CYLINDERS),
+                        dev.read_u8(off::GEOMETRY_HEADS),
+                        dev.read_u8(off::GEOMETRY_SECTORS),
+                    )
+                });
+                proto::geometry(chs, capacity)
+            })
+            .ok_or(ENXIO)?;
+        Ok(mq::Geometry {
+            cylinders,
+            heads,
+            sectors,
+        })
     }
 
     /// A request's timer expired: harvest, then look at the device's health,
@@ -355,7 +464,7 @@ impl mq::Operations for RvirtioBlk {
     /// device already returned it.
     fn timeout(shared: ArcBorrow<'_, Shared>, rq: &Request<Self>, expiries: u32) -> TimeoutAction {
         Shared::count(&shared.stats.timeouts);
-        if harvest(&shared, rq.hw_queue(), Some(rq)) {
+        if harvest(&shared, rq.hw_queue(), Some(rq)).0 {
             Shared::count(&shared.stats.lost_interrupts);
             return TimeoutAction::Done;
         }
@@ -380,17 +489,19 @@ impl mq::Operations for RvirtioBlk {
 }
 
 /// Takes every request the device returned on queue `index` off the used
-/// ring and completes it. Returns whether `target` was among them; it is
+/// ring and completes it. Returns whether `target` was among them (it is
 /// completed at once, bypassing fake-timeout injection, since its timeout
-/// handler is the caller.
-fn harvest(shared: &Shared, index: u32, target: Option<&Request<RvirtioBlk>>) -> bool {
+/// handler is the caller), and how many there were.
+fn harvest(shared: &Shared, index: u32, target: Option<&Request<RvirtioBlk>>) -> (bool, u32) {
     let Some(slot) = shared.vqs.get(index as usize) else {
-        return false;
+        return (false, 0);
     };
     let mut found = false;
+    let mut count = 0;
     let mut guard = slot.lock();
     if let Some(vq) = guard.as_mut() {
         while let Some((rq, _len)) = vq.get_buf() {
+            count += 1;
             if target.is_some_and(|t| core::ptr::eq::<Request<RvirtioBlk>>(&*rq, t)) {
                 found = true;
                 rq.complete_now();
@@ -399,7 +510,7 @@ fn harvest(shared: &Shared, index: u32, target: Option<&Request<RvirtioBlk>>) ->
             }
         }
     }
-    found
+    (found, count)
 }
 
 // ---------------------------------------------------------------------------
@@ -541,8 +652,18 @@ fn bring_back(
         );
         return false;
     }
+    restore_cache_mode(dev, shared);
     dev.ready();
     true
+}
+
+/// Writes the cache mode the user chose through `cache_type` again: a reset
+/// device starts from its default.
+fn restore_cache_mode(dev: &Device<RvirtioBlk>, shared: &Shared) {
+    let wce = shared.wce.load(Ordering::Relaxed);
+    if wce != WCE_UNSET && dev.has_feature(feature::CONFIG_WCE) {
+        dev.write_u8(proto::config::WRITEBACK, wce as u8);
+    }
 }
 
 /// Marks the disk dead. The queues are gone, so every request, requeued or
@@ -570,14 +691,20 @@ impl virtio::Driver for RvirtioBlk {
         virtio::bindings::VIRTIO_ID_BLOCK,
         virtio::bindings::VIRTIO_DEV_ANY_ID,
     )]);
+    /// The C driver's features, but ZONED.
     const FEATURES: &'static [u32] = &[
         feature::SEG_MAX,
         feature::SIZE_MAX,
+        feature::GEOMETRY,
         feature::RO,
         feature::BLK_SIZE,
         feature::FLUSH,
         feature::TOPOLOGY,
+        feature::CONFIG_WCE,
         feature::MQ,
+        feature::DISCARD,
+        feature::WRITE_ZEROES,
+        feature::SECURE_ERASE,
     ];
 
     /// The device returned requests: hand each back to blk-mq.
@@ -634,7 +761,8 @@ impl virtio::Driver for RvirtioBlk {
                 vdev_err!(dev, "refusing device: {:?}", e);
                 EINVAL
             })? as usize;
-        vdev_info!(dev, "{}/0/0 default/read/poll queues", nvqs);
+        let npoll = proto::poll_queues(params::poll_queues(), nvqs as u32) as usize;
+        vdev_info!(dev, "{}/0/{} default/read/poll queues", nvqs - npoll, npoll);
         let mut slots = KVec::with_capacity(nvqs, GFP_KERNEL)?;
         for _ in 0..nvqs {
             slots.push(
@@ -663,6 +791,9 @@ impl virtio::Driver for RvirtioBlk {
                 queue <- new_mutex!(None, "rvirtio_blk::queue"),
                 stats: Arc::new(Stats::default(), GFP_KERNEL)?,
                 faults: params::fault_inject(),
+                poll_queues: npoll,
+                multi_range_discard: shape.max_discard_segments > 1,
+                wce: AtomicU32::new(WCE_UNSET),
             }? Error),
             GFP_KERNEL,
         )?;
@@ -683,9 +814,13 @@ impl virtio::Driver for RvirtioBlk {
             max_hw_sectors: u32::MAX,
             max_segments: shape.max_segments,
             max_segment_size: shape.max_segment_size,
+            max_hw_discard_sectors: shape.max_discard_sectors,
+            max_discard_segments: shape.max_discard_segments,
+            discard_granularity: shape.discard_granularity,
+            max_write_zeroes_sectors: shape.max_write_zeroes_sectors,
+            max_secure_erase_sectors: shape.max_secure_erase_sectors,
             write_cache: shape.write_cache,
             rotational: true,
-            ..Limits::default()
         };
         let cfg = DiskConfig {
             major: MAJOR.load(Ordering::Relaxed),
@@ -697,6 +832,7 @@ impl virtio::Driver for RvirtioBlk {
         };
         let tags = TagSetConfig {
             nr_hw_queues: nvqs as u32,
+            poll_queues: npoll as u32,
             queue_depth: depth,
             timeout: time::secs_to_jiffies(params::io_timeout()) as u32,
         };
@@ -716,6 +852,7 @@ impl virtio::Driver for RvirtioBlk {
                 f.u64(c_str!("requeued"), &s.requeued);
                 f.u64(c_str!("failed"), &s.failed);
                 f.u64(c_str!("give_ups"), &s.give_ups);
+                f.u64(c_str!("polled"), &s.polled);
                 f.u32(c_str!("state"), &s.state, false);
                 if params::fault_inject() {
                     f.u32(c_str!("drop_irqs"), &s.drop_irqs, true);
@@ -734,7 +871,12 @@ impl virtio::Driver for RvirtioBlk {
         );
 
         dev.ready();
-        if let Err(e) = disk.add(dev.as_dev(), &[SERIAL_ATTR]) {
+        let cache_type = if dev.has_feature(feature::CONFIG_WCE) {
+            CACHE_TYPE_RW
+        } else {
+            CACHE_TYPE_RO
+        };
+        if let Err(e) = disk.add(dev.as_dev(), &[SERIAL_ATTR, cache_type]) {
             drop(disk);
             take_back_requests(dev, &shared, true);
             return Err(e);
@@ -783,6 +925,76 @@ impl virtio::Driver for RvirtioBlk {
         drop(_debugfs);
         drop(disk);
     }
+    /// System sleep: a reset that stops half-way. Requests in flight get a
+    /// bounded time to finish; the reset then takes back what the device
+    /// still holds, and requeues it for after the resume. Unlike the C
+    /// driver, a device that does not answer cannot block suspend.
+    fn freeze(dev: &Device<Self>, data: &BlkDevice) -> Result {
+        let shared = &data.shared;
+        let freeze = {
+            let mut r = shared.recovery.lock();
+            let freeze = r.suspend();
+            shared.publish_state(r.state());
+            freeze
+        };
+        if !freeze {
+            // Dead: no queues, nothing to stop.
+            return Ok(());
+        }
+        // A queued reset now aborts; a running one finishes first.
+        work::flush(&shared.reset_work);
+        work::flush(&shared.config_work);
+        if shared.recovery.lock().state() != State::Suspended {
+            // The running reset gave up: the disk is dead.
+            return Ok(());
+        }
+        if let Some(queue) = data.disk.queue_ref() {
+            queue.with(|q| {
+                let drain = time::secs_to_jiffies(params::io_timeout().min(DRAIN_SECS));
+                if !q.freeze_wait(drain) {
+                    vdev_warn!(
+                        dev,
+                        "requests still in flight at suspend: requeued for resume"
+                    );
+                }
+                q.quiesce();
+                take_back_requests(dev, shared, false);
+                q.unfreeze();
+            });
+        }
+        Ok(())
+    }
+
+    /// Wake-up: the virtio core has reset the device and negotiated its
+    /// features; create the queues, restore the cache mode, and dispatch
+    /// what the freeze requeued. A device that does not come back is dead.
+    fn restore(dev: &Device<Self>, data: &BlkDevice) -> Result {
+        let shared = &data.shared;
+        if shared.recovery.lock().state() != State::Suspended {
+            return Ok(());
+        }
+        let result = create_vqs(dev, shared);
+        if result.is_ok() {
+            restore_cache_mode(dev, shared);
+            dev.ready();
+        }
+        {
+            let mut r = shared.recovery.lock();
+            r.resume(result.is_ok());
+            shared.publish_state(r.state());
+        }
+        if let Some(queue) = data.disk.queue_ref() {
+            queue.with(|q| {
+                q.unquiesce();
+                q.kick_requeue_list();
+                if let Err(e) = result {
+                    vdev_err!(dev, "resume: could not create the virtqueues ({:?})", e);
+                    give_up_device(dev, shared, q);
+                }
+            });
+        }
+        result
+    }
 }
 
 /// The longest remove waits for in-flight requests, in seconds.
@@ -807,12 +1019,20 @@ fn update_capacity(shared: &Shared) {
 
 /// Creates the request virtqueues and puts them in their slots.
 fn create_vqs(dev: &Device<RvirtioBlk>, shared: &Arc<Shared>) -> Result {
-    let mut specs = KVec::with_capacity(shared.vqs.len(), GFP_KERNEL)?;
-    for i in 0..shared.vqs.len() {
+    let n = shared.vqs.len();
+    let mut specs = KVec::with_capacity(n, GFP_KERNEL)?;
+    for i in 0..n {
+        // Poll queues, the last ones, have no interrupt.
+        let polled = i >= n - shared.poll_queues;
+        let name = if polled {
+            CString::try_from_fmt(fmt!("req_poll.{}", i))?
+        } else {
+            CString::try_from_fmt(fmt!("req.{}", i))?
+        };
         specs.push(
             VqSpec {
-                name: CString::try_from_fmt(fmt!("req.{}", i))?,
-                callback: true,
+                name,
+                callback: !polled,
             },
             GFP_KERNEL,
         )?;
@@ -843,6 +1063,23 @@ fn read_config(dev: &Device<RvirtioBlk>) -> proto::RawConfig {
         }),
         read_only: has(feature::RO),
         flush: has(feature::FLUSH),
+        wce: has(feature::CONFIG_WCE).then(|| dev.read_u8(off::WRITEBACK)),
+        discard: has(feature::DISCARD).then(|| {
+            (
+                dev.read_u32(off::MAX_DISCARD_SECTORS),
+                dev.read_u32(off::MAX_DISCARD_SEG),
+                dev.read_u32(off::DISCARD_SECTOR_ALIGNMENT),
+            )
+        }),
+        write_zeroes: has(feature::WRITE_ZEROES)
+            .then(|| dev.read_u32(off::MAX_WRITE_ZEROES_SECTORS)),
+        secure_erase: has(feature::SECURE_ERASE).then(|| {
+            (
+                dev.read_u32(off::MAX_SECURE_ERASE_SECTORS),
+                dev.read_u32(off::MAX_SECURE_ERASE_SEG),
+                dev.read_u32(off::SECURE_ERASE_SECTOR_ALIGNMENT),
+            )
+        }),
         max_dma_size: dev.max_dma_size(),
         page_size: kernel::page::PAGE_SIZE as u32,
     }
@@ -871,7 +1108,57 @@ fn log_capacity(dev: &Device<RvirtioBlk>, name: &CStr, lbs: u32, sectors: u64, r
 const SERIAL_ATTR: DiskAttr<RvirtioBlk> = DiskAttr {
     name: c_str!("serial"),
     show: serial_show,
+    store: None,
 };
+
+/// sysfs `cache_type`, writable when the device offers CONFIG_WCE.
+const CACHE_TYPE_RW: DiskAttr<RvirtioBlk> = DiskAttr {
+    name: c_str!("cache_type"),
+    show: cache_type_show,
+    store: Some(cache_type_store),
+};
+
+/// sysfs `cache_type`, read-only without CONFIG_WCE.
+const CACHE_TYPE_RO: DiskAttr<RvirtioBlk> = DiskAttr {
+    name: c_str!("cache_type"),
+    show: cache_type_show,
+    store: None,
+};
+
+/// The device's cache mode, read from config space as the C driver does.
+fn cache_mode(dev: &Device<RvirtioBlk>) -> bool {
+    let wce = dev
+        .has_feature(feature::CONFIG_WCE)
+        .then(|| dev.read_u8(proto::config::WRITEBACK));
+    proto::write_back(wce, dev.has_feature(feature::FLUSH))
+}
+
+fn cache_type_show(disk: &DiskRef<RvirtioBlk>, page: &mut [u8]) -> Result<usize> {
+    let back = disk.queue_data().dev.with(cache_mode).ok_or(ENXIO)?;
+    let text = proto::CACHE_TYPES[usize::from(back)].as_bytes();
+    let len = (text.len() + 1).min(page.len());
+    page[..len - 1].copy_from_slice(&text[..len - 1]);
+    page[len - 1] = b'\n';
+    Ok(len)
+}
+
+/// Writes the cache mode to the device, then sets the queue's write-cache
+/// flag from what the device reports back.
+fn cache_type_store(disk: &DiskRef<RvirtioBlk>, input: &[u8]) -> Result {
+    let back = proto::parse_cache_type(input).ok_or(EINVAL)?;
+    let shared = disk.queue_data();
+    // The device handle is released before the queue is frozen: a reset
+    // needs it to finish the requests the freeze waits for.
+    let now = shared
+        .dev
+        .with(|dev| {
+            dev.write_u8(proto::config::WRITEBACK, u8::from(back));
+            shared.wce.store(u32::from(back), Ordering::Relaxed);
+            cache_mode(dev)
+        })
+        .ok_or(ENXIO)?;
+    disk.set_write_cache(now)
+}
 
 fn serial_show(disk: &DiskRef<RvirtioBlk>, page: &mut [u8]) -> Result<usize> {
     let mut id = [0u8; proto::ID_BYTES];

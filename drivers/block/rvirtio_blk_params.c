@@ -21,6 +21,8 @@ RVIRTIO_PARAM_UINT(request_retries, 3, 0, 100, "resets", 0644,
 		   "Resets one request may be requeued through before it fails");
 RVIRTIO_PARAM_UINT(num_request_queues, 0, 0, 4096, "queues", 0644,
 		   "Limit the number of request queues (0: no limit; never more than the CPUs)");
+RVIRTIO_PARAM_UINT(poll_queues, 0, 0, 4096, "queues", 0644,
+		   "The number of dedicated virtqueues for polling I/O (at most the request queues less one)");
 RVIRTIO_PARAM_UINT(queue_depth, 0, 0, 10240, "requests", 0444,
 		   "Tags per request queue (0: what the virtqueue holds)");
 RVIRTIO_PARAM_UINT(fault_inject, 0, 0, 1, "", 0444,

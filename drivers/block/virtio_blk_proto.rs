@@ -67,6 +67,20 @@ pub mod config {
     pub const WRITEBACK: u32 = 32;
     /// `le16 num_queues`.
     pub const NUM_QUEUES: u32 = 34;
+    /// `le32 max_discard_sectors`.
+    pub const MAX_DISCARD_SECTORS: u32 = 36;
+    /// `le32 max_discard_seg`.
+    pub const MAX_DISCARD_SEG: u32 = 40;
+    /// `le32 discard_sector_alignment`.
+    pub const DISCARD_SECTOR_ALIGNMENT: u32 = 44;
+    /// `le32 max_write_zeroes_sectors`.
+    pub const MAX_WRITE_ZEROES_SECTORS: u32 = 48;
+    /// `le32 max_secure_erase_sectors`.
+    pub const MAX_SECURE_ERASE_SECTORS: u32 = 60;
+    /// `le32 max_secure_erase_seg`.
+    pub const MAX_SECURE_ERASE_SEG: u32 = 64;
+    /// `le32 secure_erase_sector_alignment`.
+    pub const SECURE_ERASE_SECTOR_ALIGNMENT: u32 = 68;
 }
 
 /// Request types (VIRTIO 1.2, 5.2.6).
@@ -96,6 +110,11 @@ pub const SECTOR_SIZE: u32 = 512;
 pub const MAX_SEGMENTS: u32 = 32768 - 2;
 /// Minors per disk: the disk and 15 partitions, as the C driver has.
 pub const MINORS: u32 = 16;
+/// The most ranges one discard or secure erase carries, as in the C driver.
+pub const MAX_DISCARD_SEGMENTS: u32 = 256;
+/// `VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP`: the device may deallocate the
+/// zeroed range.
+pub const WRITE_ZEROES_FLAG_UNMAP: u32 = 1;
 
 /// The request header the device reads first (`struct virtio_blk_outhdr`),
 /// already in the device's (little-endian) byte order.
@@ -131,6 +150,32 @@ impl OutHdr {
     }
 }
 
+/// One range of a discard, write-zeroes or secure-erase request
+/// (`struct virtio_blk_discard_write_zeroes`), in the device's byte order.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Range {
+    /// First sector, little-endian.
+    pub sector_le: u64,
+    /// Sectors, little-endian.
+    pub num_sectors_le: u32,
+    /// Flags ([`WRITE_ZEROES_FLAG_UNMAP`]), little-endian.
+    pub flags_le: u32,
+}
+
+impl Range {
+    /// A range of `sectors` sectors at `sector`; `unmap` lets the device
+    /// deallocate a write-zeroes range.
+    pub fn new(sector: u64, sectors: u32, unmap: bool) -> Self {
+        let flags = if unmap { WRITE_ZEROES_FLAG_UNMAP } else { 0 };
+        Self {
+            sector_le: sector.to_le(),
+            num_sectors_le: sectors.to_le(),
+            flags_le: flags.to_le(),
+        }
+    }
+}
+
 /// A block operation, as the driver sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BlockOp {
@@ -142,18 +187,29 @@ pub enum BlockOp {
     Flush,
     /// Read the device id (serial).
     GetId,
+    /// Discard ranges.
+    Discard,
+    /// Write zeroes to ranges (the unmap flag is in each range).
+    WriteZeroes,
+    /// Securely erase ranges.
+    SecureErase,
     /// Anything rvirtio_blk does not support.
     Unsupported,
 }
 
 /// Builds the header for `op` at `sector`; `None` for an unsupported op.
-/// A flush carries sector 0, as the specification asks.
+/// A flush, and the range commands, carry sector 0, as the C driver sends
+/// them.
 pub fn header_for(op: BlockOp, sector: u64, ioprio: u16) -> Option<OutHdr> {
     let (type_, sector) = match op {
         BlockOp::Read => (req_type::IN, sector),
         BlockOp::Write => (req_type::OUT, sector),
         BlockOp::Flush => (req_type::FLUSH, 0),
         BlockOp::GetId => (req_type::GET_ID, 0),
+        // The ranges say where; the header's sector is zero.
+        BlockOp::Discard => (req_type::DISCARD, 0),
+        BlockOp::WriteZeroes => (req_type::WRITE_ZEROES, 0),
+        BlockOp::SecureErase => (req_type::SECURE_ERASE, 0),
         BlockOp::Unsupported => return None,
     };
     Some(OutHdr::new(type_, u32::from(ioprio), sector))
@@ -207,6 +263,17 @@ pub struct RawConfig {
     pub read_only: bool,
     /// The device has a write cache that needs flushing (FLUSH).
     pub flush: bool,
+    /// The `wce` byte (CONFIG_WCE): the cache mode, which the driver may
+    /// change.
+    pub wce: Option<u8>,
+    /// `max_discard_sectors`, `max_discard_seg`, `discard_sector_alignment`
+    /// (DISCARD).
+    pub discard: Option<(u32, u32, u32)>,
+    /// `max_write_zeroes_sectors` (WRITE_ZEROES).
+    pub write_zeroes: Option<u32>,
+    /// `max_secure_erase_sectors`, `max_secure_erase_seg`,
+    /// `secure_erase_sector_alignment` (SECURE_ERASE).
+    pub secure_erase: Option<(u32, u32, u32)>,
     /// The transport's largest DMA segment.
     pub max_dma_size: u64,
     /// The page size.
@@ -234,8 +301,18 @@ pub struct DiskShape {
     pub max_segment_size: u32,
     /// Read-only.
     pub read_only: bool,
-    /// Volatile write cache (FLUSH negotiated).
+    /// Volatile write cache: see [`write_back`].
     pub write_cache: bool,
+    /// Largest discard (and secure erase), in sectors; 0: no discard.
+    pub max_discard_sectors: u32,
+    /// Most ranges per discard or secure erase; 0 without either.
+    pub max_discard_segments: u16,
+    /// Discard granularity, in bytes; 0 without discard.
+    pub discard_granularity: u32,
+    /// Largest write-zeroes, in sectors; 0: no write-zeroes.
+    pub max_write_zeroes_sectors: u32,
+    /// Largest secure erase, in sectors; 0: no secure erase.
+    pub max_secure_erase_sectors: u32,
 }
 
 /// Why a device's config is refused.
@@ -247,6 +324,42 @@ pub enum ConfigError {
     BadPhysicalBlockExp(u8),
     /// The device offers MQ but reports zero queues.
     ZeroQueues,
+    /// SECURE_ERASE with `secure_erase_sector_alignment` zero.
+    ZeroSecureEraseAlignment,
+    /// SECURE_ERASE with `max_secure_erase_sectors` zero.
+    ZeroSecureEraseSectors,
+    /// SECURE_ERASE with `max_secure_erase_seg` zero.
+    ZeroSecureEraseSegments,
+}
+
+/// Whether the device caches writes: the `wce` byte with CONFIG_WCE (any
+/// non-zero value is write back), else whether it offers FLUSH, as the C
+/// driver's `virtblk_get_cache_mode` decides.
+pub fn write_back(wce: Option<u8>, flush: bool) -> bool {
+    match wce {
+        Some(v) => v != 0,
+        None => flush,
+    }
+}
+
+/// The `cache_type` sysfs names, indexed by write back (1) or not (0).
+pub const CACHE_TYPES: [&str; 2] = ["write through", "write back"];
+
+/// Parses a write to `cache_type` the way `sysfs_match_string` does: one of
+/// [`CACHE_TYPES`], with at most one trailing newline. Returns write back.
+pub fn parse_cache_type(input: &[u8]) -> Option<bool> {
+    let input = input.strip_suffix(b"\n").unwrap_or(input);
+    CACHE_TYPES
+        .iter()
+        .position(|t| t.as_bytes() == input)
+        .map(|i| i == 1)
+}
+
+/// The legacy CHS geometry for `HDIO_GETGEO`: the device's with GEOMETRY,
+/// otherwise 64 heads and 32 sectors, with the cylinder count truncated to
+/// 16 bits as the C driver does. Returns (cylinders, heads, sectors).
+pub fn geometry(device: Option<(u16, u8, u8)>, capacity: u64) -> (u16, u8, u8) {
+    device.unwrap_or(((capacity >> 11) as u16, 1 << 6, 1 << 5))
 }
 
 /// How many request queues to use, as the C driver decides: the device's
@@ -268,6 +381,12 @@ pub fn request_queues(
         param.min(nr_cpus)
     };
     Ok(offered.min(limit).max(1))
+}
+
+/// How many of `request_queues` queues are poll queues: the `poll_queues`
+/// parameter, leaving at least one queue with interrupts, as in the C driver.
+pub fn poll_queues(param: u32, request_queues: u32) -> u32 {
+    param.min(request_queues.saturating_sub(1))
 }
 
 /// Validates a device's config and derives the disk's shape from it, the
@@ -294,7 +413,7 @@ pub fn disk_shape(cfg: &RawConfig) -> Result<DiskShape, ConfigError> {
         max_segments: segs.min(u32::from(u16::MAX)) as u16,
         max_segment_size: max_size,
         read_only: cfg.read_only,
-        write_cache: cfg.flush,
+        write_cache: write_back(cfg.wce, cfg.flush),
         ..DiskShape::default()
     };
     if let Some((pexp, align, min_io, opt_io)) = cfg.topology {
@@ -308,7 +427,68 @@ pub fn disk_shape(cfg: &RawConfig) -> Result<DiskShape, ConfigError> {
         shape.io_min = lbs.saturating_mul(u32::from(min_io));
         shape.io_opt = lbs.saturating_mul(opt_io);
     }
+    discard_limits(cfg, segs, &mut shape)?;
     Ok(shape)
+}
+
+/// The discard, write-zeroes and secure-erase limits, as the C driver's
+/// `virtblk_read_limits` sets them: discard and secure erase share the
+/// block layer's segment count and granularity, so the stricter of the two
+/// wins; a zero maximum means "no limit".
+fn discard_limits(
+    cfg: &RawConfig,
+    sg_elems: u32,
+    shape: &mut DiskShape,
+) -> Result<(), ConfigError> {
+    let min_not_zero = |a: u32, b: u32| match (a, b) {
+        (0, b) => b,
+        (a, 0) => a,
+        (a, b) => a.min(b),
+    };
+    let mut granularity = 0;
+    let mut segments = 0;
+    if let Some((max_sectors, max_seg, align)) = cfg.discard {
+        granularity = align;
+        shape.max_discard_sectors = if max_sectors == 0 {
+            u32::MAX
+        } else {
+            max_sectors
+        };
+        segments = max_seg;
+    }
+    if let Some(max_sectors) = cfg.write_zeroes {
+        shape.max_write_zeroes_sectors = if max_sectors == 0 {
+            u32::MAX
+        } else {
+            max_sectors
+        };
+    }
+    if let Some((max_sectors, max_seg, align)) = cfg.secure_erase {
+        if align == 0 {
+            return Err(ConfigError::ZeroSecureEraseAlignment);
+        }
+        if max_sectors == 0 {
+            return Err(ConfigError::ZeroSecureEraseSectors);
+        }
+        if max_seg == 0 {
+            return Err(ConfigError::ZeroSecureEraseSegments);
+        }
+        granularity = min_not_zero(granularity, align);
+        shape.max_secure_erase_sectors = max_sectors;
+        segments = min_not_zero(segments, max_seg);
+    }
+    if cfg.discard.is_some() || cfg.secure_erase.is_some() {
+        if segments == 0 {
+            segments = sg_elems;
+        }
+        shape.max_discard_segments = segments.min(MAX_DISCARD_SEGMENTS) as u16;
+        shape.discard_granularity = if granularity == 0 {
+            shape.logical_block_size
+        } else {
+            granularity.saturating_mul(SECTOR_SIZE)
+        };
+    }
+    Ok(())
 }
 
 /// The tag-set queue depth: the `queue_depth` parameter if set, otherwise

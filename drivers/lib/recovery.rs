@@ -19,6 +19,8 @@
 //!           +---- (never: Dead is final) -------- | Dead |
 //!                                                 +------+
 //!      remove: any state ----------------------> Deleting (final)
+//!
+//!      suspend: Live, Resetting -> Suspended;  resume(ok) -> Live (or Dead)
 //! ```
 //!
 //! - At most one reset is pending or running: `request_reset` asks the
@@ -29,6 +31,10 @@
 //!   cancels or waits for the one work item and then owns the device.
 //! - More than `budget` resets within `window` gives up: Dead. So does a
 //!   failed re-initialisation.
+//! - System sleep moves a Live or Resetting device to Suspended: no reset
+//!   starts or is queued until `resume`. A reset already running finishes;
+//!   a queued one aborts (the suspend resets the device anyway). A dead
+//!   device stays dead across sleep.
 
 /// Why a reset was asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,6 +72,8 @@ pub enum State {
     Dead,
     /// `remove` has begun; final.
     Deleting,
+    /// The system is asleep: the device is reset and has no queues.
+    Suspended,
 }
 
 /// What `reset_started` tells the work item.
@@ -177,6 +185,12 @@ impl Recovery {
                 self.state = State::Dead;
                 Finish::GaveUp
             }
+            // Suspend came while the reset ran: it freezes the device next.
+            State::Suspended if reinit_ok => Finish::Live,
+            State::Suspended => {
+                self.state = State::Dead;
+                Finish::GaveUp
+            }
             // Only remove moves a Resetting machine elsewhere.
             State::Live | State::Dead | State::Deleting => Finish::Deleting,
         }
@@ -185,6 +199,30 @@ impl Recovery {
     /// How many resets started within the window, as of the last start.
     pub fn recent_resets(&self) -> usize {
         self.nrecent
+    }
+
+    /// The system is going to sleep. True if the device is to be frozen
+    /// (it was Live, or a reset was pending); a dead device needs nothing.
+    /// The caller then waits for the reset work, and checks the state again:
+    /// a reset that was running may have given up meanwhile.
+    pub fn suspend(&mut self) -> bool {
+        match self.state {
+            State::Live | State::Resetting(_) => {
+                self.state = State::Suspended;
+                true
+            }
+            State::Suspended | State::Dead | State::Deleting => false,
+        }
+    }
+
+    /// The system woke up; `ok` says whether the device came back. True if
+    /// the device was suspended (and so was thawed now).
+    pub fn resume(&mut self, ok: bool) -> bool {
+        if self.state != State::Suspended {
+            return false;
+        }
+        self.state = if ok { State::Live } else { State::Dead };
+        true
     }
 
     /// `remove` begins. Returns the previous state: if it was Resetting, the

@@ -38,6 +38,19 @@ pub trait Driver: Sized + Send + Sync + 'static {
     fn vq_done(shared: ArcBorrow<'_, Self::Shared>, index: u32);
     /// The device's configuration changed; may run in hard-IRQ context.
     fn config_changed(_dev: &Device<Self>, _data: &Self::Data) {}
+    /// The system is going to sleep (or hibernate): stop I/O, reset the
+    /// device and delete the virtqueues, keeping every request. Config-change
+    /// callbacks are already disabled. The default refuses to sleep, since a
+    /// driver that did nothing would find its queues gone on resume.
+    fn freeze(_dev: &Device<Self>, _data: &Self::Data) -> Result {
+        Err(Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32)))
+    }
+    /// The system woke up: the virtio core has reset the device and
+    /// negotiated the same features again. Create the virtqueues and set
+    /// DRIVER_OK (the core sets it if the driver did not).
+    fn restore(_dev: &Device<Self>, _data: &Self::Data) -> Result {
+        Err(Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32)))
+    }
 }
 
 /// A zero-terminated table of the device ids a driver binds to.
@@ -154,6 +167,11 @@ impl<T: Driver> Registration<T> {
                 (*drv).probe = Some(probe_callback::<T>);
                 (*drv).remove = Some(remove_callback::<T>);
                 (*drv).config_changed = Some(config_changed_callback::<T>);
+                #[cfg(CONFIG_PM_SLEEP)]
+                {
+                    (*drv).freeze = Some(freeze_callback::<T>);
+                    (*drv).restore = Some(restore_callback::<T>);
+                }
                 to_result(vb::rvirtio_register_driver(drv))
             }
         };
@@ -244,6 +262,33 @@ extern "C" fn config_changed_callback<T: Driver>(vdev: *mut vb::virtio_device) {
     // SAFETY: `data` does not change while config callbacks are enabled.
     if let Some(data) = unsafe { (*dev.slot().data.get()).as_ref() } {
         T::config_changed(dev, data);
+    }
+}
+
+/// `virtio_driver::freeze`: the PM core calls it for a probed device of this
+/// driver, under the device lock (so not during probe or remove).
+#[cfg(CONFIG_PM_SLEEP)]
+extern "C" fn freeze_callback<T: Driver>(vdev: *mut vb::virtio_device) -> core::ffi::c_int {
+    // SAFETY: The device is bound to `T` and probed.
+    let dev = unsafe { Device::<T>::from_raw(vdev) };
+    // SAFETY: `data` changes only in probe and remove, which the device lock
+    // excludes.
+    match unsafe { (*dev.slot().data.get()).as_ref() } {
+        Some(data) => T::freeze(dev, data).err().map_or(0, |e| e.to_errno()),
+        None => 0,
+    }
+}
+
+/// `virtio_driver::restore`: the PM core calls it for a device that
+/// [`freeze_callback`] froze, under the device lock.
+#[cfg(CONFIG_PM_SLEEP)]
+extern "C" fn restore_callback<T: Driver>(vdev: *mut vb::virtio_device) -> core::ffi::c_int {
+    // SAFETY: As in `freeze_callback`.
+    let dev = unsafe { Device::<T>::from_raw(vdev) };
+    // SAFETY: As in `freeze_callback`.
+    match unsafe { (*dev.slot().data.get()).as_ref() } {
+        Some(data) => T::restore(dev, data).err().map_or(0, |e| e.to_errno()),
+        None => 0,
     }
 }
 

@@ -118,6 +118,20 @@ impl<'a> Chain<'a> {
         self.push(Part::Buf((value as *const T).cast(), len), false);
     }
 
+    /// The device reads the elements of `values`; an empty slice adds
+    /// nothing.
+    pub fn read_slice<T>(&mut self, values: &'a [T]) {
+        let len = core::mem::size_of_val(values);
+        if len != 0 {
+            // A slice longer than `u32::MAX` bytes cannot be described.
+            let Ok(len) = u32::try_from(len) else {
+                self.bad = true;
+                return;
+            };
+            self.push(Part::Buf(values.as_ptr().cast(), len), false);
+        }
+    }
+
     /// The device writes `cell`.
     pub fn write<T: Copy>(&mut self, cell: &'a DeviceWritable<T>) {
         let len = core::mem::size_of::<T>() as u32;

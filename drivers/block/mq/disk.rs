@@ -67,6 +67,7 @@ impl<T: Operations> DiskOps<T> {
         let mut fops: bindings::block_device_operations = unsafe { core::mem::zeroed() };
         fops.owner = module;
         fops.free_disk = Some(free_disk);
+        fops.getgeo = Some(getgeo::<T>);
         Self {
             fops: UnsafeCell::new(fops),
             _p: PhantomData,
@@ -101,6 +102,37 @@ unsafe extern "C" fn free_disk(disk: *mut bindings::gendisk) {
     unsafe {
         let index = (*disk).first_minor / (*disk).minors;
         mb::rvirtio_disk_index_free(index);
+    }
+}
+
+/// `HDIO_GETGEO`: asks the driver for its geometry.
+/// C callback.
+///
+/// # Safety
+///
+/// Called by the block layer with an open block device of a disk built by
+/// [`Disk`] for `T`, and a geometry to fill.
+unsafe extern "C" fn getgeo<T: Operations>(
+    bdev: *mut bindings::block_device,
+    geo: *mut bindings::hd_geometry,
+) -> c_int {
+    // SAFETY: The device is open, so its disk is alive, with our queue data
+    // as `private_data`.
+    let (queue, capacity) = unsafe {
+        let disk = (*bdev).bd_disk;
+        (
+            &*(*disk).private_data.cast::<T::QueueData>(),
+            mb::rvirtio_disk_capacity(disk),
+        )
+    };
+    match T::geometry(queue, capacity) {
+        Ok(g) => {
+            // SAFETY: `geo` is valid for writes; the block layer fills in
+            // `start` itself.
+            unsafe { mb::rvirtio_set_geometry(geo, g.cylinders, g.heads, g.sectors) };
+            0
+        }
+        Err(e) => e.to_errno(),
     }
 }
 
@@ -167,22 +199,38 @@ impl Limits {
     }
 }
 
+/// A tag set and what the glue's callbacks need to know about it.
+#[repr(C)]
+pub(super) struct TagSet {
+    /// First, so that a `blk_mq_tag_set` pointer is a `TagSet` pointer.
+    pub(super) set: UnsafeCell<bindings::blk_mq_tag_set>,
+    /// The last `poll_queues` hardware queues are poll queues.
+    pub(super) poll_queues: u32,
+}
+
 /// How to build the tag set.
 pub struct TagSetConfig {
-    /// Hardware queues.
+    /// Hardware queues, poll queues included.
     pub nr_hw_queues: u32,
+    /// How many of them (the last ones) are poll queues: queues without
+    /// interrupts, that serve polled I/O (`io_uring` with `IORING_SETUP_IOPOLL`)
+    /// through [`Operations::poll`].
+    pub poll_queues: u32,
     /// Tags per hardware queue.
     pub queue_depth: u32,
     /// Request timeout in jiffies (0: the block layer's 30 s).
     pub timeout: u32,
 }
 
-/// A read-only (or read-write) sysfs attribute of the disk device.
+/// A sysfs attribute of the disk device: read-only, or read-write when it
+/// has a `store`.
 pub struct DiskAttr<T: Operations> {
     /// The file name.
     pub name: &'static CStr,
     /// Fills the page with the value; returns the length written.
     pub show: ShowFn<T>,
+    /// Takes a value written to the file (the whole write).
+    pub store: Option<StoreFn<T>>,
 }
 
 /// A live gendisk of driver `T`, as sysfs attributes see it.
@@ -204,6 +252,14 @@ impl<T: Operations> DiskRef<T> {
         // SAFETY: `Disk` sets `private_data` to its queue data, alive while
         // the disk is (type invariant).
         unsafe { &*(*self.raw()).private_data.cast::<T::QueueData>() }
+    }
+
+    /// Turns the queue's volatile write cache flag on or off (what sysfs
+    /// `queue/write_cache` shows, and whether flushes are sent). Freezes the
+    /// queue while doing so, so it waits for requests in flight.
+    pub fn set_write_cache(&self, on: bool) -> Result {
+        // SAFETY: The disk is alive (type invariant); may sleep.
+        to_result(unsafe { mb::rvirtio_disk_set_write_cache(self.raw(), on) })
     }
 
     /// Runs a driver-private command (`REQ_OP_DRV_IN`) that reads into `buf`,
@@ -252,12 +308,16 @@ impl<T: Operations> DiskRef<T> {
 const MAX_ATTRS: usize = 4;
 
 /// How a [`DiskAttr`] fills its page.
-type ShowFn<T> = fn(&DiskRef<T>, &mut [u8]) -> Result<usize>;
+pub type ShowFn<T> = fn(&DiskRef<T>, &mut [u8]) -> Result<usize>;
+
+/// How a [`DiskAttr`] takes a written value.
+pub type StoreFn<T> = fn(&DiskRef<T>, &[u8]) -> Result;
 
 #[repr(C)]
 struct RawAttr<T: Operations> {
     dev_attr: bindings::device_attribute,
     show: Option<ShowFn<T>>,
+    store: Option<StoreFn<T>>,
 }
 
 /// The C attribute group of a disk; lives until `del_gendisk` removed it.
@@ -291,6 +351,34 @@ unsafe extern "C" fn attr_show<T: Operations>(
     match show {
         Some(show) => match show(disk, page) {
             Ok(len) => len.min(bindings::PAGE_SIZE) as isize,
+            Err(e) => e.to_errno() as isize,
+        },
+        None => EIO.to_errno() as isize,
+    }
+}
+
+/// C callback.
+///
+/// # Safety
+///
+/// Called by sysfs with a writable device attribute registered by
+/// [`Disk::add`], on the device of a live disk, and `count` bytes at `buf`.
+unsafe extern "C" fn attr_store<T: Operations>(
+    dev: *mut bindings::device,
+    attr: *mut bindings::device_attribute,
+    buf: *const c_char,
+    count: usize,
+) -> isize {
+    // SAFETY: As in `attr_show`; `buf` holds `count` bytes.
+    let (store, disk, input) = unsafe {
+        let raw = &*attr.cast::<RawAttr<T>>();
+        let disk = &*mb::rvirtio_dev_to_disk(dev).cast::<DiskRef<T>>();
+        let input = core::slice::from_raw_parts(buf.cast::<u8>(), count);
+        (raw.store, disk, input)
+    };
+    match store {
+        Some(store) => match store(disk, input) {
+            Ok(()) => count as isize,
             Err(e) => e.to_errno() as isize,
         },
         None => EIO.to_errno() as isize,
@@ -410,7 +498,7 @@ impl QueueCtl {
 /// `disk` is a gendisk on it, with `queue` as `queuedata` and
 /// `private_data`; `added` says whether `device_add_disk` succeeded.
 pub struct Disk<T: Operations> {
-    tag_set: Pin<KBox<UnsafeCell<bindings::blk_mq_tag_set>>>,
+    tag_set: Pin<KBox<TagSet>>,
     disk: *mut bindings::gendisk,
     queue: *const T::QueueData,
     attrs: Option<KBox<AttrStorage<T>>>,
@@ -442,10 +530,18 @@ impl<T: Operations> Disk<T> {
             return Err(Error::from_errno(index));
         }
         let index = index as u32;
+        if tags.poll_queues >= tags.nr_hw_queues {
+            // SAFETY: Undo the allocation above.
+            unsafe { mb::rvirtio_disk_index_free(index as c_int) };
+            return Err(EINVAL);
+        }
         let queue = Arc::into_raw(queue);
-        // SAFETY: An all-zero tag set is an empty one.
-        let zero: bindings::blk_mq_tag_set = unsafe { core::mem::zeroed() };
-        let tag_set = match KBox::pin(UnsafeCell::new(zero), GFP_KERNEL) {
+        let zero = TagSet {
+            // SAFETY: An all-zero tag set is an empty one.
+            set: UnsafeCell::new(unsafe { core::mem::zeroed() }),
+            poll_queues: tags.poll_queues,
+        };
+        let tag_set = match KBox::pin(zero, GFP_KERNEL) {
             Ok(t) => t,
             Err(e) => {
                 // SAFETY: Undo the two steps above.
@@ -468,7 +564,7 @@ impl<T: Operations> Disk<T> {
         // SAFETY: The tag set is pinned in its box and zeroed; the vtable and
         // `queue` outlive it (see `Drop`).
         unsafe {
-            let set = this.tag_set.get();
+            let set = this.tag_set.set.get();
             (*set).ops = OpsTable::<T>::get();
             (*set).nr_hw_queues = tags.nr_hw_queues;
             (*set).queue_depth = tags.queue_depth;
@@ -476,14 +572,18 @@ impl<T: Operations> Disk<T> {
             (*set).cmd_size = core::mem::size_of::<Pdu<T>>() as u32;
             (*set).flags = mb::RVIRTIO_BLK_MQ_F_SHOULD_MERGE;
             (*set).driver_data = queue.cast_mut().cast();
-            (*set).nr_maps = 1;
+            (*set).nr_maps = if tags.poll_queues != 0 {
+                bindings::hctx_type_HCTX_MAX_TYPES
+            } else {
+                1
+            };
             (*set).timeout = tags.timeout;
             to_result(bindings::blk_mq_alloc_tag_set(set))?;
         }
         let mut lim = cfg.limits.to_raw();
         // SAFETY: The tag set is allocated; `lim` is valid for the call.
         let disk = kernel::error::from_err_ptr(unsafe {
-            mb::rvirtio_alloc_disk(this.tag_set.get(), &mut lim, queue.cast_mut().cast())
+            mb::rvirtio_alloc_disk(this.tag_set.set.get(), &mut lim, queue.cast_mut().cast())
         })?;
         this.disk = disk;
         this.queue_ref = Some(QueueRef(Revocable::new(
@@ -543,9 +643,13 @@ impl<T: Operations> Disk<T> {
         for (i, a) in attrs.iter().enumerate() {
             let raw = &mut storage.attrs[i];
             raw.dev_attr.attr.name = a.name.as_char_ptr();
-            raw.dev_attr.attr.mode = 0o444;
+            raw.dev_attr.attr.mode = if a.store.is_some() { 0o644 } else { 0o444 };
             raw.dev_attr.show = Some(attr_show::<T>);
             raw.show = Some(a.show);
+            if a.store.is_some() {
+                raw.dev_attr.store = Some(attr_store::<T>);
+                raw.store = a.store;
+            }
             // SAFETY: The attribute is valid and not yet registered.
             unsafe { mb::rvirtio_sysfs_attr_init(&mut raw.dev_attr.attr) };
             storage.ptrs[i] = core::ptr::addr_of_mut!(storage.attrs[i].dev_attr.attr);
@@ -590,8 +694,8 @@ impl<T: Operations> Drop for Disk<T> {
             if !self.added {
                 mb::rvirtio_disk_index_free(self.index as c_int);
             }
-            if !(*self.tag_set.get()).tags.is_null() {
-                bindings::blk_mq_free_tag_set(self.tag_set.get());
+            if !(*self.tag_set.set.get()).tags.is_null() {
+                bindings::blk_mq_free_tag_set(self.tag_set.set.get());
             }
             drop(Arc::from_raw(self.queue));
         }

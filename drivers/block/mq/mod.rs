@@ -2,8 +2,8 @@
 
 //! blk-mq glue: a safe Rust layer over the C multi-queue block layer.
 //!
-//! The 6.12 `kernel::block::mq` has no timeout, `init_request`, `map_queues`
-//! or poll hooks; this glue is rvirtio's own, shaped after it. It knows
+//! The 6.12 `kernel::block::mq` has no timeout, `init_request`, `map_queues`,
+//! poll or `getgeo` hooks; this glue is rvirtio's own, shaped after it. It knows
 //! nothing about virtio.
 //!
 //! - [`Operations`]: what a driver implements: `queue_rq`, `commit_rqs`,
@@ -25,6 +25,7 @@ mod request;
 
 pub use disk::TagSetConfig;
 pub use disk::{Disk, DiskAttr, DiskConfig, DiskOps, DiskRef, Limits, Major, QueueCtl, QueueRef};
+pub use disk::{ShowFn, StoreFn};
 pub use ops::QueueMap;
 pub use request::{Op, Owned, Request};
 
@@ -62,6 +63,18 @@ pub enum Busy<T: Operations> {
     Resource(Owned<T>),
 }
 
+/// A disk's legacy CHS geometry (`struct hd_geometry`), for old
+/// partitioning tools.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Geometry {
+    /// Cylinders.
+    pub cylinders: u16,
+    /// Heads.
+    pub heads: u8,
+    /// Sectors per track.
+    pub sectors: u8,
+}
+
 /// What the timeout handler decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimeoutAction {
@@ -95,6 +108,19 @@ pub trait Operations: Sized + Send + Sync + 'static {
     /// Maps CPUs to hardware queues. The default spreads them evenly.
     fn map_queues(_queue: ArcBorrow<'_, Self::QueueData>, map: &mut QueueMap) {
         map.map_default();
+    }
+
+    /// Polls hardware queue `hw_queue`, one of the poll queues (see
+    /// [`TagSetConfig::poll_queues`]), for finished requests, and completes
+    /// them; returns how many it found.
+    fn poll(_queue: ArcBorrow<'_, Self::QueueData>, _hw_queue: u32) -> u32 {
+        0
+    }
+
+    /// The geometry `HDIO_GETGEO` reports for a disk of `capacity` sectors;
+    /// the default is that there is none (`ENOTTY`).
+    fn geometry(_queue: &Self::QueueData, _capacity: u64) -> Result<Geometry> {
+        Err(ENOTTY)
     }
 
     /// The request's timer expired, for the `expiries`-th time in a row since

@@ -2,6 +2,7 @@
 
 //! The `struct blk_mq_ops` of an [`Operations`] type, and its C callbacks.
 
+use super::disk::TagSet;
 use super::request::{Owned, Pdu, Request};
 use super::{Busy, Operations, TimeoutAction};
 use core::marker::PhantomData;
@@ -21,7 +22,7 @@ impl<T: Operations> OpsTable<T> {
         set_rq_budget_token: None,
         get_rq_budget_token: None,
         timeout: Some(timeout::<T>),
-        poll: None,
+        poll: Some(poll::<T>),
         complete: Some(complete::<T>),
         init_hctx: None,
         exit_hctx: None,
@@ -112,6 +113,14 @@ impl QueueMap {
         unsafe { *(*self.0).mq_map.add(cpu as usize) = self.queue_offset() + queue };
     }
 
+    fn configure(&mut self, nr_queues: u32, queue_offset: u32) {
+        // SAFETY: The map is valid while `map_queues` runs.
+        unsafe {
+            (*self.0).nr_queues = nr_queues;
+            (*self.0).queue_offset = queue_offset;
+        }
+    }
+
     /// blk-mq's default mapping, which spreads the CPUs over the queues.
     pub fn map_default(&mut self) {
         // SAFETY: The map is valid.
@@ -125,15 +134,53 @@ impl QueueMap {
 ///
 /// Called by blk-mq with a tag set built by [`super::Disk`] for `T`.
 unsafe extern "C" fn map_queues<T: Operations>(set: *mut bindings::blk_mq_tag_set) {
-    // SAFETY: `Disk` sets `driver_data` to its `Arc<T::QueueData>`, alive
-    // with the tag set; one map (`nr_maps` is 1).
-    let (queue, mut map) = unsafe {
+    // SAFETY: `Disk` builds the tag set as the first field of a `TagSet`
+    // (`repr(C)`) and sets `driver_data` to its `Arc<T::QueueData>`, alive
+    // with the tag set.
+    let (queue, poll, nr_maps, total) = unsafe {
         (
             ArcBorrow::from_raw((*set).driver_data.cast::<T::QueueData>().cast_const()),
-            QueueMap(&mut (*set).map[bindings::hctx_type_HCTX_TYPE_DEFAULT as usize]),
+            (*set.cast::<TagSet>()).poll_queues,
+            (*set).nr_maps,
+            (*set).nr_hw_queues,
         )
     };
-    T::map_queues(queue, &mut map);
+    let map_of = |kind: u32| {
+        // SAFETY: `kind` is below `HCTX_MAX_TYPES`; the maps live with the
+        // tag set and blk-mq does not touch them while this runs.
+        QueueMap(unsafe { core::ptr::addr_of_mut!((*set).map[kind as usize]) })
+    };
+    let mut default = map_of(bindings::hctx_type_HCTX_TYPE_DEFAULT);
+    if nr_maps == 1 {
+        // blk-mq set `nr_queues` to every hardware queue.
+        T::map_queues(queue, &mut default);
+        return;
+    }
+    // Three maps: the default queues first, no read queues, then the poll
+    // queues, which have no interrupt and so no affinity: spread evenly.
+    let interrupt_driven = total - poll;
+    default.configure(interrupt_driven, 0);
+    T::map_queues(queue, &mut default);
+    map_of(bindings::hctx_type_HCTX_TYPE_READ).configure(0, interrupt_driven);
+    let mut polled = map_of(bindings::hctx_type_HCTX_TYPE_POLL);
+    polled.configure(poll, interrupt_driven);
+    if poll != 0 {
+        polled.map_default();
+    }
+}
+
+/// C callback.
+///
+/// # Safety
+///
+/// Called by blk-mq with a poll hardware context of a queue built for `T`.
+unsafe extern "C" fn poll<T: Operations>(
+    hctx: *mut bindings::blk_mq_hw_ctx,
+    _iob: *mut bindings::io_comp_batch,
+) -> core::ffi::c_int {
+    // SAFETY: blk-mq passes a valid hardware context of our queue.
+    let (queue, index) = unsafe { (queue_data::<T>((*hctx).queue), (*hctx).queue_num) };
+    T::poll(queue, index).min(i32::MAX as u32) as core::ffi::c_int
 }
 
 /// C callback.

@@ -152,6 +152,22 @@ impl<T: Operations> Request<T> {
         unsafe { (*self.raw()).tag }
     }
 
+    /// Calls `f(first sector, sectors)` for each bio of the request, in
+    /// order. A discard request merged from several discards (when the queue
+    /// allows more than one discard segment) is not contiguous: each bio is
+    /// one range.
+    pub fn for_each_bio(&self, mut f: impl FnMut(u64, u32)) {
+        // SAFETY: The request is in flight (type invariant), so its bio list
+        // is stable and each bio alive.
+        unsafe {
+            let mut bio = (*self.raw()).bio;
+            while !bio.is_null() {
+                f((*bio).bi_iter.bi_sector, (*bio).bi_iter.bi_size >> 9);
+                bio = (*bio).bi_next;
+            }
+        }
+    }
+
     /// The operation.
     pub fn op(&self) -> Op {
         // SAFETY: As above.

@@ -123,6 +123,10 @@ enum Ev {
     Remove,
     /// Time passes.
     Tick(u8),
+    /// System sleep: suspend, then wait for the work item.
+    Suspend,
+    /// Wake-up, the device came back or not.
+    Resume(bool),
 }
 
 fn ev() -> impl Strategy<Value = Ev> {
@@ -132,6 +136,8 @@ fn ev() -> impl Strategy<Value = Ev> {
         3 => any::<bool>().prop_map(Ev::WorkEnds),
         1 => Just(Ev::Remove),
         2 => any::<u8>().prop_map(Ev::Tick),
+        1 => Just(Ev::Suspend),
+        1 => any::<bool>().prop_map(Ev::Resume),
     ]
 }
 
@@ -239,6 +245,43 @@ proptest! {
                     }
                 }
                 Ev::Tick(d) => now += u64::from(d),
+                Ev::Suspend => {
+                    let was_dead = r.state() == State::Dead;
+                    let freeze = r.suspend();
+                    if removed || was_dead {
+                        prop_assert!(!freeze);
+                    }
+                    if freeze {
+                        // The freeze flushes the work: a queued item aborts,
+                        // a running one finishes (here: successfully).
+                        match work {
+                            Work::Queued => {
+                                prop_assert_eq!(r.reset_started(now), Start::Abort);
+                                work = Work::Done;
+                            }
+                            Work::Running { give_up } => {
+                                if !give_up {
+                                    prop_assert_eq!(r.reset_finished(true), Finish::Live);
+                                }
+                                work = Work::Done;
+                            }
+                            Work::Idle | Work::Done => {}
+                        }
+                        prop_assert_eq!(r.state(), State::Suspended);
+                        // Asleep, nothing asks for a reset successfully.
+                        prop_assert!(!r.request_reset(Reason::Stalled));
+                    }
+                }
+                Ev::Resume(ok) => {
+                    let was = r.state();
+                    let thawed = r.resume(ok);
+                    prop_assert_eq!(thawed, was == State::Suspended);
+                    if thawed {
+                        prop_assert_eq!(r.state(), if ok { State::Live } else { State::Dead });
+                    } else {
+                        prop_assert_eq!(r.state(), was);
+                    }
+                }
             }
 
             // Invariants after every step.

@@ -143,6 +143,15 @@ fn request_queue_count() {
 }
 
 #[test]
+fn poll_queue_count() {
+    assert_eq!(poll_queues(0, 4), 0);
+    assert_eq!(poll_queues(1, 4), 1);
+    assert_eq!(poll_queues(8, 4), 3);
+    assert_eq!(poll_queues(8, 1), 0);
+    assert_eq!(poll_queues(8, 0), 0);
+}
+
+#[test]
 fn depth() {
     assert_eq!(queue_depth(0, 256, true), 256);
     assert_eq!(queue_depth(0, 256, false), 128);
@@ -188,6 +197,117 @@ fn reference_name(mut index: i64) -> String {
     }
     s.reverse();
     format!("vd{}", String::from_utf8(s).unwrap())
+}
+
+#[test]
+fn range_layout_matches_the_spec() {
+    assert_eq!(core::mem::size_of::<Range>(), 16);
+    let r = Range::new(0x0102_0304_0506, 77, true);
+    assert_eq!(u64::from_le(r.sector_le), 0x0102_0304_0506);
+    assert_eq!(u32::from_le(r.num_sectors_le), 77);
+    assert_eq!(u32::from_le(r.flags_le), WRITE_ZEROES_FLAG_UNMAP);
+    assert_eq!(Range::new(1, 2, false).flags_le, 0);
+    for (op, t) in [
+        (BlockOp::Discard, req_type::DISCARD),
+        (BlockOp::WriteZeroes, req_type::WRITE_ZEROES),
+        (BlockOp::SecureErase, req_type::SECURE_ERASE),
+    ] {
+        let h = header_for(op, 999, 0).unwrap();
+        assert_eq!((h.type_(), h.sector()), (t, 0));
+        assert!(!device_writes_data(t));
+    }
+}
+
+#[test]
+fn no_discard_limits_without_the_features() {
+    let s = disk_shape(&base_config()).unwrap();
+    assert_eq!(s.max_discard_sectors, 0);
+    assert_eq!(s.max_discard_segments, 0);
+    assert_eq!(s.discard_granularity, 0);
+    assert_eq!(s.max_write_zeroes_sectors, 0);
+    assert_eq!(s.max_secure_erase_sectors, 0);
+}
+
+#[test]
+fn discard_limits_like_virtblk_read_limits() {
+    // Zeroes mean "no limit" and "default granularity".
+    let c = RawConfig {
+        seg_max: Some(126),
+        blk_size: Some(4096),
+        discard: Some((0, 0, 0)),
+        write_zeroes: Some(0),
+        ..base_config()
+    };
+    let s = disk_shape(&c).unwrap();
+    assert_eq!(s.max_discard_sectors, u32::MAX);
+    assert_eq!(s.max_discard_segments, 126);
+    assert_eq!(s.discard_granularity, 4096);
+    assert_eq!(s.max_write_zeroes_sectors, u32::MAX);
+    // QEMU's values.
+    let c = RawConfig {
+        seg_max: Some(126),
+        discard: Some((0x3fff_ffff, 1, 8)),
+        write_zeroes: Some(0x3fff_ffff),
+        ..base_config()
+    };
+    let s = disk_shape(&c).unwrap();
+    assert_eq!(s.max_discard_sectors, 0x3fff_ffff);
+    assert_eq!(s.max_discard_segments, 1);
+    assert_eq!(s.discard_granularity, 4096);
+    assert_eq!(s.max_write_zeroes_sectors, 0x3fff_ffff);
+    // More segments than the C driver's cap.
+    let c = RawConfig {
+        discard: Some((8, 100_000, 1)),
+        ..base_config()
+    };
+    assert_eq!(disk_shape(&c).unwrap().max_discard_segments, 256);
+}
+
+#[test]
+fn secure_erase_limits() {
+    let c = RawConfig {
+        discard: Some((1000, 8, 16)),
+        secure_erase: Some((500, 4, 8)),
+        ..base_config()
+    };
+    let s = disk_shape(&c).unwrap();
+    assert_eq!(s.max_secure_erase_sectors, 500);
+    assert_eq!(s.max_discard_sectors, 1000);
+    assert_eq!(s.max_discard_segments, 4);
+    assert_eq!(s.discard_granularity, 8 * 512);
+    let bad = |se| {
+        disk_shape(&RawConfig {
+            secure_erase: Some(se),
+            ..base_config()
+        })
+    };
+    assert_eq!(bad((1, 1, 0)), Err(ConfigError::ZeroSecureEraseAlignment));
+    assert_eq!(bad((0, 1, 1)), Err(ConfigError::ZeroSecureEraseSectors));
+    assert_eq!(bad((1, 0, 1)), Err(ConfigError::ZeroSecureEraseSegments));
+}
+
+#[test]
+fn cache_modes() {
+    assert!(!write_back(None, false));
+    assert!(write_back(None, true));
+    assert!(!write_back(Some(0), true));
+    assert!(write_back(Some(1), false));
+    // An absurd wce byte is write back, not a crash.
+    assert!(write_back(Some(0xff), false));
+    assert_eq!(parse_cache_type(b"write back"), Some(true));
+    assert_eq!(parse_cache_type(b"write back\n"), Some(true));
+    assert_eq!(parse_cache_type(b"write through\n"), Some(false));
+    assert_eq!(parse_cache_type(b"write back\n\n"), None);
+    assert_eq!(parse_cache_type(b"writeback"), None);
+    assert_eq!(parse_cache_type(b""), None);
+}
+
+#[test]
+fn geometry_defaults_like_sd() {
+    assert_eq!(geometry(Some((100, 16, 63)), 1 << 30), (100, 16, 63));
+    assert_eq!(geometry(None, 2048 * 100), (100, 64, 32));
+    // The C driver truncates the cylinders to 16 bits.
+    assert_eq!(geometry(None, (1u64 << 27) + 2048).0, 1);
 }
 
 proptest! {
