@@ -349,6 +349,33 @@ def cmd_disks(ctl, rest):
     return json.dumps(ctl.disks, separators=(",", ":"))
 
 
+@command("allocated")
+def cmd_allocated(ctl, rest):
+    """allocated ID: the bytes disk ID's image file has allocated on the
+    host (st_blocks): a discard or an unmapping write-zeroes that reaches the
+    image frees some, a write-zeroes without unmap does not"""
+    ident = one_disk(rest, "allocated ID")
+    path = ctl.disk(ident).get("file")
+    if not path:
+        raise CtlError("disk '%s' has no image file" % ident)
+    return str(os.stat(path).st_blocks * 512)
+
+
+@command("writeback")
+def cmd_writeback(ctl, rest):
+    """writeback ID: whether QEMU's device ID has its write cache on (what
+    the guest's virtio-blk cache_type asks for): 1 or 0"""
+    ident = one_disk(rest, "writeback ID")
+    msg = ctl.qmp.execute({"execute": "query-block"})
+    if "error" in msg:
+        raise CtlError(json.dumps(msg["error"]))
+    for b in msg.get("return", []):
+        if b.get("qdev", "").split("/")[-2:-1] == [ident] or b.get("device") == ident:
+            cache = b.get("inserted", {}).get("cache", {})
+            return "1" if cache.get("writeback") else "0"
+    raise CtlError("no block device for '%s' in query-block" % ident)
+
+
 # How long nbd-pause and nbd-resume wait for nbdkit's acknowledgement.
 PAUSE_ACK_TIMEOUT = 5.0
 

@@ -49,6 +49,7 @@ progs=(
 	/usr/sbin/mke2fs /usr/sbin/mkfs.ext4 /usr/sbin/e2fsck /usr/sbin/fsck.ext4
 	/usr/sbin/dumpe2fs /usr/sbin/resize2fs
 	/usr/sbin/blockdev /usr/sbin/blkdiscard /usr/bin/lsblk /usr/sbin/blkid
+	/usr/sbin/sfdisk /usr/bin/fallocate
 	/usr/bin/sg_inq /usr/bin/sg_readcap
 	/usr/bin/kmod
 )

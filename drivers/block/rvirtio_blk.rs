@@ -123,6 +123,8 @@ pub(crate) struct Stats {
     give_ups: AtomicU64,
     /// Requests completed by polling.
     polled: AtomicU64,
+    /// System sleeps the device was frozen for.
+    suspends: AtomicU64,
     /// 0 live, 1 resetting, 2 dead, 3 deleting, 4 suspended.
     state: AtomicU32,
     /// Drop the next N virtqueue notifications.
@@ -853,6 +855,7 @@ impl virtio::Driver for RvirtioBlk {
                 f.u64(c_str!("failed"), &s.failed);
                 f.u64(c_str!("give_ups"), &s.give_ups);
                 f.u64(c_str!("polled"), &s.polled);
+                f.u64(c_str!("suspends"), &s.suspends);
                 f.u32(c_str!("state"), &s.state, false);
                 if params::fault_inject() {
                     f.u32(c_str!("drop_irqs"), &s.drop_irqs, true);
@@ -948,6 +951,7 @@ impl virtio::Driver for RvirtioBlk {
             // The running reset gave up: the disk is dead.
             return Ok(());
         }
+        Shared::count(&shared.stats.suspends);
         if let Some(queue) = data.disk.queue_ref() {
             queue.with(|q| {
                 let drain = time::secs_to_jiffies(params::io_timeout().min(DRAIN_SECS));

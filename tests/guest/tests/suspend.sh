@@ -1,0 +1,77 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# rvirtio-test: system sleep (s2idle, pm_test=devices) freezes and restores the device 3 times while verified I/O runs; rvirtio_blk keeps the cache mode across it
+# rvirtio-disks: size=128M,serial=rvirtio-pm-0
+# rvirtio-modules: rvirtio_blk
+# rvirtio-timeout: 400
+# shellcheck shell=dash
+# shellcheck source=tests/guest/lib.sh
+. /rvirtio/lib.sh
+# shellcheck source=tests/guest/rvirtio-blk.sh
+. /rvirtio/rvirtio-blk.sh
+
+CYCLES=3
+
+# sleep_cycles: suspend to idle CYCLES times; pm_test=devices suspends the
+# devices (virtio freeze), waits a second and resumes them (restore).
+sleep_cycles() {
+	local i=0
+	echo devices >/sys/power/pm_test && echo 1 >/sys/module/suspend/parameters/pm_test_delay ||
+		return 1
+	while [ "$i" -lt "$CYCLES" ]; do
+		echo freeze >/sys/power/state || {
+			log "suspend $i failed"
+			return 1
+		}
+		i=$((i + 1))
+		sleep 1
+	done
+	echo none >/sys/power/pm_test
+}
+
+io() {
+	fio_verify "$DEV" 160M --iodepth=32
+}
+
+# io_over_sleep: verified I/O, with the system sleeping under it.
+io_over_sleep() {
+	local rc
+	bg_io fio io
+	sleep 2
+	sleep_cycles || return 1
+	bg_running fio >/dev/null 2>&1 || log "fio ended before the last resume"
+	rc=$(bg_wait fio 300) || return 1
+	as_diag </tmp/bg.fio.err
+	[ "$rc" = 0 ]
+}
+
+# write_cache_off: the device's write cache is off (QEMU's view).
+write_cache_off() {
+	local wb
+	wb=$(host writeback d0) || return 1
+	log "QEMU write cache: $wb; cache_type: $(cat "/sys/block/$DEV/cache_type")"
+	[ "$wb" = 0 ]
+}
+
+ktap_print_header
+ktap_set_plan 8
+start_driver
+step "verified I/O across $CYCLES sleeps" io_over_sleep
+if [ "$DRIVER" = rvirtio_blk ]; then
+	step "the device was frozen $CYCLES times" rv_eq suspends "$CYCLES"
+	step "the disk is live" state_is 0
+else
+	ktap_test_skip "$DRIVER has no suspend counter"
+	ktap_test_skip "$DRIVER has no recovery state"
+fi
+echo "write through" >"/sys/block/$DEV/cache_type"
+if [ "$DRIVER" = rvirtio_blk ]; then
+	step "write through survives a sleep" eval 'sleep_cycles && write_cache_off'
+else
+	# virtio_blk does not write the cache mode again after restore, and
+	# the device forgets it on reset.
+	ktap_test_skip "$DRIVER forgets the cache mode across a sleep"
+fi
+step "data verifies after the sleeps" fio_verify "$DEV" 16M
+step "dmesg clean" dmesg_check
+ktap_finished
