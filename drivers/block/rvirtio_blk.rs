@@ -751,7 +751,7 @@ impl virtio::Driver for RvirtioBlk {
             return Err(EINVAL);
         }
         let shape = proto::disk_shape(&read_config(dev)).map_err(|e| {
-            vdev_err!(dev, "refusing device: {:?}", e);
+            vdev_err!(dev, "refusing the device: {}", e);
             EINVAL
         })?;
 
@@ -760,7 +760,7 @@ impl virtio::Driver for RvirtioBlk {
             .then(|| dev.read_u16(proto::config::NUM_QUEUES));
         let nvqs = proto::request_queues(num_queues, params::num_request_queues(), nr_cpu_ids())
             .map_err(|e| {
-                vdev_err!(dev, "refusing device: {:?}", e);
+                vdev_err!(dev, "refusing the device: {}", e);
                 EINVAL
             })? as usize;
         let npoll = proto::poll_queues(params::poll_queues(), nvqs as u32) as usize;
@@ -841,6 +841,11 @@ impl virtio::Driver for RvirtioBlk {
         let mut disk = match Disk::new(shared.clone(), &tags, &cfg, &DISK_OPS) {
             Ok(disk) => disk,
             Err(e) => {
+                vdev_err!(
+                    dev,
+                    "refusing the device: the block layer did not accept its disk ({:?})",
+                    e
+                );
                 take_back_requests(dev, &shared, true);
                 return Err(e);
             }

@@ -332,6 +332,38 @@ pub enum ConfigError {
     ZeroSecureEraseSegments,
 }
 
+impl core::fmt::Display for ConfigError {
+    /// The reason, as a dmesg line says it.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ConfigError::BadBlockSize(b) => write!(
+                f,
+                "blk_size {} is not a power of two between 512 and the page size",
+                b
+            ),
+            ConfigError::BadPhysicalBlockExp(e) => {
+                write!(f, "physical_block_exp {} gives an impossible block size", e)
+            }
+            ConfigError::ZeroQueues => write!(f, "VIRTIO_BLK_F_MQ with num_queues 0"),
+            ConfigError::ZeroSecureEraseAlignment => {
+                write!(
+                    f,
+                    "VIRTIO_BLK_F_SECURE_ERASE with secure_erase_sector_alignment 0"
+                )
+            }
+            ConfigError::ZeroSecureEraseSectors => {
+                write!(
+                    f,
+                    "VIRTIO_BLK_F_SECURE_ERASE with max_secure_erase_sectors 0"
+                )
+            }
+            ConfigError::ZeroSecureEraseSegments => {
+                write!(f, "VIRTIO_BLK_F_SECURE_ERASE with max_secure_erase_seg 0")
+            }
+        }
+    }
+}
+
 /// Whether the device caches writes: the `wce` byte with CONFIG_WCE (any
 /// non-zero value is write back), else whether it offers FLUSH, as the C
 /// driver's `virtblk_get_cache_mode` decides.

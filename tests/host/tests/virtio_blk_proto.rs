@@ -287,6 +287,15 @@ fn secure_erase_limits() {
 }
 
 #[test]
+fn config_errors_say_what_is_wrong() {
+    assert_eq!(
+        ConfigError::BadBlockSize(1000).to_string(),
+        "blk_size 1000 is not a power of two between 512 and the page size"
+    );
+    assert!(ConfigError::ZeroQueues.to_string().contains("num_queues 0"));
+}
+
+#[test]
 fn cache_modes() {
     assert!(!write_back(None, false));
     assert!(write_back(None, true));
