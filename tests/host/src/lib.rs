@@ -16,3 +16,6 @@ pub mod recovery;
 
 // recovery.rs names the status decoder as the modules' crate roots do.
 use status as virtio_status;
+
+#[path = "../../../drivers/scsi/virtio_scsi_proto.rs"]
+pub mod virtio_scsi_proto;

@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Tests of drivers/scsi/virtio_scsi_proto.rs.
+
+use core::mem::size_of;
+use proptest::prelude::*;
+use rvirtio_host_tests::virtio_scsi_proto::*;
+
+#[test]
+fn layouts_are_the_packed_spec_sizes() {
+    assert_eq!(size_of::<CmdReq>(), 51);
+    assert_eq!(size_of::<CmdResp>(), 108);
+    assert_eq!(size_of::<TmfReq>(), 24);
+    assert_eq!(size_of::<Event>(), 16);
+}
+
+#[test]
+fn lun_encoding_matches_virtio_scsi_init_hdr() {
+    assert_eq!(encode_lun(3, 0), [1, 3, 0x40, 0, 0, 0, 0, 0]);
+    assert_eq!(encode_lun(0, 0x1234), [1, 0, 0x52, 0x34, 0, 0, 0, 0]);
+}
+
+#[test]
+fn request_header() {
+    let r = CmdReq::new(2, 5, 0x1122_3344_5566_7788, &[0x28, 0, 1, 2]).unwrap();
+    assert_eq!(r.lun, encode_lun(2, 5));
+    assert_eq!(u64::from_le_bytes(r.tag), 0x1122_3344_5566_7788);
+    assert_eq!(r.task_attr, TASK_ATTR_SIMPLE);
+    assert_eq!(&r.cdb[..4], &[0x28, 0, 1, 2]);
+    assert!(r.cdb[4..].iter().all(|&b| b == 0));
+    assert!(CmdReq::new(0, 0, 0, &[0; 33]).is_none());
+    assert!(CmdReq::new(0, 0, 0, &[0; 32]).is_some());
+}
+
+#[test]
+fn tmf_request() {
+    let t = TmfReq::new(Tmf::AbortTask, 1, 2, 99);
+    assert_eq!(u32::from_le_bytes(t.type_), T_TMF);
+    assert_eq!(u32::from_le_bytes(t.subtype), 0);
+    assert_eq!(u64::from_le_bytes(t.tag), 99);
+    let t = TmfReq::new(Tmf::LogicalUnitReset, 1, 2, 0);
+    assert_eq!(u32::from_le_bytes(t.subtype), 5);
+}
+
+fn resp(response: u8, status: u8) -> CmdResp {
+    CmdResp {
+        response,
+        status,
+        ..CmdResp::default()
+    }
+}
+
+#[test]
+fn responses_map_like_virtscsi_complete_cmd() {
+    let cases = [
+        (response::OK, did::OK),
+        (response::OVERRUN, did::ERROR),
+        (response::ABORTED, did::ABORT),
+        (response::BAD_TARGET, did::BAD_TARGET),
+        (response::RESET, did::RESET),
+        (response::BUSY, did::BUS_BUSY),
+        (response::TRANSPORT_FAILURE, did::TRANSPORT_DISRUPTED),
+        (response::TARGET_FAILURE, did::BAD_TARGET),
+        (response::FAILURE, did::ERROR),
+    ];
+    for (r, host) in cases {
+        let c = complete(&resp(r, 2), 512);
+        assert_eq!(
+            (c.host, c.status, c.unknown_response),
+            (host, 2, false),
+            "{r}"
+        );
+    }
+    let c = complete(&resp(response::NEXUS_FAILURE, 0), 512);
+    assert_eq!((c.host, c.status), (did::OK, SAM_STAT_RESERVATION_CONFLICT));
+    let c = complete(&resp(200, 0), 512);
+    assert_eq!((c.host, c.unknown_response), (did::ERROR, true));
+    // An unwritten response is a failure.
+    assert_eq!(complete(&CmdResp::default(), 0).host, did::ERROR);
+}
+
+#[test]
+fn sense_and_resid_are_clamped() {
+    let mut r = resp(response::OK, 2);
+    r.sense_len = 18u32.to_le_bytes();
+    r.resid = 100u32.to_le_bytes();
+    let c = complete(&r, 4096);
+    assert_eq!((c.sense_len, c.sense_overflow, c.resid), (18, false, 100));
+    r.sense_len = 1000u32.to_le_bytes();
+    r.resid = 10_000u32.to_le_bytes();
+    let c = complete(&r, 4096);
+    assert_eq!(
+        (c.sense_len, c.sense_overflow, c.resid),
+        (SENSE_SIZE, true, 4096)
+    );
+}
+
+fn ev(kind: u32, target: u8, lun: [u8; 2], reason: u32) -> Event {
+    Event {
+        event: kind.to_le_bytes(),
+        lun: [1, target, lun[0], lun[1], 0, 0, 0, 0],
+        reason: reason.to_le_bytes(),
+    }
+}
+
+#[test]
+fn events_decode_like_virtscsi_handle_event() {
+    use event::*;
+    assert_eq!(decode_event(&Event::default()), (false, EventAction::None));
+    assert_eq!(
+        decode_event(&ev(TRANSPORT_RESET, 2, [0, 0], RESET_RESCAN)),
+        (false, EventAction::ScanTarget { target: 2 })
+    );
+    assert_eq!(
+        decode_event(&ev(TRANSPORT_RESET, 2, [0, 3], RESET_RESCAN)),
+        (false, EventAction::AddLun { target: 2, lun: 3 })
+    );
+    assert_eq!(
+        decode_event(&ev(TRANSPORT_RESET, 2, [0, 3], RESET_REMOVED)),
+        (false, EventAction::RemoveLun { target: 2, lun: 3 })
+    );
+    // QEMU flags LUNs from 256 up; Linux numbers them with the flag.
+    assert_eq!(
+        decode_event(&ev(TRANSPORT_RESET, 0, [0x41, 0x02], RESET_REMOVED)),
+        (
+            false,
+            EventAction::RemoveLun {
+                target: 0,
+                lun: 0x4102
+            }
+        )
+    );
+    for ascq in [0x00, 0x01, 0x09] {
+        assert_eq!(
+            decode_event(&ev(PARAM_CHANGE, 1, [0, 0], 0x2a | (ascq << 8))),
+            (false, EventAction::RescanLun { target: 1, lun: 0 })
+        );
+    }
+    assert_eq!(
+        decode_event(&ev(PARAM_CHANGE, 1, [0, 0], 0x2a | (0x02 << 8))),
+        (false, EventAction::None)
+    );
+    assert_eq!(
+        decode_event(&ev(TRANSPORT_RESET | EVENTS_MISSED, 0, [0, 0], RESET_HARD)),
+        (
+            true,
+            EventAction::Unsupported {
+                event: TRANSPORT_RESET,
+                reason: RESET_HARD
+            }
+        )
+    );
+    assert_eq!(
+        decode_event(&ev(EVENTS_MISSED, 0, [0, 0], 0)),
+        (true, EventAction::None)
+    );
+}
+
+#[test]
+fn host_shape_like_virtscsi_probe() {
+    let qemu = RawConfig {
+        num_queues: 2,
+        seg_max: 126,
+        max_sectors: 0xffff,
+        cmd_per_lun: 128,
+        max_target: 255,
+        max_lun: 16383,
+    };
+    let s = host_shape(&qemu, 2, 256);
+    assert_eq!(s.request_queues, 2);
+    assert_eq!(s.sg_tablesize, 126);
+    assert_eq!(s.can_queue, 256);
+    assert_eq!(s.cmd_per_lun, 128);
+    assert_eq!(s.max_id, 256);
+    assert_eq!(s.max_lun, 16384 + 0x4000);
+    // Zeroes, and more queues than CPUs.
+    let s = host_shape(
+        &RawConfig {
+            num_queues: 16,
+            ..RawConfig::default()
+        },
+        4,
+        64,
+    );
+    assert_eq!(
+        (
+            s.request_queues,
+            s.sg_tablesize,
+            s.max_sectors,
+            s.cmd_per_lun,
+            s.max_id,
+            s.max_lun
+        ),
+        (4, 1, DEFAULT_MAX_SECTORS, 1, 1, 1 + 0x4000)
+    );
+}
+
+proptest! {
+    #[test]
+    fn completion_never_exceeds_the_buffers(
+        response in any::<u8>(),
+        sense_len in any::<u32>(),
+        resid in any::<u32>(),
+        bufflen in any::<u32>(),
+    ) {
+        let r = CmdResp {
+            response,
+            sense_len: sense_len.to_le_bytes(),
+            resid: resid.to_le_bytes(),
+            ..CmdResp::default()
+        };
+        let c = complete(&r, bufflen);
+        prop_assert!(c.sense_len <= SENSE_SIZE);
+        prop_assert!(c.resid <= bufflen);
+        prop_assert_eq!(c.unknown_response, response > response::FAILURE);
+    }
+
+    #[test]
+    fn host_shape_is_sane(
+        num_queues in any::<u32>(),
+        seg_max in any::<u32>(),
+        cmd_per_lun in any::<u32>(),
+        max_target in any::<u16>(),
+        max_lun in any::<u32>(),
+        cpus in 1u32..512,
+        ring in 1u32..32768,
+    ) {
+        let s = host_shape(
+            &RawConfig { num_queues, seg_max, cmd_per_lun, max_target, max_lun, ..RawConfig::default() },
+            cpus,
+            ring,
+        );
+        prop_assert!(s.request_queues >= 1 && s.request_queues <= cpus);
+        prop_assert!(s.sg_tablesize >= 1);
+        prop_assert!(s.cmd_per_lun >= 1 && s.cmd_per_lun <= ring);
+        prop_assert!(s.max_id >= 1 && s.max_lun > 0x4000);
+    }
+}
