@@ -621,7 +621,7 @@ fn take_back_requests<'a>(
                 rq.end(Status::IO_ERROR);
             }
         }
-        if vqs.push(vq, GFP_KERNEL).is_err() {
+        if vqs.push(vq.into_untyped(), GFP_KERNEL).is_err() {
             vdev_err!(dev, "out of memory deleting virtqueues");
             return reset;
         }
@@ -685,7 +685,6 @@ fn give_up_device(dev: &Device<RvirtioBlk>, shared: &Shared, q: &QueueCtl) {
 
 impl virtio::Driver for RvirtioBlk {
     type Shared = Shared;
-    type Token = Owned<RvirtioBlk>;
     type Data = BlkDevice;
 
     const NAME: &'static CStr = c_str!("rvirtio_blk");
@@ -1046,9 +1045,9 @@ fn create_vqs(dev: &Device<RvirtioBlk>, shared: &Arc<Shared>) -> Result {
             GFP_KERNEL,
         )?;
     }
-    let vqs = dev.find_vqs(shared, specs)?;
+    let vqs = dev.find_vqs(shared, specs, 0)?;
     for (slot, vq) in shared.vqs.iter().zip(vqs) {
-        *slot.lock() = Some(vq);
+        *slot.lock() = Some(vq.into_typed());
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 
 use super::bindings as vb;
 use super::driver::{Driver, Slot};
-use super::virtqueue::Virtqueue;
+use super::virtqueue::Vq;
 use super::Level;
 use crate::lib::cpumask::CpuMask;
 use crate::lib::revocable::Revocable;
@@ -246,7 +246,7 @@ impl<T: Driver> Device<T> {
     }
 
     /// Resets the device. On return it owns no buffer of any virtqueue, and
-    /// the returned proof lets [`Virtqueue::detach_unused`] take them back.
+    /// the returned proof lets [`super::Virtqueue::detach_unused`] take them back.
     pub fn reset(&self) -> DeviceReset<'_> {
         // SAFETY: The device is live per the type invariant.
         unsafe { vb::virtio_reset_device(self.raw()) };
@@ -256,13 +256,17 @@ impl<T: Driver> Device<T> {
         }
     }
 
-    /// Creates the device's virtqueues. From now on their callbacks run
-    /// [`Driver::vq_done`] with `shared`.
+    /// Creates the device's virtqueues, one per spec, as untyped handles
+    /// the driver types with [`Vq::into_typed`]. From now on their callbacks
+    /// run [`Driver::vq_done`] with `shared`. The first `pre_vectors` queues
+    /// get interrupts without CPU affinity (virtio-scsi's control and event
+    /// queues); the others' are spread over the CPUs.
     pub fn find_vqs(
         &self,
         shared: &Arc<T::Shared>,
         specs: KVec<VqSpec>,
-    ) -> Result<KVec<Virtqueue<T::Token>>> {
+        pre_vectors: u32,
+    ) -> Result<KVec<Vq>> {
         let slot = self.slot();
         if slot.live_vqs() != 0 {
             return Err(EBUSY);
@@ -295,7 +299,7 @@ impl<T: Driver> Device<T> {
                 n as u32,
                 raw.as_mut_ptr(),
                 infos.as_mut_ptr(),
-                true,
+                pre_vectors,
             )
         };
         if ret != 0 {
@@ -307,7 +311,7 @@ impl<T: Driver> Device<T> {
         for ptr in raw.iter() {
             // SAFETY: `find_vqs` succeeded, so each pointer is a virtqueue of
             // this device, alive until `del_vqs`; each is wrapped once.
-            vqs.push(unsafe { Virtqueue::from_raw(*ptr) }, GFP_KERNEL)?;
+            vqs.push(unsafe { Vq::from_raw(*ptr) }, GFP_KERNEL)?;
         }
         Ok(vqs)
     }
@@ -315,7 +319,7 @@ impl<T: Driver> Device<T> {
     /// Deletes the device's virtqueues. All of them must be given back, so
     /// that no handle outlives its queue; otherwise nothing is deleted and
     /// `EINVAL` is returned. The device must have been reset first.
-    pub fn del_vqs(&self, vqs: KVec<Virtqueue<T::Token>>) -> Result {
+    pub fn del_vqs(&self, vqs: KVec<Vq>) -> Result {
         let slot = self.slot();
         if vqs.len() != slot.live_vqs() || vqs.iter().any(|vq| vq.device() != self.raw()) {
             return Err(EINVAL);

@@ -4,7 +4,6 @@
 
 use super::bindings as vb;
 use super::device::{Device, RawDevice, VqSpec};
-use super::virtqueue::Token;
 use crate::lib::revocable::Revocable;
 use core::cell::UnsafeCell;
 use core::marker::PhantomData;
@@ -18,8 +17,6 @@ use kernel::types::Opaque;
 pub trait Driver: Sized + Send + Sync + 'static {
     /// State the virtqueue callbacks see; set by [`Device::find_vqs`].
     type Shared: Send + Sync + 'static;
-    /// What the driver's virtqueues carry.
-    type Token: Token;
     /// What `probe` returns and `remove` consumes.
     type Data: Send + Sync + 'static;
 

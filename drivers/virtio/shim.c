@@ -89,11 +89,11 @@ fail:
 }
 
 int rvirtio_find_vqs(struct virtio_device *vdev, unsigned int nvqs, struct virtqueue *vqs[],
-		     struct virtqueue_info vqs_info[], bool spread_irqs)
+		     struct virtqueue_info vqs_info[], unsigned int pre_vectors)
 {
-	struct irq_affinity desc = { 0, };
+	struct irq_affinity desc = { .pre_vectors = pre_vectors };
 
-	return virtio_find_vqs(vdev, nvqs, vqs, vqs_info, spread_irqs ? &desc : NULL);
+	return virtio_find_vqs(vdev, nvqs, vqs, vqs_info, &desc);
 }
 
 void rvirtio_del_vqs(struct virtio_device *vdev)

@@ -28,7 +28,7 @@ u8 rvirtio_get_status(struct virtio_device *vdev);
 void rvirtio_device_ready(struct virtio_device *vdev);
 int rvirtio_restart(struct virtio_device *vdev);
 int rvirtio_find_vqs(struct virtio_device *vdev, unsigned int nvqs, struct virtqueue *vqs[],
-		     struct virtqueue_info vqs_info[], bool spread_irqs);
+		     struct virtqueue_info vqs_info[], unsigned int pre_vectors);
 void rvirtio_del_vqs(struct virtio_device *vdev);
 void rvirtio_synchronize_cbs(struct virtio_device *vdev);
 const struct cpumask *rvirtio_vq_affinity(struct virtio_device *vdev, int index);

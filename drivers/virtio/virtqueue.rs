@@ -147,6 +147,52 @@ impl<'a> Chain<'a> {
     }
 }
 
+/// A virtqueue as [`super::Device::find_vqs`] creates it: no buffers yet,
+/// and no token type. The driver gives each queue the type of what it will
+/// carry with [`Vq::into_typed`]; [`super::Device::del_vqs`] takes them back
+/// untyped ([`Virtqueue::into_untyped`]).
+///
+/// # Invariants
+///
+/// `vq` is a live virtqueue with no buffers the device may hold, until
+/// [`super::Device::del_vqs`] consumes this handle; there is one handle per
+/// queue, typed or not.
+pub struct Vq {
+    vq: *mut vb::virtqueue,
+}
+
+// SAFETY: The handle may be moved to any thread; it does nothing by itself.
+unsafe impl Send for Vq {}
+
+impl Vq {
+    /// # Safety
+    ///
+    /// `vq` must be a live virtqueue of a device with no buffers and no other
+    /// handle.
+    pub(super) unsafe fn from_raw(vq: *mut vb::virtqueue) -> Self {
+        Self { vq }
+    }
+
+    pub(super) fn device(&self) -> *mut vb::virtio_device {
+        // SAFETY: The queue is live per the type invariant.
+        unsafe { vb::rvirtio_vq_device(self.vq) }
+    }
+
+    /// The queue's index on its device.
+    pub fn index(&self) -> u32 {
+        // SAFETY: The queue is live per the type invariant.
+        unsafe { vb::rvirtio_vq_index(self.vq) }
+    }
+
+    /// Makes this the queue of tokens of type `T`.
+    pub fn into_typed<T: Token>(self) -> Virtqueue<T> {
+        // SAFETY: Per the type invariant the queue is live, has no buffers
+        // (so none that another type produced) and this is its only handle,
+        // which we consume.
+        unsafe { Virtqueue::from_raw(self.vq) }
+    }
+}
+
 /// A virtqueue whose buffers carry tokens of type `T`.
 ///
 /// # Invariants
@@ -184,6 +230,14 @@ impl<T: Token> Virtqueue<T> {
     pub fn index(&self) -> u32 {
         // SAFETY: The queue is live per the type invariant.
         unsafe { vb::rvirtio_vq_index(self.vq) }
+    }
+
+    /// Gives the handle back untyped, for [`super::Device::del_vqs`]. Only
+    /// once the device is reset and [`Self::detach_unused`] has taken every
+    /// token back does deleting the queue lose nothing: a token left inside
+    /// is never returned (a request never ends).
+    pub fn into_untyped(self) -> Vq {
+        Vq { vq: self.vq }
     }
 
     /// Free descriptors.
