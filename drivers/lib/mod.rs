@@ -7,6 +7,7 @@
 //!   (which maps requests into them) and the virtio layer (which hands them
 //!   to the device).
 //! - [`cpumask`]: iterating a CPU mask.
+//! - [`queuemap`]: a blk-mq queue map (CPUs to hardware queues).
 //! - [`recovery`]: the reset state machine (pure logic).
 //! - [`revocable`]: a value its owner revokes, waiting for its users.
 //! - [`work`], [`time`], [`debugfs`]: a module's workqueue, jiffies,
@@ -20,6 +21,7 @@
 pub mod cpumask;
 pub mod debugfs;
 pub mod irqlock;
+pub mod queuemap;
 pub mod recovery;
 pub mod revocable;
 pub mod sg;

@@ -8,6 +8,7 @@
 //! reads it (the virtio layer, building a descriptor chain) relies on that.
 
 use core::cell::UnsafeCell;
+use core::marker::PhantomData;
 use kernel::bindings;
 
 /// Number of scatterlist entries kept inline in an [`SgTable`]; larger lists
@@ -73,5 +74,47 @@ impl SgTable {
     /// satisfying the type invariant.
     pub unsafe fn raw_table(&self) -> (*mut bindings::sg_table, *mut bindings::scatterlist) {
         (self.table.get(), self.chunk.get().cast())
+    }
+}
+
+/// A borrowed, already mapped scatterlist that someone else owns (a SCSI
+/// command's data buffer, mapped by the midlayer).
+///
+/// # Invariants
+///
+/// `first` points to `nents` valid, end-marked entries describing memory
+/// that stays valid for `'a`; `nents` is not zero.
+#[derive(Clone, Copy)]
+pub struct SgList<'a> {
+    first: *mut bindings::scatterlist,
+    nents: u32,
+    _p: PhantomData<&'a ()>,
+}
+
+impl<'a> SgList<'a> {
+    /// # Safety
+    ///
+    /// `first` must point to `nents` valid, end-marked entries whose memory
+    /// stays valid, and is not remapped, for `'a`.
+    pub unsafe fn from_raw(first: *mut bindings::scatterlist, nents: u32) -> Option<Self> {
+        if first.is_null() || nents == 0 {
+            None
+        } else {
+            Some(Self {
+                first,
+                nents,
+                _p: PhantomData,
+            })
+        }
+    }
+
+    /// The first entry.
+    pub fn first(&self) -> *mut bindings::scatterlist {
+        self.first
+    }
+
+    /// Number of entries.
+    pub fn nents(&self) -> u32 {
+        self.nents
     }
 }

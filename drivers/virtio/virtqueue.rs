@@ -15,7 +15,7 @@
 
 use super::bindings as vb;
 use super::device::DeviceReset;
-use crate::lib::sg::SgTable;
+use crate::lib::sg::{SgList, SgTable};
 use core::cell::UnsafeCell;
 use core::marker::PhantomData;
 use kernel::bindings;
@@ -68,9 +68,10 @@ impl<T: Copy + Default> Default for DeviceWritable<T> {
     }
 }
 
-enum Part<'a> {
+enum Part {
     Buf(*const u8, u32),
-    Sg(&'a SgTable),
+    /// The first entry of a mapped, end-marked scatterlist.
+    Sg(*mut bindings::scatterlist),
 }
 
 /// The most buffers one descriptor chain may have.
@@ -78,7 +79,7 @@ const MAX_PARTS: usize = 4;
 
 /// The buffers of one request, in the order the device sees them.
 pub struct Chain<'a> {
-    parts: [Option<(Part<'a>, bool)>; MAX_PARTS],
+    parts: [Option<(Part, bool)>; MAX_PARTS],
     len: usize,
     out: u32,
     inn: u32,
@@ -98,7 +99,7 @@ impl<'a> Chain<'a> {
         }
     }
 
-    fn push(&mut self, part: Part<'a>, device_writes: bool) {
+    fn push(&mut self, part: Part, device_writes: bool) {
         if self.len == MAX_PARTS || (!device_writes && self.inn != 0) {
             self.bad = true;
             return;
@@ -141,9 +142,14 @@ impl<'a> Chain<'a> {
     /// The device reads (`device_writes == false`) or writes the memory that
     /// `table` maps. An empty table adds nothing.
     pub fn sg(&mut self, table: &'a SgTable, device_writes: bool) {
-        if table.nents() != 0 {
-            self.push(Part::Sg(table), device_writes);
+        if let Some(first) = table.first() {
+            self.push(Part::Sg(first), device_writes);
         }
+    }
+
+    /// The device reads or writes the memory that `list` maps.
+    pub fn sg_list(&mut self, list: SgList<'a>, device_writes: bool) {
+        self.push(Part::Sg(list.first()), device_writes);
     }
 }
 
@@ -268,10 +274,7 @@ impl<T: Token> Virtqueue<T> {
                     unsafe { vb::rvirtio_sg_init_one(&mut singles[i], buf.cast(), *len) };
                     sgs[i] = &mut singles[i];
                 }
-                Some((Part::Sg(table), _)) => match table.first() {
-                    Some(first) => sgs[i] = first,
-                    None => bad = true,
-                },
+                Some((Part::Sg(first), _)) => sgs[i] = *first,
                 None => bad = true,
             }
         }

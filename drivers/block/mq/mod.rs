@@ -23,10 +23,10 @@ mod disk;
 mod ops;
 mod request;
 
+pub use crate::lib::queuemap::QueueMap;
 pub use disk::TagSetConfig;
 pub use disk::{Disk, DiskAttr, DiskConfig, DiskOps, DiskRef, Limits, Major, QueueCtl, QueueRef};
 pub use disk::{ShowFn, StoreFn};
-pub use ops::QueueMap;
 pub use request::{Op, Owned, Request};
 
 use kernel::prelude::*;

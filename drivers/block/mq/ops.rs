@@ -5,6 +5,7 @@
 use super::disk::TagSet;
 use super::request::{Owned, Pdu, Request};
 use super::{Busy, Operations, TimeoutAction};
+use crate::lib::queuemap::QueueMap;
 use core::marker::PhantomData;
 use core::sync::atomic::Ordering;
 use kernel::bindings;
@@ -87,47 +88,6 @@ unsafe extern "C" fn queue_rq<T: Operations>(
     }
 }
 
-/// Which hardware queue serves each CPU (`struct blk_mq_queue_map`).
-pub struct QueueMap(*mut bindings::blk_mq_queue_map);
-
-impl QueueMap {
-    /// Hardware queues in this map.
-    pub fn nr_queues(&self) -> u32 {
-        // SAFETY: The map is valid while `map_queues` runs.
-        unsafe { (*self.0).nr_queues }
-    }
-
-    /// The first hardware queue of this map.
-    pub fn queue_offset(&self) -> u32 {
-        // SAFETY: As above.
-        unsafe { (*self.0).queue_offset }
-    }
-
-    /// Makes hardware queue `queue_offset() + queue` serve `cpu`; ignored for
-    /// an impossible CPU or queue.
-    pub fn set(&mut self, cpu: u32, queue: u32) {
-        if cpu >= crate::lib::cpumask::nr_cpu_ids() || queue >= self.nr_queues() {
-            return;
-        }
-        // SAFETY: `mq_map` has `nr_cpu_ids` entries, and `cpu` is below it.
-        unsafe { *(*self.0).mq_map.add(cpu as usize) = self.queue_offset() + queue };
-    }
-
-    fn configure(&mut self, nr_queues: u32, queue_offset: u32) {
-        // SAFETY: The map is valid while `map_queues` runs.
-        unsafe {
-            (*self.0).nr_queues = nr_queues;
-            (*self.0).queue_offset = queue_offset;
-        }
-    }
-
-    /// blk-mq's default mapping, which spreads the CPUs over the queues.
-    pub fn map_default(&mut self) {
-        // SAFETY: The map is valid.
-        unsafe { bindings::blk_mq_map_queues(self.0) };
-    }
-}
-
 /// C callback.
 ///
 /// # Safety
@@ -148,7 +108,7 @@ unsafe extern "C" fn map_queues<T: Operations>(set: *mut bindings::blk_mq_tag_se
     let map_of = |kind: u32| {
         // SAFETY: `kind` is below `HCTX_MAX_TYPES`; the maps live with the
         // tag set and blk-mq does not touch them while this runs.
-        QueueMap(unsafe { core::ptr::addr_of_mut!((*set).map[kind as usize]) })
+        unsafe { QueueMap::from_raw(core::ptr::addr_of_mut!((*set).map[kind as usize])) }
     };
     let mut default = map_of(bindings::hctx_type_HCTX_TYPE_DEFAULT);
     if nr_maps == 1 {
