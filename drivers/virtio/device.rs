@@ -214,6 +214,18 @@ impl<T: Driver> Device<T> {
         unsafe { vb::rvirtio_config_set(self.raw(), offset, (&value as *const u8).cast(), 1) };
     }
 
+    /// Writes a 32-bit config field, in the device's byte order.
+    pub fn write_u32(&self, offset: u32, value: u32) {
+        let b = if self.little_endian() {
+            value.to_le_bytes()
+        } else {
+            value.to_ne_bytes()
+        };
+        // SAFETY: The device is live per the type invariant; `b` is valid
+        // for four bytes of reads.
+        unsafe { vb::rvirtio_config_set(self.raw(), offset, b.as_ptr().cast(), 4) };
+    }
+
     /// The device status byte; decode it with [`super::status::health`].
     pub fn status(&self) -> u8 {
         // SAFETY: The device is live per the type invariant.

@@ -1,0 +1,383 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! rvirtio_scsi: a virtio-scsi driver in Rust.
+//!
+//! It binds to virtio SCSI devices and serves their LUNs through a SCSI
+//! host, like the C `virtio_scsi`: one virtqueue per hardware queue after
+//! the control and event queues, mapped to CPUs by interrupt affinity; the
+//! CDB in the request header; status, sense and residual copied back; the
+//! response mapped to a host byte as the C driver maps it.
+//!
+//! This is the first slice. Not yet: task management (abort, LUN reset),
+//! events (hot-plug, parameter changes), poll queues, recovery by reset,
+//! debugfs, suspend. Until then, like the C driver's, its timeout handler
+//! only restarts the timer. The reading order: per-command data, the
+//! command path, probe and remove. This file holds no `unsafe`.
+
+use crate::lib::cpumask::nr_cpu_ids;
+use crate::lib::irqlock::IrqSpinLock;
+use crate::lib::queuemap::QueueMap;
+use crate::scsi::{self, Direction, Host, HostConfig, HostOps, OwnedCmd};
+use crate::virtio::{
+    self, Chain, Device, DeviceRef, DeviceWritable, IdTable, Virtqueue, Vq, VqSpec,
+};
+use crate::virtio_scsi_proto::{self as proto, CmdReq, CmdResp};
+use crate::{vdev_err, vdev_warn};
+use kernel::prelude::*;
+use kernel::str::CString;
+use kernel::sync::{new_mutex, Arc, ArcBorrow, Mutex};
+use kernel::{c_str, fmt};
+
+crate::declare_scsi_host!(RvirtioScsi);
+
+/// The driver.
+pub(crate) struct RvirtioScsi;
+
+/// Per-command data: the request header the device reads and the response
+/// it writes. Plain bytes (alignment 1), as the private area requires.
+#[derive(Default)]
+pub(crate) struct ScsiCmd {
+    req: CmdReq,
+    resp: DeviceWritable<CmdResp>,
+}
+
+/// A request virtqueue: `None` while the device has no queues (during
+/// remove); commands then fail.
+type ReqQueue = IrqSpinLock<Option<Virtqueue<OwnedCmd<RvirtioScsi>>>>;
+
+/// What the command path and the virtqueue callbacks share.
+#[pin_data]
+pub(crate) struct Shared {
+    /// The request queues, in hardware-queue order.
+    vqs: KVec<Pin<KBox<ReqQueue>>>,
+    /// The control and event queues: created, not yet used.
+    #[pin]
+    other: Mutex<KVec<Vq>>,
+    dev: DeviceRef<RvirtioScsi>,
+}
+
+/// What probe builds and remove tears down.
+pub(crate) struct ScsiDevice {
+    host: Host<RvirtioScsi>,
+    shared: Arc<Shared>,
+}
+
+// ---------------------------------------------------------------------------
+// The command path.
+
+impl virtio::Token for OwnedCmd<RvirtioScsi> {
+    /// Header, data out; response, data in.
+    fn describe<'a>(cmd: &'a scsi::Cmd<RvirtioScsi>, chain: &mut Chain<'a>) {
+        let d = cmd.data();
+        chain.read(&d.req);
+        let data = cmd.data_buffer();
+        if let (Direction::ToDevice, Some(list)) = (cmd.direction(), data) {
+            chain.sg_list(list, false);
+        }
+        chain.write(&d.resp);
+        if let (Direction::FromDevice, Some(list)) = (cmd.direction(), data) {
+            chain.sg_list(list, true);
+        }
+    }
+}
+
+/// Finishes a command the device returned, as `virtscsi_complete_cmd` does.
+fn complete(cmd: OwnedCmd<RvirtioScsi>) {
+    let resp = cmd.data().resp.get();
+    let c = proto::complete(&resp, cmd.bufflen());
+    if c.unknown_response {
+        pr_warn!("rvirtio_scsi: unknown response {}\n", resp.response);
+    }
+    if c.sense_overflow {
+        pr_warn!(
+            "rvirtio_scsi: device claims {} sense bytes, more than {}\n",
+            u32::from_le_bytes(resp.sense_len),
+            proto::SENSE_SIZE
+        );
+    }
+    cmd.finish(c.host, c.status, c.resid, &resp.sense[..c.sense_len]);
+}
+
+/// Finishes every command the device returned on request queue `hwq`;
+/// returns how many.
+fn harvest(shared: &Shared, hwq: u32) -> u32 {
+    let Some(slot) = shared.vqs.get(hwq as usize) else {
+        return 0;
+    };
+    let mut n = 0;
+    if let Some(vq) = slot.lock().as_mut() {
+        loop {
+            vq.disable_cb();
+            while let Some((cmd, _len)) = vq.get_buf() {
+                complete(cmd);
+                n += 1;
+            }
+            if vq.enable_cb() {
+                break;
+            }
+        }
+    }
+    n
+}
+
+impl HostOps for RvirtioScsi {
+    type HostData = Shared;
+    type CmdData = ScsiCmd;
+
+    fn queuecommand(
+        shared: ArcBorrow<'_, Shared>,
+        mut cmd: OwnedCmd<Self>,
+    ) -> Result<(), OwnedCmd<Self>> {
+        if cmd.direction() == Direction::Bidirectional {
+            // virtio-scsi without VIRTIO_SCSI_F_INOUT carries one direction.
+            cmd.fail();
+            return Ok(());
+        }
+        // Targets and LUNs beyond the encoding are refused by the host's
+        // max_id and max_lun; the casts keep what the C driver keeps.
+        let Some(req) = CmdReq::new(cmd.target() as u8, cmd.lun() as u16, cmd.id(), cmd.cdb())
+        else {
+            cmd.fail();
+            return Ok(());
+        };
+        cmd.data_mut().req = req;
+        let Some(slot) = shared.vqs.get(cmd.hw_queue() as usize) else {
+            cmd.fail();
+            return Ok(());
+        };
+        let last = cmd.is_last();
+        let mut guard = slot.lock();
+        let Some(vq) = guard.as_mut() else {
+            drop(guard);
+            cmd.fail();
+            return Ok(());
+        };
+        match vq.add(cmd) {
+            Ok(()) => {
+                if last && vq.kick_prepare() {
+                    vq.notify();
+                }
+                Ok(())
+            }
+            Err((cmd, err)) => {
+                if vq.kick_prepare() {
+                    vq.notify();
+                }
+                if err == ENOSPC || err == ENOMEM {
+                    Err(cmd)
+                } else {
+                    drop(guard);
+                    // As the C driver does for a broken queue.
+                    cmd.finish(proto::did::BAD_TARGET, 0, 0, &[]);
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    fn commit_rqs(shared: ArcBorrow<'_, Shared>, hwq: u32) {
+        if let Some(slot) = shared.vqs.get(hwq as usize) {
+            if let Some(vq) = slot.lock().as_mut() {
+                if vq.kick_prepare() {
+                    vq.notify();
+                }
+            }
+        }
+    }
+
+    /// Hardware queue `q` is request virtqueue `2 + q`: it serves the CPUs
+    /// its interrupt is affine to, as `blk_mq_virtio_map_queues(map, vdev, 2)`
+    /// does for the C driver.
+    fn map_queues(shared: ArcBorrow<'_, Shared>, map: &mut QueueMap) {
+        let mapped = shared.dev.with(|dev| {
+            for q in 0..map.nr_queues() {
+                let index = proto::vq::FIRST_REQUEST + map.queue_offset() + q;
+                let Some(mask) = dev.vq_affinity(index) else {
+                    return false;
+                };
+                for cpu in mask.iter() {
+                    map.set(cpu, q);
+                }
+            }
+            true
+        });
+        if mapped != Some(true) {
+            map.map_default();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The device.
+
+impl virtio::Driver for RvirtioScsi {
+    type Shared = Shared;
+    type Data = ScsiDevice;
+
+    const NAME: &'static CStr = c_str!("rvirtio_scsi");
+    const ID_TABLE: &'static IdTable = &IdTable::new(&[(
+        virtio::bindings::VIRTIO_ID_SCSI,
+        virtio::bindings::VIRTIO_DEV_ANY_ID,
+    )]);
+    /// None yet: HOTPLUG and CHANGE come with the event queue.
+    const FEATURES: &'static [u32] = &[];
+
+    fn vq_done(shared: ArcBorrow<'_, Shared>, index: u32) {
+        if index >= proto::vq::FIRST_REQUEST {
+            harvest(&shared, index - proto::vq::FIRST_REQUEST);
+        }
+    }
+
+    fn probe(dev: &Device<Self>) -> Result<ScsiDevice> {
+        if !dev.has_config_access() {
+            vdev_err!(dev, "probe failure: config access disabled");
+            return Err(EINVAL);
+        }
+        use proto::config as off;
+        let cfg = proto::RawConfig {
+            num_queues: dev.read_u32(off::NUM_QUEUES),
+            seg_max: dev.read_u32(off::SEG_MAX),
+            max_sectors: dev.read_u32(off::MAX_SECTORS),
+            cmd_per_lun: dev.read_u32(off::CMD_PER_LUN),
+            max_target: dev.read_u16(off::MAX_TARGET),
+            max_lun: dev.read_u32(off::MAX_LUN),
+        };
+        let nreq = proto::host_shape(&cfg, nr_cpu_ids(), 1).request_queues as usize;
+        let mut slots = KVec::with_capacity(nreq, GFP_KERNEL)?;
+        for _ in 0..nreq {
+            slots.push(
+                KBox::pin_init(
+                    IrqSpinLock::new(
+                        None,
+                        c_str!("rvirtio_scsi_vq"),
+                        kernel::static_lock_class!(),
+                    ),
+                    GFP_KERNEL,
+                )?,
+                GFP_KERNEL,
+            )?;
+        }
+        let shared = Arc::pin_init(
+            try_pin_init!(Shared {
+                vqs: slots,
+                other <- new_mutex!(KVec::new(), "rvirtio_scsi::other"),
+                dev: dev.to_ref(),
+            }? Error),
+            GFP_KERNEL,
+        )?;
+        create_vqs(dev, &shared)?;
+        dev.write_u32(off::SENSE_SIZE, proto::SENSE_SIZE as u32);
+        dev.write_u32(off::CDB_SIZE, proto::CDB_SIZE as u32);
+
+        let ring = shared.vqs[0].lock().as_ref().map_or(1, |vq| vq.num_free());
+        let shape = proto::host_shape(&cfg, nr_cpu_ids(), ring);
+        let hcfg = HostConfig {
+            can_queue: shape.can_queue,
+            cmd_per_lun: shape.cmd_per_lun,
+            sg_tablesize: shape.sg_tablesize,
+            max_sectors: shape.max_sectors,
+            max_id: shape.max_id,
+            max_lun: shape.max_lun,
+            max_cmd_len: proto::CDB_SIZE as u32,
+            nr_hw_queues: nreq as u32,
+            poll_queues: 0,
+        };
+        let mut host = match Host::new(shared.clone(), &hcfg) {
+            Ok(host) => host,
+            Err(e) => {
+                delete_vqs(dev, &shared);
+                return Err(e);
+            }
+        };
+        if let Err(e) = host.add(dev.as_dev()) {
+            drop(host);
+            delete_vqs(dev, &shared);
+            return Err(e);
+        }
+        dev.ready();
+        host.scan();
+        Ok(ScsiDevice { host, shared })
+    }
+
+    /// Removes the host while the queues still work (the midlayer flushes
+    /// caches and waits for commands), then resets the device and deletes
+    /// the queues.
+    fn remove(dev: &Device<Self>, data: ScsiDevice) {
+        let ScsiDevice { host, shared } = data;
+        drop(host);
+        delete_vqs(dev, &shared);
+    }
+}
+
+/// Creates the control, event and request queues.
+fn create_vqs(dev: &Device<RvirtioScsi>, shared: &Arc<Shared>) -> Result {
+    let n = shared.vqs.len();
+    let mut specs = KVec::with_capacity(n + 2, GFP_KERNEL)?;
+    for name in [c_str!("control"), c_str!("event")] {
+        specs.push(
+            VqSpec {
+                name: CString::try_from_fmt(fmt!("{}", name))?,
+                callback: true,
+            },
+            GFP_KERNEL,
+        )?;
+    }
+    for _ in 0..n {
+        specs.push(
+            VqSpec {
+                name: CString::try_from_fmt(fmt!("request"))?,
+                callback: true,
+            },
+            GFP_KERNEL,
+        )?;
+    }
+    let mut vqs = dev
+        .find_vqs(shared, specs, proto::vq::FIRST_REQUEST)?
+        .into_iter();
+    let mut other = shared.other.lock();
+    for _ in 0..proto::vq::FIRST_REQUEST {
+        if let Some(vq) = vqs.next() {
+            other.push(vq, GFP_KERNEL)?;
+        }
+    }
+    for (slot, vq) in shared.vqs.iter().zip(vqs) {
+        *slot.lock() = Some(vq.into_typed());
+    }
+    Ok(())
+}
+
+/// Resets the device, fails what it still held, deletes the queues.
+fn delete_vqs(dev: &Device<RvirtioScsi>, shared: &Shared) {
+    for slot in shared.vqs.iter() {
+        if let Some(vq) = slot.lock().as_mut() {
+            vq.disable_cb();
+        }
+    }
+    let reset = dev.reset();
+    let mut vqs = KVec::new();
+    for slot in shared.vqs.iter() {
+        let taken = slot.lock().take();
+        if let Some(mut vq) = taken {
+            while let Some((cmd, _len)) = vq.get_buf() {
+                complete(cmd);
+            }
+            while let Some(cmd) = vq.detach_unused(&reset) {
+                cmd.finish(proto::did::RESET, 0, 0, &[]);
+            }
+            if vqs.push(vq.into_untyped(), GFP_KERNEL).is_err() {
+                vdev_err!(dev, "out of memory deleting virtqueues");
+                return;
+            }
+        }
+    }
+    let other = core::mem::replace(&mut *shared.other.lock(), KVec::new());
+    for vq in other {
+        if vqs.push(vq, GFP_KERNEL).is_err() {
+            vdev_err!(dev, "out of memory deleting virtqueues");
+            return;
+        }
+    }
+    if dev.del_vqs(vqs).is_err() {
+        vdev_warn!(dev, "virtqueues could not be deleted");
+    }
+}

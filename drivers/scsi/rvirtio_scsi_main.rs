@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The `rvirtio_scsi` module: crate root. It joins the layers (each a
+//! module of this crate, compiled from its own directory) and registers the
+//! driver.
+
+// The layers serve more than one driver; not every driver uses every item.
+#[allow(dead_code, unused_imports, unreachable_pub)]
+#[path = "../lib/mod.rs"]
+mod lib;
+#[path = "rvirtio_scsi.rs"]
+mod rvirtio_scsi;
+#[allow(dead_code, unused_imports, unreachable_pub)]
+#[path = "scsi/mod.rs"]
+mod scsi;
+#[allow(dead_code, unused_imports, unreachable_pub)]
+#[path = "../virtio/mod.rs"]
+mod virtio;
+#[allow(dead_code, unreachable_pub)]
+#[path = "virtio_scsi_proto.rs"]
+mod virtio_scsi_proto;
+
+// drivers/lib/recovery.rs names the status decoder this way in every crate.
+use virtio::status as virtio_status;
+
+use kernel::prelude::*;
+
+module! {
+    type: RvirtioScsiModule,
+    name: "rvirtio_scsi",
+    author: "rvirtio developers",
+    description: "Virtio SCSI driver in Rust",
+    license: "GPL",
+    alias: ["virtio:d00000008v*"],
+}
+
+struct RvirtioScsiModule {
+    _driver: Pin<KBox<virtio::Registration<rvirtio_scsi::RvirtioScsi>>>,
+}
+
+impl kernel::Module for RvirtioScsiModule {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        let driver = KBox::pin_init(virtio::Registration::new(), GFP_KERNEL)?;
+        Ok(Self { _driver: driver })
+    }
+}

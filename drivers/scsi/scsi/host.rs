@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! [`Host`]: a `Scsi_Host` from allocation to `scsi_remove_host`, and the C
+//! callbacks of its template.
+
+use super::bindings as sb;
+use super::cmd::{Cmd, OwnedCmd};
+use super::{HostOps, TimedOut};
+use crate::lib::queuemap::QueueMap;
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+use kernel::error::to_result;
+use kernel::prelude::*;
+use kernel::sync::{Arc, ArcBorrow};
+
+/// The host's limits, set before it is added.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HostConfig {
+    /// Commands in flight per hardware queue.
+    pub can_queue: u32,
+    /// Commands per LUN.
+    pub cmd_per_lun: u32,
+    /// Scatter-gather entries per command.
+    pub sg_tablesize: u32,
+    /// Largest command, in 512-byte sectors.
+    pub max_sectors: u32,
+    /// Target ids are below this.
+    pub max_id: u32,
+    /// LUNs are below this.
+    pub max_lun: u64,
+    /// Longest CDB.
+    pub max_cmd_len: u32,
+    /// Hardware queues, poll queues included.
+    pub nr_hw_queues: u32,
+    /// How many of them (the last ones) are poll queues.
+    pub poll_queues: u32,
+}
+
+/// What the host's private area (`shost_priv`) holds.
+#[repr(C)]
+struct Priv {
+    /// From `Arc::into_raw`; released when the host is dropped.
+    data: *const core::ffi::c_void,
+    poll_queues: u32,
+}
+
+/// A SCSI host of driver `T`.
+///
+/// # Invariants
+///
+/// `shost` was allocated by [`Host::new`] for `T`, with a [`Priv`] whose
+/// `data` is an `Arc<T::HostData>` this host holds; `added` says whether
+/// `scsi_add_host` succeeded.
+pub struct Host<T: HostOps> {
+    shost: NonNull<sb::Scsi_Host>,
+    added: bool,
+    _p: PhantomData<T>,
+}
+
+// SAFETY: A Scsi_Host may be used and released from any thread.
+unsafe impl<T: HostOps> Send for Host<T> {}
+// SAFETY: Shared access only calls thread-safe midlayer functions.
+unsafe impl<T: HostOps> Sync for Host<T> {}
+
+impl<T: HostOps> Host<T> {
+    /// Allocates a host with `data` and the limits of `cfg` (not yet
+    /// visible: see [`Self::add`]).
+    pub fn new(data: Arc<T::HostData>, cfg: &HostConfig) -> Result<Self> {
+        build_assert!(core::mem::align_of::<T::CmdData>() <= 8);
+        build_assert!(!core::mem::needs_drop::<T::CmdData>());
+        if cfg.poll_queues >= cfg.nr_hw_queues {
+            return Err(EINVAL);
+        }
+        // SAFETY: Plain allocation; the template is the shim's, and its
+        // callbacks are `T`'s (`declare_scsi_host!`).
+        let shost = unsafe {
+            sb::rvirtio_scsi_host_alloc(
+                core::mem::size_of::<Priv>() as u32,
+                core::mem::size_of::<T::CmdData>() as u32,
+            )
+        };
+        let shost = NonNull::new(shost).ok_or(ENOMEM)?;
+        let raw = sb::rvirtio_scsi_host_config {
+            can_queue: cfg.can_queue,
+            cmd_per_lun: cfg.cmd_per_lun,
+            sg_tablesize: cfg.sg_tablesize,
+            max_sectors: cfg.max_sectors,
+            max_id: cfg.max_id,
+            max_lun: cfg.max_lun,
+            max_cmd_len: cfg.max_cmd_len,
+            nr_hw_queues: cfg.nr_hw_queues,
+            nr_poll_queues: cfg.poll_queues,
+        };
+        // SAFETY: The host is ours and not yet added; its private area is
+        // `size_of::<Priv>()` bytes, aligned to `long`, which suffices.
+        unsafe {
+            sb::rvirtio_scsi_host_priv(shost.as_ptr())
+                .cast::<Priv>()
+                .write(Priv {
+                    data: Arc::into_raw(data).cast(),
+                    poll_queues: cfg.poll_queues,
+                });
+            sb::rvirtio_scsi_host_configure(shost.as_ptr(), &raw);
+        }
+        Ok(Self {
+            shost,
+            added: false,
+            _p: PhantomData,
+        })
+    }
+
+    /// Adds the host under `parent`: from now on the midlayer may call the
+    /// driver.
+    pub fn add(&mut self, parent: *mut kernel::bindings::device) -> Result {
+        if self.added {
+            return Err(EINVAL);
+        }
+        // SAFETY: The host is allocated and not added; `parent` is the live
+        // device the caller binds to.
+        to_result(unsafe { sb::rvirtio_scsi_add_host(self.shost.as_ptr(), parent.cast()) })?;
+        self.added = true;
+        Ok(())
+    }
+
+    /// Scans the host for LUNs (synchronously).
+    pub fn scan(&self) {
+        if self.added {
+            // SAFETY: The host is added.
+            unsafe { sb::scsi_scan_host(self.shost.as_ptr()) };
+        }
+    }
+
+    /// The host number (`hostN` in sysfs).
+    pub fn number(&self) -> u32 {
+        // SAFETY: The host is allocated.
+        unsafe { sb::rvirtio_scsi_host_no(self.shost.as_ptr()) }
+    }
+}
+
+impl<T: HostOps> Drop for Host<T> {
+    /// Removes the host (every LUN goes, and the midlayer waits for their
+    /// commands), then releases the driver's data and the host.
+    fn drop(&mut self) {
+        // SAFETY: Per the type invariant. After `scsi_remove_host` the
+        // midlayer calls none of the template's callbacks, so nothing uses
+        // the data any more when it is released.
+        unsafe {
+            if self.added {
+                sb::scsi_remove_host(self.shost.as_ptr());
+            }
+            let p = sb::rvirtio_scsi_host_priv(self.shost.as_ptr()).cast::<Priv>();
+            drop(Arc::from_raw((*p).data.cast::<T::HostData>()));
+            sb::scsi_host_put(self.shost.as_ptr());
+        }
+    }
+}
+
+/// The C callbacks `declare_scsi_host!` exports.
+pub mod callbacks {
+    use super::*;
+
+    /// # Safety
+    ///
+    /// `shost` must be a host created by [`Host::new`] for `T` and not yet
+    /// dropped.
+    unsafe fn priv_of<'a, T: HostOps>(
+        shost: *mut sb::Scsi_Host,
+    ) -> (ArcBorrow<'a, T::HostData>, u32) {
+        // SAFETY: Per the safety requirements, the private area holds a
+        // `Priv` whose `data` came from `Arc::into_raw` and is alive.
+        unsafe {
+            let p = &*sb::rvirtio_scsi_host_priv(shost).cast::<Priv>();
+            (
+                ArcBorrow::from_raw(p.data.cast::<T::HostData>()),
+                p.poll_queues,
+            )
+        }
+    }
+
+    /// `queuecommand`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the midlayer with a host of `T` and a command to queue.
+    pub unsafe fn queuecommand<T: HostOps>(
+        shost: *mut sb::Scsi_Host,
+        sc: *mut sb::scsi_cmnd,
+    ) -> core::ffi::c_int {
+        // SAFETY: The host is `T`'s; the command is ours until we finish it
+        // or return busy. Its private area is `size_of::<T::CmdData>()`
+        // bytes, 8-byte aligned (`Host::new` checked the type fits), and
+        // holds nothing that needs dropping.
+        let (host, cmd) = unsafe {
+            sb::rvirtio_scsi_cmd_priv(sc)
+                .cast::<T::CmdData>()
+                .write(T::CmdData::default());
+            (priv_of::<T>(shost).0, OwnedCmd::<T>::from_raw(sc))
+        };
+        match T::queuecommand(host, cmd) {
+            Ok(()) => 0,
+            Err(cmd) => {
+                cmd.into_raw();
+                sb::RVIRTIO_SCSI_MLQUEUE_HOST_BUSY
+            }
+        }
+    }
+
+    /// `commit_rqs`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the midlayer with a host of `T`.
+    pub unsafe fn commit_rqs<T: HostOps>(shost: *mut sb::Scsi_Host, hwq: u16) {
+        // SAFETY: The host is `T`'s.
+        let (host, _) = unsafe { priv_of::<T>(shost) };
+        T::commit_rqs(host, u32::from(hwq));
+    }
+
+    /// `mq_poll`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the midlayer with a host of `T`.
+    pub unsafe fn mq_poll<T: HostOps>(shost: *mut sb::Scsi_Host, hwq: u32) -> core::ffi::c_int {
+        // SAFETY: The host is `T`'s.
+        let (host, _) = unsafe { priv_of::<T>(shost) };
+        T::poll(host, hwq).min(i32::MAX as u32) as core::ffi::c_int
+    }
+
+    /// `map_queues`: the interrupt-driven queues first (the driver places
+    /// them), no read queues, then the poll queues, spread evenly.
+    ///
+    /// # Safety
+    ///
+    /// Called by the midlayer with a host of `T` while it builds its tag set.
+    pub unsafe fn map_queues<T: HostOps>(shost: *mut sb::Scsi_Host) {
+        // SAFETY: The host is `T`'s; its tag set's maps are ours to fill
+        // while this runs, and `type` is below the number of maps.
+        unsafe {
+            let (host, poll) = priv_of::<T>(shost);
+            let total = sb::rvirtio_scsi_host_nr_hw_queues(shost);
+            let map_of =
+                |kind: u32| QueueMap::from_raw(sb::rvirtio_scsi_host_map(shost, kind).cast());
+            let mut default = map_of(sb::RVIRTIO_HCTX_TYPE_DEFAULT);
+            if sb::rvirtio_scsi_host_nr_maps(shost) == 1 {
+                default.configure(total, 0);
+                T::map_queues(host, &mut default);
+                return;
+            }
+            let irq = total - poll;
+            default.configure(irq, 0);
+            T::map_queues(host, &mut default);
+            map_of(sb::RVIRTIO_HCTX_TYPE_READ).configure(0, irq);
+            let mut polled = map_of(sb::RVIRTIO_HCTX_TYPE_POLL);
+            polled.configure(poll, irq);
+            if poll != 0 {
+                polled.map_default();
+            }
+        }
+    }
+
+    /// `eh_timed_out`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the midlayer for an in-flight command of a host of `T`.
+    pub unsafe fn timed_out<T: HostOps>(sc: *mut sb::scsi_cmnd) -> core::ffi::c_int {
+        // SAFETY: The command is in flight on a host of `T` while its
+        // timeout handler runs.
+        let (host, cmd) = unsafe {
+            (
+                priv_of::<T>(sb::rvirtio_scsi_cmd_host(sc)).0,
+                Cmd::<T>::from_raw(sc),
+            )
+        };
+        match T::timed_out(host, cmd) {
+            TimedOut::ResetTimer => sb::RVIRTIO_SCSI_EH_RESET_TIMER,
+            TimedOut::Done => sb::RVIRTIO_SCSI_EH_DONE,
+        }
+    }
+}
