@@ -35,6 +35,12 @@
 #                         type=T          device type (default virtio-blk-pci)
 #                         readonly=on     a read-only backend (the device
 #                                         then offers VIRTIO_BLK_F_RO)
+#                         type=scsi-hd    a LUN of the guest's virtio-scsi
+#                                         host (id scsi0, created with the
+#                                         first such disk behind its own
+#                                         root port); scsi-id=N (default:
+#                                         the N-th scsi-hd disk) and lun=N
+#                                         (default 0) place it
 #                         opts=P=V,...    device properties; takes the rest of
 #                                         SPEC, so it comes last
 #                         any other K=V   a device property too
@@ -295,6 +301,7 @@ start_nbdkit() {
 
 devargs=() ctl_disks=()
 port=0
+scsi_luns=0
 for spec in "${disks[@]}"; do
 	id=d${port} size=256M serial='' file='' nbd='' nbd_export='' type=virtio-blk-pci ro=''
 	use_nbdkit=0 nbdkit_filters='' delay_read='' delay_write='' nbdkit_keys=''
@@ -347,11 +354,23 @@ for spec in "${disks[@]}"; do
 		[ -f "$file" ] || die "--disk $spec: no image $file"
 		backend=file.driver=file,file.filename=$file,discard=unmap
 	fi
-	dev=$type,bus=rp$port,drive=$id,id=$id${serial:+,serial=$serial}
+	if [ "$type" = scsi-hd ]; then
+		if [ "$scsi_luns" = 0 ]; then
+			devargs+=(-device "pcie-root-port,id=rp$port,chassis=$port,slot=$port"
+				-device "virtio-scsi-pci,id=scsi0,bus=rp$port")
+		fi
+		dev=$type,bus=scsi0.0,drive=$id,id=$id${serial:+,serial=$serial}
+		case ",${props[*]}," in
+		*scsi-id=*) ;;
+		*) dev+=",scsi-id=$scsi_luns" ;;
+		esac
+		scsi_luns=$((scsi_luns + 1))
+	else
+		dev=$type,bus=rp$port,drive=$id,id=$id${serial:+,serial=$serial}
+		devargs+=(-device "pcie-root-port,id=rp$port,chassis=$port,slot=$port")
+	fi
 	for p in "${props[@]}"; do dev+=",$p"; done
-	devargs+=(-device "pcie-root-port,id=rp$port,chassis=$port,slot=$port"
-		-blockdev "driver=raw,node-name=$id$ro,$backend"
-		-device "$dev")
+	devargs+=(-blockdev "driver=raw,node-name=$id$ro,$backend" -device "$dev")
 	ctl_disks+=(--disk "id=$id,size=$size,serial=$serial,type=$type,file=$file,nbd=$nbd,export=$nbd_export$nbdkit_keys")
 done
 [ ${#nbdkit_pids[@]} -eq 0 ] || start_nbdkit_watchdog
