@@ -8,16 +8,21 @@
 //! CDB in the request header; status, sense and residual copied back; the
 //! response mapped to a host byte as the C driver maps it.
 //!
-//! This is the first slice. Not yet: task management (abort, LUN reset),
-//! events (hot-plug, parameter changes), poll queues, recovery by reset,
-//! debugfs, suspend. Until then, like the C driver's, its timeout handler
+//! Events (`VIRTIO_SCSI_F_HOTPLUG`, `VIRTIO_SCSI_F_CHANGE`): eight event
+//! buffers stay posted; a work item adds or scans the LUN a rescan event
+//! names, removes the one a removal names, re-reads a LUN whose parameters
+//! changed, and rescans the host when the device missed events.
+//!
+//! Not yet: task management (abort, LUN reset), poll queues, recovery by
+//! reset, debugfs, suspend. Until then, like the C driver's, its timeout handler
 //! only restarts the timer. The reading order: per-command data, the
 //! command path, probe and remove. This file holds no `unsafe`.
 
 use crate::lib::cpumask::nr_cpu_ids;
 use crate::lib::irqlock::IrqSpinLock;
 use crate::lib::queuemap::QueueMap;
-use crate::scsi::{self, Direction, Host, HostConfig, HostOps, OwnedCmd};
+use crate::lib::work;
+use crate::scsi::{self, Direction, Host, HostConfig, HostOps, HostRef, OwnedCmd};
 use crate::virtio::{
     self, Chain, Device, DeviceRef, DeviceWritable, IdTable, Virtqueue, Vq, VqSpec,
 };
@@ -26,6 +31,7 @@ use crate::{vdev_err, vdev_warn};
 use kernel::prelude::*;
 use kernel::str::CString;
 use kernel::sync::{new_mutex, Arc, ArcBorrow, Mutex};
+use kernel::workqueue::{self, Work, WorkItem};
 use kernel::{c_str, fmt};
 
 crate::declare_scsi_host!(RvirtioScsi);
@@ -45,15 +51,59 @@ pub(crate) struct ScsiCmd {
 /// remove); commands then fail.
 type ReqQueue = IrqSpinLock<Option<Virtqueue<OwnedCmd<RvirtioScsi>>>>;
 
-/// What the command path and the virtqueue callbacks share.
+/// An event buffer the device fills.
+#[derive(Default)]
+pub(crate) struct EventBuf {
+    ev: DeviceWritable<proto::Event>,
+}
+
+impl virtio::Token for KBox<EventBuf> {
+    fn describe<'a>(buf: &'a EventBuf, chain: &mut Chain<'a>) {
+        chain.write(&buf.ev);
+    }
+}
+
+/// The event queue and the buffers the device filled, which the event work
+/// handles and posts again.
+struct Events {
+    vq: Option<Virtqueue<KBox<EventBuf>>>,
+    /// Filled buffers waiting for the work (there are only so many).
+    done: [Option<KBox<EventBuf>>; proto::EVENT_BUFFERS],
+    /// Set by remove: the work is no longer queued, buffers not reposted.
+    stopped: bool,
+}
+
+/// What the command path, the virtqueue callbacks and the event work share.
 #[pin_data]
 pub(crate) struct Shared {
     /// The request queues, in hardware-queue order.
     vqs: KVec<Pin<KBox<ReqQueue>>>,
-    /// The control and event queues: created, not yet used.
+    /// The control queue: created, not yet used.
     #[pin]
     other: Mutex<KVec<Vq>>,
+    #[pin]
+    events: IrqSpinLock<Events>,
+    #[pin]
+    event_work: Work<Shared, EVENT_WORK>,
+    /// Set once the host is added.
+    #[pin]
+    host: Mutex<Option<HostRef>>,
     dev: DeviceRef<RvirtioScsi>,
+}
+
+/// The work item id of [`Shared::event_work`].
+const EVENT_WORK: u64 = 0;
+
+kernel::impl_has_work! {
+    impl HasWork<Self, EVENT_WORK> for Shared { self.event_work }
+}
+
+impl WorkItem<EVENT_WORK> for Shared {
+    type Pointer = Arc<Shared>;
+
+    fn run(this: Arc<Shared>) {
+        handle_events(&this);
+    }
 }
 
 /// What probe builds and remove tears down.
@@ -219,12 +269,14 @@ impl virtio::Driver for RvirtioScsi {
         virtio::bindings::VIRTIO_ID_SCSI,
         virtio::bindings::VIRTIO_DEV_ANY_ID,
     )]);
-    /// None yet: HOTPLUG and CHANGE come with the event queue.
-    const FEATURES: &'static [u32] = &[];
+    /// As the C driver's, but T10_PI (QEMU 7.2 cannot emulate it).
+    const FEATURES: &'static [u32] = &[proto::feature::HOTPLUG, proto::feature::CHANGE];
 
     fn vq_done(shared: ArcBorrow<'_, Shared>, index: u32) {
         if index >= proto::vq::FIRST_REQUEST {
             harvest(&shared, index - proto::vq::FIRST_REQUEST);
+        } else if index == proto::vq::EVENT {
+            events_done(shared);
         }
     }
 
@@ -261,6 +313,17 @@ impl virtio::Driver for RvirtioScsi {
             try_pin_init!(Shared {
                 vqs: slots,
                 other <- new_mutex!(KVec::new(), "rvirtio_scsi::other"),
+                events <- IrqSpinLock::new(
+                    Events {
+                        vq: None,
+                        done: Default::default(),
+                        stopped: false,
+                    },
+                    c_str!("rvirtio_scsi_events"),
+                    kernel::static_lock_class!()
+                ),
+                event_work <- kernel::new_work!("rvirtio_scsi::event_work"),
+                host <- new_mutex!(None, "rvirtio_scsi::host"),
                 dev: dev.to_ref(),
             }? Error),
             GFP_KERNEL,
@@ -294,7 +357,11 @@ impl virtio::Driver for RvirtioScsi {
             delete_vqs(dev, &shared);
             return Err(e);
         }
+        *shared.host.lock() = host.host_ref();
         dev.ready();
+        if dev.has_feature(proto::feature::HOTPLUG) {
+            post_event_buffers(&shared);
+        }
         host.scan();
         Ok(ScsiDevice { host, shared })
     }
@@ -304,8 +371,129 @@ impl virtio::Driver for RvirtioScsi {
     /// the queues.
     fn remove(dev: &Device<Self>, data: ScsiDevice) {
         let ScsiDevice { host, shared } = data;
+        // No event work is queued from now on; wait for a running one.
+        shared.events.lock().stopped = true;
+        work::flush(&shared.event_work);
         drop(host);
         delete_vqs(dev, &shared);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Events.
+
+/// Posts the event buffers (at probe). A buffer that cannot be allocated or
+/// posted is left out: the device then reports EVENTS_MISSED.
+fn post_event_buffers(shared: &Shared) {
+    for _ in 0..proto::EVENT_BUFFERS {
+        let Ok(buf) = KBox::new(EventBuf::default(), GFP_KERNEL) else {
+            return;
+        };
+        repost(shared, buf);
+    }
+}
+
+/// Gives `buf` back to the device, unless the driver is stopping.
+fn repost(shared: &Shared, mut buf: KBox<EventBuf>) {
+    buf.ev.set(proto::Event::default());
+    let mut events = shared.events.lock();
+    if events.stopped {
+        return;
+    }
+    if let Some(vq) = events.vq.as_mut() {
+        if vq.add(buf).is_ok() && vq.kick_prepare() {
+            vq.notify();
+        }
+    }
+}
+
+/// The device filled event buffers: keep them for the work item.
+fn events_done(shared: ArcBorrow<'_, Shared>) {
+    let queue = {
+        let mut events = shared.events.lock();
+        let Events { vq, done, stopped } = &mut *events;
+        if let Some(vq) = vq.as_mut() {
+            while let Some((buf, _len)) = vq.get_buf() {
+                // There is a free entry for every buffer there is.
+                if let Some(free) = done.iter_mut().find(|b| b.is_none()) {
+                    *free = Some(buf);
+                }
+            }
+        }
+        !*stopped && done.iter().any(Option::is_some)
+    };
+    if queue {
+        let shared: Arc<Shared> = shared.into();
+        let _ = workqueue::system_freezable().enqueue::<_, EVENT_WORK>(shared);
+    }
+}
+
+/// Handles the filled event buffers, then posts them again, as
+/// `virtscsi_handle_event` does.
+fn handle_events(shared: &Shared) {
+    let host = shared.host.lock().clone();
+    loop {
+        let buf = shared.events.lock().done.iter_mut().find_map(Option::take);
+        let Some(buf) = buf else {
+            return;
+        };
+        let (missed, action) = proto::decode_event(&buf.ev.get());
+        if let Some(host) = host.as_ref() {
+            host.with(|h| {
+                if missed {
+                    h.scan_host();
+                }
+                act(h, action);
+            });
+        }
+        repost(shared, buf);
+    }
+}
+
+/// Carries out one event's action on the host.
+fn act(h: &scsi::HostCtl, action: proto::EventAction) {
+    use proto::EventAction as A;
+    match action {
+        A::None => {}
+        A::ScanTarget { target } => h.scan_target(target),
+        A::AddLun { target, lun } => {
+            if let Err(e) = h.add_lun(target, u64::from(lun)) {
+                pr_warn!(
+                    "rvirtio_scsi: scsi {}:0:{}:{} could not be added ({:?})\n",
+                    h.number(),
+                    target,
+                    lun,
+                    e
+                );
+            }
+        }
+        A::RemoveLun { target, lun } => {
+            if !h.remove_lun(target, u64::from(lun)) {
+                pr_err!(
+                    "rvirtio_scsi: SCSI device {} 0 {} {} not found\n",
+                    h.number(),
+                    target,
+                    lun
+                );
+            }
+        }
+        A::RescanLun { target, lun } => {
+            if !h.rescan_lun(target, u64::from(lun)) {
+                pr_err!(
+                    "rvirtio_scsi: SCSI device {} 0 {} {} not found\n",
+                    h.number(),
+                    target,
+                    lun
+                );
+            }
+        }
+        A::Unsupported { event, reason } => {
+            pr_info!(
+                "rvirtio_scsi: unsupported event {:#x} (reason {:#x})\n",
+                event,
+                reason
+            );
+        }
     }
 }
 
@@ -334,12 +522,10 @@ fn create_vqs(dev: &Device<RvirtioScsi>, shared: &Arc<Shared>) -> Result {
     let mut vqs = dev
         .find_vqs(shared, specs, proto::vq::FIRST_REQUEST)?
         .into_iter();
-    let mut other = shared.other.lock();
-    for _ in 0..proto::vq::FIRST_REQUEST {
-        if let Some(vq) = vqs.next() {
-            other.push(vq, GFP_KERNEL)?;
-        }
+    if let Some(vq) = vqs.next() {
+        shared.other.lock().push(vq, GFP_KERNEL)?;
     }
+    shared.events.lock().vq = vqs.next().map(Vq::into_typed);
     for (slot, vq) in shared.vqs.iter().zip(vqs) {
         *slot.lock() = Some(vq.into_typed());
     }
@@ -368,6 +554,15 @@ fn delete_vqs(dev: &Device<RvirtioScsi>, shared: &Shared) {
                 vdev_err!(dev, "out of memory deleting virtqueues");
                 return;
             }
+        }
+    }
+    let events = shared.events.lock().vq.take();
+    if let Some(mut vq) = events {
+        // The buffers are plain memory: dropping them is all they need.
+        while vq.detach_unused(&reset).is_some() {}
+        if vqs.push(vq.into_untyped(), GFP_KERNEL).is_err() {
+            vdev_err!(dev, "out of memory deleting virtqueues");
+            return;
         }
     }
     let other = core::mem::replace(&mut *shared.other.lock(), KVec::new());

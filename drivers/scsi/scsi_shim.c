@@ -171,3 +171,40 @@ void rvirtio_scsi_cmd_finish(struct scsi_cmnd *sc, u8 host_byte, u8 status, u32 
 						      SCSI_SENSE_BUFFERSIZE));
 	scsi_done(sc);
 }
+
+void rvirtio_scsi_scan_host(struct Scsi_Host *shost)
+{
+	scsi_scan_host(shost);
+}
+
+void rvirtio_scsi_scan_target(struct Scsi_Host *shost, unsigned int target)
+{
+	scsi_scan_target(&shost->shost_gendev, 0, target, SCAN_WILD_CARD, SCSI_SCAN_INITIAL);
+}
+
+int rvirtio_scsi_add_lun(struct Scsi_Host *shost, unsigned int target, u64 lun)
+{
+	return scsi_add_device(shost, 0, target, lun);
+}
+
+bool rvirtio_scsi_remove_lun(struct Scsi_Host *shost, unsigned int target, u64 lun)
+{
+	struct scsi_device *sdev = scsi_device_lookup(shost, 0, target, lun);
+
+	if (!sdev)
+		return false;
+	scsi_remove_device(sdev);
+	scsi_device_put(sdev);
+	return true;
+}
+
+bool rvirtio_scsi_rescan_lun(struct Scsi_Host *shost, unsigned int target, u64 lun)
+{
+	struct scsi_device *sdev = scsi_device_lookup(shost, 0, target, lun);
+
+	if (!sdev)
+		return false;
+	scsi_rescan_device(sdev);
+	scsi_device_put(sdev);
+	return true;
+}

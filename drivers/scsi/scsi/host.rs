@@ -7,6 +7,7 @@ use super::bindings as sb;
 use super::cmd::{Cmd, OwnedCmd};
 use super::{HostOps, TimedOut};
 use crate::lib::queuemap::QueueMap;
+use crate::lib::revocable::Revocable;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 use kernel::error::to_result;
@@ -54,7 +55,69 @@ struct Priv {
 pub struct Host<T: HostOps> {
     shost: NonNull<sb::Scsi_Host>,
     added: bool,
+    host_ref: Option<HostRef>,
     _p: PhantomData<T>,
+}
+
+/// The host pointer a [`HostRef`] shares.
+struct RawHost(*mut sb::Scsi_Host);
+
+// SAFETY: A Scsi_Host may be used from any thread.
+unsafe impl Send for RawHost {}
+
+/// A handle on an added host for work items (event handling), revoked when
+/// the [`Host`] is dropped, before the host is removed.
+#[derive(Clone)]
+pub struct HostRef(Arc<Revocable<RawHost>>);
+
+impl HostRef {
+    /// Runs `f` with the host unless it is being removed; removal waits for
+    /// `f`. `f` may sleep; it must not call `with` again.
+    pub fn with<R>(&self, f: impl FnOnce(&HostCtl) -> R) -> Option<R> {
+        self.0.with(|raw| f(&HostCtl(raw.0)))
+    }
+}
+
+/// What event handling may do to an added host: scan and remove LUNs.
+pub struct HostCtl(*mut sb::Scsi_Host);
+
+impl HostCtl {
+    /// Scans the whole host (after the device missed events).
+    pub fn scan_host(&self) {
+        // SAFETY: The host is added and not being removed (`HostRef`).
+        unsafe { sb::rvirtio_scsi_scan_host(self.0) };
+    }
+
+    /// Scans every LUN of `target`.
+    pub fn scan_target(&self, target: u32) {
+        // SAFETY: As above.
+        unsafe { sb::rvirtio_scsi_scan_target(self.0, target) };
+    }
+
+    /// Adds LUN `lun` of `target`.
+    pub fn add_lun(&self, target: u32, lun: u64) -> Result {
+        // SAFETY: As above.
+        to_result(unsafe { sb::rvirtio_scsi_add_lun(self.0, target, lun) })
+    }
+
+    /// Removes LUN `lun` of `target`; false if there is no such LUN.
+    pub fn remove_lun(&self, target: u32, lun: u64) -> bool {
+        // SAFETY: As above.
+        unsafe { sb::rvirtio_scsi_remove_lun(self.0, target, lun) }
+    }
+
+    /// Re-reads LUN `lun` of `target` (capacity, mode pages); false if there
+    /// is no such LUN.
+    pub fn rescan_lun(&self, target: u32, lun: u64) -> bool {
+        // SAFETY: As above.
+        unsafe { sb::rvirtio_scsi_rescan_lun(self.0, target, lun) }
+    }
+
+    /// The host number.
+    pub fn number(&self) -> u32 {
+        // SAFETY: As above.
+        unsafe { sb::rvirtio_scsi_host_no(self.0) }
+    }
 }
 
 // SAFETY: A Scsi_Host may be used and released from any thread.
@@ -105,6 +168,7 @@ impl<T: HostOps> Host<T> {
         Ok(Self {
             shost,
             added: false,
+            host_ref: None,
             _p: PhantomData,
         })
     }
@@ -119,6 +183,11 @@ impl<T: HostOps> Host<T> {
         // device the caller binds to.
         to_result(unsafe { sb::rvirtio_scsi_add_host(self.shost.as_ptr(), parent.cast()) })?;
         self.added = true;
+        self.host_ref = Some(HostRef(Revocable::new(
+            RawHost(self.shost.as_ptr()),
+            kernel::c_str!("rvirtio::HostRef"),
+            kernel::static_lock_class!(),
+        )?));
         Ok(())
     }
 
@@ -128,6 +197,11 @@ impl<T: HostOps> Host<T> {
             // SAFETY: The host is added.
             unsafe { sb::scsi_scan_host(self.shost.as_ptr()) };
         }
+    }
+
+    /// A handle for work items; `None` until the host is added.
+    pub fn host_ref(&self) -> Option<HostRef> {
+        self.host_ref.clone()
     }
 
     /// The host number (`hostN` in sysfs).
@@ -141,6 +215,10 @@ impl<T: HostOps> Drop for Host<T> {
     /// Removes the host (every LUN goes, and the midlayer waits for their
     /// commands), then releases the driver's data and the host.
     fn drop(&mut self) {
+        // Work items lose the host first, waiting if one is using it.
+        if let Some(r) = self.host_ref.take() {
+            r.0.revoke();
+        }
         // SAFETY: Per the type invariant. After `scsi_remove_host` the
         // midlayer calls none of the template's callbacks, so nothing uses
         // the data any more when it is released.

@@ -23,7 +23,7 @@ mod cmd;
 mod host;
 
 pub use cmd::{Cmd, Direction, OwnedCmd};
-pub use host::{Host, HostConfig};
+pub use host::{Host, HostConfig, HostCtl, HostRef};
 
 #[doc(hidden)]
 pub use host::callbacks;

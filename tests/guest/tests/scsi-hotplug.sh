@@ -1,0 +1,85 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# rvirtio-test: QMP hot-plugs and unplugs a scsi-hd LUN 50 times while fio verifies another LUN of the same rvirtio_scsi host; each plug appears and each unplug goes
+# rvirtio-disks: type=scsi-hd,size=128M,serial=rvirtio-hp-0
+# rvirtio-modules: rvirtio_scsi
+# rvirtio-timeout: 900
+# shellcheck shell=dash
+# shellcheck source=tests/guest/lib.sh
+. /rvirtio/lib.sh
+# shellcheck source=tests/guest/rvirtio-blk.sh
+. /rvirtio/rvirtio-blk.sh
+
+case "$DRIVER" in
+*scsi*) SCSI=$DRIVER ;;
+*) SCSI=rvirtio_scsi ;;
+esac
+[ "$DRIVER" = virtio_blk ] && skip_all "a SCSI test; --driver virtio_scsi runs it with the C driver"
+
+ROUNDS=50
+
+# lun_count N: the host has N sd disks.
+lun_count() {
+	[ "$(find /sys/block -name 'sd*' | wc -l)" = "$1" ]
+}
+
+qmp() {
+	host qmp "$1" >/dev/null
+}
+
+# plug_cycle I: plug LUN 0 of target 1 (a null backend), see it appear,
+# unplug it, see it go.
+plug_cycle() {
+	qmp '{"execute":"blockdev-add","arguments":{"driver":"null-co","node-name":"hp","size":67108864,"read-zeroes":true}}' &&
+		qmp '{"execute":"device_add","arguments":{"driver":"scsi-hd","id":"hp","bus":"scsi0.0","scsi-id":1,"lun":0,"drive":"hp"}}' || {
+		log "round $1: plug failed"
+		return 1
+	}
+	poll 30 lun_count 2 || {
+		log "round $1: the plugged LUN did not appear"
+		return 1
+	}
+	qmp '{"execute":"device_del","arguments":{"id":"hp"}}' &&
+		host qmp-wait-event DEVICE_DELETED 30 device=hp >/dev/null || {
+		log "round $1: unplug failed"
+		return 1
+	}
+	poll 30 lun_count 1 || {
+		log "round $1: the unplugged LUN did not go"
+		return 1
+	}
+	qmp '{"execute":"blockdev-del","arguments":{"node-name":"hp"}}'
+}
+
+cycles() {
+	local i=0
+	while [ "$i" -lt "$ROUNDS" ]; do
+		plug_cycle "$i" || return 1
+		i=$((i + 1))
+	done
+	log "$ROUNDS plug/unplug rounds"
+}
+
+# io: verified I/O on sda, round after round, until the plug cycles end.
+io() {
+	local n=0
+	while [ ! -e /tmp/hp.done ]; do
+		fio_verify sda 32M --iodepth=8 >/dev/null || return 1
+		n=$((n + 1))
+	done
+	echo "$n verified fio runs" >&2
+}
+
+ktap_print_header
+ktap_set_plan 7
+step "load $SCSI" load_driver "$SCSI" || bail "cannot load $SCSI"
+step "one LUN" poll 30 lun_count 1 || bail "no disk"
+bg_io fio io
+step "$ROUNDS hot-plug/unplug rounds" cycles
+touch /tmp/hp.done
+step "verified I/O on the other LUN through all of them" eval '[ "$(bg_wait fio 400)" = 0 ]'
+as_diag </tmp/bg.fio.err
+step "unload $SCSI" unload_driver "$SCSI"
+step "no LUN left" lun_count 0
+step "dmesg clean" dmesg_check
+ktap_finished
