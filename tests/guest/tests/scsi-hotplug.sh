@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# rvirtio-test: QMP hot-plugs and unplugs a scsi-hd LUN 50 times while fio verifies another LUN of the same rvirtio_scsi host; each plug appears and each unplug goes
+# rvirtio-test: QMP hot-plugs and unplugs a scsi-hd LUN 50 times while fio verifies another LUN of the same rvirtio_scsi host; each plug appears and each unplug goes; unplugging a LUN under I/O fails that I/O and nothing else
 # rvirtio-disks: type=scsi-hd,size=128M,serial=rvirtio-hp-0
 # rvirtio-modules: rvirtio_scsi
 # rvirtio-timeout: 900
@@ -70,8 +70,37 @@ io() {
 	echo "$n verified fio runs" >&2
 }
 
+# new_lun: the sd disk that is not sda.
+new_lun() {
+	find /sys/block -name 'sd*' ! -name sda | sed 's#.*/##' | head -n 1
+}
+
+# unplug_under_io: plug a LUN, run I/O on it, unplug it meanwhile: the I/O
+# fails, the LUN goes.
+unplug_under_io() {
+	local d rc
+	qmp '{"execute":"blockdev-add","arguments":{"driver":"null-co","node-name":"hp","size":67108864,"read-zeroes":true}}' &&
+		qmp '{"execute":"device_add","arguments":{"driver":"scsi-hd","id":"hp","bus":"scsi0.0","scsi-id":1,"lun":0,"drive":"hp"}}' &&
+		poll 30 lun_count 2 || return 1
+	d=$(new_lun)
+	bg_io victim fio --name=victim --filename="/dev/$d" --direct=1 --ioengine=libaio \
+		--iodepth=16 --rw=randrw --bs=4k --time_based --runtime=60
+	sleep 2
+	bg_running victim || return 1
+	qmp '{"execute":"device_del","arguments":{"id":"hp"}}' &&
+		host qmp-wait-event DEVICE_DELETED 30 device=hp >/dev/null || return 1
+	poll 30 lun_count 1 || {
+		log "/dev/$d did not go"
+		return 1
+	}
+	rc=$(bg_wait victim 60) || return 1
+	log "fio on the unplugged /dev/$d ended with $rc: $(grep -m1 -iE 'error|err=' /tmp/bg.victim.err)"
+	qmp '{"execute":"blockdev-del","arguments":{"node-name":"hp"}}'
+	[ "$rc" != 0 ]
+}
+
 ktap_print_header
-ktap_set_plan 7
+ktap_set_plan 8
 step "load $SCSI" load_driver "$SCSI" || bail "cannot load $SCSI"
 step "one LUN" poll 30 lun_count 1 || bail "no disk"
 bg_io fio io
@@ -79,6 +108,7 @@ step "$ROUNDS hot-plug/unplug rounds" cycles
 touch /tmp/hp.done
 step "verified I/O on the other LUN through all of them" eval '[ "$(bg_wait fio 400)" = 0 ]'
 as_diag </tmp/bg.fio.err
+step "unplugging a LUN under I/O fails its I/O, and only that" unplug_under_io
 step "unload $SCSI" unload_driver "$SCSI"
 step "no LUN left" lun_count 0
 step "dmesg clean" dmesg_check
