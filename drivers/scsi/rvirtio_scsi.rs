@@ -13,8 +13,11 @@
 //! names, removes the one a removal names, re-reads a LUN whose parameters
 //! changed, and rescans the host when the device missed events.
 //!
-//! Not yet: task management (abort, LUN reset), poll queues, recovery by
-//! reset, debugfs, suspend. Until then, like the C driver's, its timeout handler
+//! With `virtscsi_poll_queues=N` the last N request queues (at most all but
+//! one) have no interrupt and serve polled I/O.
+//!
+//! Not yet: task management (abort, LUN reset), recovery by reset, debugfs,
+//! suspend. Until then, like the C driver's, its timeout handler
 //! only restarts the timer. The reading order: per-command data, the
 //! command path, probe and remove. This file holds no `unsafe`.
 
@@ -22,6 +25,7 @@ use crate::lib::cpumask::nr_cpu_ids;
 use crate::lib::irqlock::IrqSpinLock;
 use crate::lib::queuemap::QueueMap;
 use crate::lib::work;
+use crate::params;
 use crate::scsi::{self, Direction, Host, HostConfig, HostOps, HostRef, OwnedCmd};
 use crate::virtio::{
     self, Chain, Device, DeviceRef, DeviceWritable, IdTable, Virtqueue, Vq, VqSpec,
@@ -78,6 +82,8 @@ struct Events {
 pub(crate) struct Shared {
     /// The request queues, in hardware-queue order.
     vqs: KVec<Pin<KBox<ReqQueue>>>,
+    /// The last `poll_queues` of `vqs` have no interrupt.
+    poll_queues: usize,
     /// The control queue: created, not yet used.
     #[pin]
     other: Mutex<KVec<Vq>>,
@@ -235,6 +241,21 @@ impl HostOps for RvirtioScsi {
         }
     }
 
+    /// A poll queue: take what the device finished.
+    fn poll(shared: ArcBorrow<'_, Shared>, hwq: u32) -> u32 {
+        let Some(slot) = shared.vqs.get(hwq as usize) else {
+            return 0;
+        };
+        let mut n = 0;
+        if let Some(vq) = slot.lock().as_mut() {
+            while let Some((cmd, _len)) = vq.get_buf() {
+                complete(cmd);
+                n += 1;
+            }
+        }
+        n
+    }
+
     /// Hardware queue `q` is request virtqueue `2 + q`: it serves the CPUs
     /// its interrupt is affine to, as `blk_mq_virtio_map_queues(map, vdev, 2)`
     /// does for the C driver.
@@ -295,6 +316,7 @@ impl virtio::Driver for RvirtioScsi {
             max_lun: dev.read_u32(off::MAX_LUN),
         };
         let nreq = proto::host_shape(&cfg, nr_cpu_ids(), 1).request_queues as usize;
+        let npoll = params::poll_queues().min(nreq.saturating_sub(1) as u32) as usize;
         let mut slots = KVec::with_capacity(nreq, GFP_KERNEL)?;
         for _ in 0..nreq {
             slots.push(
@@ -312,6 +334,7 @@ impl virtio::Driver for RvirtioScsi {
         let shared = Arc::pin_init(
             try_pin_init!(Shared {
                 vqs: slots,
+                poll_queues: npoll,
                 other <- new_mutex!(KVec::new(), "rvirtio_scsi::other"),
                 events <- IrqSpinLock::new(
                     Events {
@@ -343,7 +366,7 @@ impl virtio::Driver for RvirtioScsi {
             max_lun: shape.max_lun,
             max_cmd_len: proto::CDB_SIZE as u32,
             nr_hw_queues: nreq as u32,
-            poll_queues: 0,
+            poll_queues: npoll as u32,
         };
         let mut host = match Host::new(shared.clone(), &hcfg) {
             Ok(host) => host,
@@ -510,11 +533,16 @@ fn create_vqs(dev: &Device<RvirtioScsi>, shared: &Arc<Shared>) -> Result {
             GFP_KERNEL,
         )?;
     }
-    for _ in 0..n {
+    for i in 0..n {
+        // Poll queues, the last ones, have no interrupt.
+        let polled = i >= n - shared.poll_queues;
         specs.push(
             VqSpec {
-                name: CString::try_from_fmt(fmt!("request"))?,
-                callback: true,
+                name: CString::try_from_fmt(fmt!(
+                    "{}",
+                    if polled { "request_poll" } else { "request" }
+                ))?,
+                callback: !polled,
             },
             GFP_KERNEL,
         )?;

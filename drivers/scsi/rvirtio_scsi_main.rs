@@ -8,6 +8,8 @@
 #[allow(dead_code, unused_imports, unreachable_pub)]
 #[path = "../lib/mod.rs"]
 mod lib;
+#[path = "params.rs"]
+mod params;
 #[path = "rvirtio_scsi.rs"]
 mod rvirtio_scsi;
 #[allow(dead_code, unused_imports, unreachable_pub)]
