@@ -402,17 +402,7 @@ impl mq::Operations for RvirtioBlk {
     /// affine to, as `blk_mq_virtio_map_queues` does for the C driver; without
     /// per-queue affinity, blk-mq's default spread.
     fn map_queues(shared: ArcBorrow<'_, Shared>, map: &mut QueueMap) {
-        let mapped = shared.dev.with(|dev| {
-            for q in 0..map.nr_queues() {
-                let Some(mask) = dev.vq_affinity(map.queue_offset() + q) else {
-                    return false;
-                };
-                for cpu in mask.iter() {
-                    map.set(cpu, q);
-                }
-            }
-            true
-        });
+        let mapped = shared.dev.with(|dev| dev.map_queues_by_affinity(map, 0));
         if mapped != Some(true) {
             map.map_default();
         }

@@ -61,3 +61,29 @@ impl QueueMap {
         unsafe { bindings::blk_mq_map_queues(self.0) };
     }
 }
+
+/// Lays out a tag set's maps. With one map, `place` places every hardware
+/// queue (`default` already counts them all). With three, the first
+/// `total - poll` queues are interrupt-driven and `place` places them in
+/// `default`; there are no read queues; the last `poll` are poll queues,
+/// which have no interrupt and so no affinity: spread evenly.
+pub fn layout(
+    default: &mut QueueMap,
+    others: Option<(QueueMap, QueueMap)>,
+    total: u32,
+    poll: u32,
+    place: impl FnOnce(&mut QueueMap),
+) {
+    let Some((mut read, mut polled)) = others else {
+        place(default);
+        return;
+    };
+    let interrupt_driven = total.saturating_sub(poll);
+    default.configure(interrupt_driven, 0);
+    place(default);
+    read.configure(0, interrupt_driven);
+    polled.configure(poll, interrupt_driven);
+    if poll != 0 {
+        polled.map_default();
+    }
+}

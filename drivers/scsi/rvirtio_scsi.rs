@@ -260,18 +260,9 @@ impl HostOps for RvirtioScsi {
     /// its interrupt is affine to, as `blk_mq_virtio_map_queues(map, vdev, 2)`
     /// does for the C driver.
     fn map_queues(shared: ArcBorrow<'_, Shared>, map: &mut QueueMap) {
-        let mapped = shared.dev.with(|dev| {
-            for q in 0..map.nr_queues() {
-                let index = proto::vq::FIRST_REQUEST + map.queue_offset() + q;
-                let Some(mask) = dev.vq_affinity(index) else {
-                    return false;
-                };
-                for cpu in mask.iter() {
-                    map.set(cpu, q);
-                }
-            }
-            true
-        });
+        let mapped = shared
+            .dev
+            .with(|dev| dev.map_queues_by_affinity(map, proto::vq::FIRST_REQUEST));
         if mapped != Some(true) {
             map.map_default();
         }

@@ -7,6 +7,7 @@ use super::driver::{Driver, Slot};
 use super::virtqueue::Vq;
 use super::Level;
 use crate::lib::cpumask::CpuMask;
+use crate::lib::queuemap::QueueMap;
 use crate::lib::revocable::Revocable;
 use core::ffi::c_void;
 use core::marker::PhantomData;
@@ -135,6 +136,22 @@ impl<T: Driver> Device<T> {
             // SAFETY: As above.
             Some(unsafe { CpuMask::from_raw(mask) })
         }
+    }
+
+    /// Makes hardware queue `q` of `map` serve the CPUs that virtqueue
+    /// `first_vq + map.queue_offset() + q`'s interrupt is affine to, as
+    /// `blk_mq_virtio_map_queues` does; false (the map is then partly set)
+    /// if a queue has no affinity, and the caller should spread the map.
+    pub fn map_queues_by_affinity(&self, map: &mut QueueMap, first_vq: u32) -> bool {
+        for q in 0..map.nr_queues() {
+            let Some(mask) = self.vq_affinity(first_vq + map.queue_offset() + q) else {
+                return false;
+            };
+            for cpu in mask.iter() {
+                map.set(cpu, q);
+            }
+        }
+        true
     }
 
     /// Whether the transport gives access to config space at all.

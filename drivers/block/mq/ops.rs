@@ -5,7 +5,7 @@
 use super::disk::TagSet;
 use super::request::{Owned, Pdu, Request};
 use super::{Busy, Operations, TimeoutAction};
-use crate::lib::queuemap::QueueMap;
+use crate::lib::queuemap::{self, QueueMap};
 use core::marker::PhantomData;
 use core::sync::atomic::Ordering;
 use kernel::bindings;
@@ -110,23 +110,17 @@ unsafe extern "C" fn map_queues<T: Operations>(set: *mut bindings::blk_mq_tag_se
         // tag set and blk-mq does not touch them while this runs.
         unsafe { QueueMap::from_raw(core::ptr::addr_of_mut!((*set).map[kind as usize])) }
     };
+    // With one map, blk-mq set its `nr_queues` to every hardware queue.
+    let others = (nr_maps > 1).then(|| {
+        (
+            map_of(bindings::hctx_type_HCTX_TYPE_READ),
+            map_of(bindings::hctx_type_HCTX_TYPE_POLL),
+        )
+    });
     let mut default = map_of(bindings::hctx_type_HCTX_TYPE_DEFAULT);
-    if nr_maps == 1 {
-        // blk-mq set `nr_queues` to every hardware queue.
-        T::map_queues(queue, &mut default);
-        return;
-    }
-    // Three maps: the default queues first, no read queues, then the poll
-    // queues, which have no interrupt and so no affinity: spread evenly.
-    let interrupt_driven = total - poll;
-    default.configure(interrupt_driven, 0);
-    T::map_queues(queue, &mut default);
-    map_of(bindings::hctx_type_HCTX_TYPE_READ).configure(0, interrupt_driven);
-    let mut polled = map_of(bindings::hctx_type_HCTX_TYPE_POLL);
-    polled.configure(poll, interrupt_driven);
-    if poll != 0 {
-        polled.map_default();
-    }
+    queuemap::layout(&mut default, others, total, poll, |map| {
+        T::map_queues(queue, map)
+    });
 }
 
 /// C callback.

@@ -6,7 +6,7 @@
 use super::bindings as sb;
 use super::cmd::{Cmd, OwnedCmd};
 use super::{HostOps, TimedOut};
-use crate::lib::queuemap::QueueMap;
+use crate::lib::queuemap::{self, QueueMap};
 use crate::lib::revocable::Revocable;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
@@ -319,21 +319,18 @@ pub mod callbacks {
             let total = sb::rvirtio_scsi_host_nr_hw_queues(shost);
             let map_of =
                 |kind: u32| QueueMap::from_raw(sb::rvirtio_scsi_host_map(shost, kind).cast());
+            let others = (sb::rvirtio_scsi_host_nr_maps(shost) > 1).then(|| {
+                (
+                    map_of(sb::RVIRTIO_HCTX_TYPE_READ),
+                    map_of(sb::RVIRTIO_HCTX_TYPE_POLL),
+                )
+            });
             let mut default = map_of(sb::RVIRTIO_HCTX_TYPE_DEFAULT);
-            if sb::rvirtio_scsi_host_nr_maps(shost) == 1 {
-                default.configure(total, 0);
-                T::map_queues(host, &mut default);
-                return;
-            }
-            let irq = total - poll;
-            default.configure(irq, 0);
-            T::map_queues(host, &mut default);
-            map_of(sb::RVIRTIO_HCTX_TYPE_READ).configure(0, irq);
-            let mut polled = map_of(sb::RVIRTIO_HCTX_TYPE_POLL);
-            polled.configure(poll, irq);
-            if poll != 0 {
-                polled.map_default();
-            }
+            // The SCSI midlayer leaves one map's `nr_queues` to the driver.
+            default.configure(total, 0);
+            queuemap::layout(&mut default, others, total, poll, |map| {
+                T::map_queues(host, map)
+            });
         }
     }
 
