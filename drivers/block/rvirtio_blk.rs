@@ -278,8 +278,11 @@ fn block_op(op: Op) -> BlockOp {
 /// for another operation. A discard merged from several (when the device
 /// takes several ranges) has one range per bio; anything else is one
 /// contiguous range.
-fn ranges_of(shared: &Shared, rq: &Request<RvirtioBlk>) -> Option<Result<KVec<proto::Range>>> {
-    let op = rq.op();
+fn ranges_of(
+    shared: &Shared,
+    rq: &Request<RvirtioBlk>,
+    op: Op,
+) -> Option<Result<KVec<proto::Range>>> {
     let unmap = match op {
         Op::Discard | Op::SecureErase => false,
         Op::WriteZeroes { unmap } => unmap,
@@ -327,9 +330,10 @@ impl mq::Operations for RvirtioBlk {
         mut rq: Owned<Self>,
         last: bool,
     ) -> Result<(), Busy<Self>> {
+        let op = rq.op();
         // A driver-private request (GET_ID) arrives with its header set.
-        if rq.op() != Op::DriverIn {
-            match proto::header_for(block_op(rq.op()), rq.sector(), rq.ioprio()) {
+        if op != Op::DriverIn {
+            match proto::header_for(block_op(op), rq.sector(), rq.ioprio()) {
                 Some(hdr) => rq.data_mut().hdr = hdr,
                 None => {
                     rq.end(Status::NOT_SUPPORTED);
@@ -337,7 +341,7 @@ impl mq::Operations for RvirtioBlk {
                 }
             }
         }
-        match ranges_of(&shared, &rq) {
+        match ranges_of(&shared, &rq, op) {
             Some(Ok(ranges)) => rq.data_mut().ranges = ranges,
             Some(Err(_)) => return Err(Busy::Resource(rq)),
             None => {
@@ -369,9 +373,7 @@ impl mq::Operations for RvirtioBlk {
         };
         if let Err((rq, err)) = vq.add(rq) {
             // Let the device work through what it has before we retry.
-            if vq.kick_prepare() {
-                vq.notify();
-            }
+            vq.kick();
             return if err == ENOSPC {
                 Err(Busy::Device(rq))
             } else if err == ENOMEM {
@@ -382,8 +384,8 @@ impl mq::Operations for RvirtioBlk {
                 Ok(())
             };
         }
-        if last && vq.kick_prepare() {
-            vq.notify();
+        if last {
+            vq.kick();
         }
         Ok(())
     }
@@ -391,9 +393,7 @@ impl mq::Operations for RvirtioBlk {
     fn commit_rqs(shared: ArcBorrow<'_, Shared>, hw_queue: u32) {
         if let Some(slot) = shared.vqs.get(hw_queue as usize) {
             if let Some(vq) = slot.lock().as_mut() {
-                if vq.kick_prepare() {
-                    vq.notify();
-                }
+                vq.kick();
             }
         }
     }

@@ -53,7 +53,10 @@ pub(crate) struct ScsiCmd {
 
 /// A request virtqueue: `None` while the device has no queues (during
 /// remove); commands then fail.
-type ReqQueue = IrqSpinLock<Option<Virtqueue<OwnedCmd<RvirtioScsi>>>>;
+type ReqQueue = IrqSpinLock<Option<ReqVq>>;
+
+/// A request virtqueue, which carries commands.
+type ReqVq = Virtqueue<OwnedCmd<RvirtioScsi>>;
 
 /// An event buffer the device fills.
 #[derive(Default)]
@@ -154,26 +157,32 @@ fn complete(cmd: OwnedCmd<RvirtioScsi>) {
     cmd.finish(c.host, c.status, c.resid, &resp.sense[..c.sense_len]);
 }
 
-/// Finishes every command the device returned on request queue `hwq`;
-/// returns how many.
-fn harvest(shared: &Shared, hwq: u32) -> u32 {
-    let Some(slot) = shared.vqs.get(hwq as usize) else {
-        return 0;
-    };
+/// Finishes every command the device has returned on `vq`; returns how
+/// many.
+fn drain(vq: &mut ReqVq) -> u32 {
     let mut n = 0;
+    while let Some((cmd, _len)) = vq.get_buf() {
+        complete(cmd);
+        n += 1;
+    }
+    n
+}
+
+/// Finishes what the device returned on request queue `hwq`, with its
+/// callback disabled meanwhile (an interrupt).
+fn harvest(shared: &Shared, hwq: u32) {
+    let Some(slot) = shared.vqs.get(hwq as usize) else {
+        return;
+    };
     if let Some(vq) = slot.lock().as_mut() {
         loop {
             vq.disable_cb();
-            while let Some((cmd, _len)) = vq.get_buf() {
-                complete(cmd);
-                n += 1;
-            }
+            drain(vq);
             if vq.enable_cb() {
                 break;
             }
         }
     }
-    n
 }
 
 impl HostOps for RvirtioScsi {
@@ -210,15 +219,13 @@ impl HostOps for RvirtioScsi {
         };
         match vq.add(cmd) {
             Ok(()) => {
-                if last && vq.kick_prepare() {
-                    vq.notify();
+                if last {
+                    vq.kick();
                 }
                 Ok(())
             }
             Err((cmd, err)) => {
-                if vq.kick_prepare() {
-                    vq.notify();
-                }
+                vq.kick();
                 if err == ENOSPC || err == ENOMEM {
                     Err(cmd)
                 } else {
@@ -234,9 +241,7 @@ impl HostOps for RvirtioScsi {
     fn commit_rqs(shared: ArcBorrow<'_, Shared>, hwq: u32) {
         if let Some(slot) = shared.vqs.get(hwq as usize) {
             if let Some(vq) = slot.lock().as_mut() {
-                if vq.kick_prepare() {
-                    vq.notify();
-                }
+                vq.kick();
             }
         }
     }
@@ -246,14 +251,7 @@ impl HostOps for RvirtioScsi {
         let Some(slot) = shared.vqs.get(hwq as usize) else {
             return 0;
         };
-        let mut n = 0;
-        if let Some(vq) = slot.lock().as_mut() {
-            while let Some((cmd, _len)) = vq.get_buf() {
-                complete(cmd);
-                n += 1;
-            }
-        }
-        n
+        slot.lock().as_mut().map_or(0, drain)
     }
 
     /// Hardware queue `q` is request virtqueue `2 + q`: it serves the CPUs
@@ -415,8 +413,8 @@ fn repost(shared: &Shared, mut buf: KBox<EventBuf>) {
         return;
     }
     if let Some(vq) = events.vq.as_mut() {
-        if vq.add(buf).is_ok() && vq.kick_prepare() {
-            vq.notify();
+        if vq.add(buf).is_ok() {
+            vq.kick();
         }
     }
 }
@@ -563,9 +561,7 @@ fn delete_vqs(dev: &Device<RvirtioScsi>, shared: &Shared) {
     for slot in shared.vqs.iter() {
         let taken = slot.lock().take();
         if let Some(mut vq) = taken {
-            while let Some((cmd, _len)) = vq.get_buf() {
-                complete(cmd);
-            }
+            drain(&mut vq);
             while let Some(cmd) = vq.detach_unused(&reset) {
                 cmd.finish(proto::did::RESET, 0, 0, &[]);
             }

@@ -314,6 +314,14 @@ impl<T: Token> Virtqueue<T> {
         unsafe { vb::virtqueue_notify(self.vq) }
     }
 
+    /// Notifies the device of new buffers if it asked to be
+    /// (`virtqueue_kick`, with the lock the caller holds).
+    pub fn kick(&mut self) {
+        if self.kick_prepare() {
+            self.notify();
+        }
+    }
+
     /// Takes the next request the device has returned, with the number of
     /// bytes it wrote.
     pub fn get_buf(&mut self) -> Option<(T, u32)> {
