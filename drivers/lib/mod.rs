@@ -7,6 +7,7 @@
 //!   (which maps requests into them) and the virtio layer (which hands them
 //!   to the device).
 //! - [`cpumask`]: iterating a CPU mask.
+//! - [`completion`]: waiting for an interrupt handler's signal.
 //! - [`queuemap`]: a blk-mq queue map (CPUs to hardware queues).
 //! - [`recovery`]: the reset state machine (pure logic).
 //! - [`revocable`]: a value its owner revokes, waiting for its users.
@@ -18,6 +19,7 @@
 //!   hard-interrupt handler (a virtqueue callback) shares with process
 //!   context.
 
+pub mod completion;
 pub mod cpumask;
 pub mod debugfs;
 pub mod irqlock;

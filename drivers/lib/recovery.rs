@@ -47,6 +47,10 @@ pub enum Reason {
     Stalled,
     /// A test asked for it.
     Injected,
+    /// A SCSI task management function got no answer in time.
+    TmfTimeout,
+    /// The SCSI error handler escalated to a host reset.
+    HostReset,
 }
 
 impl Reason {
@@ -57,6 +61,8 @@ impl Reason {
             Reason::NotReady => "device lost DRIVER_OK",
             Reason::Stalled => "request stalled",
             Reason::Injected => "injected",
+            Reason::TmfTimeout => "task management timed out",
+            Reason::HostReset => "host reset by the SCSI error handler",
         }
     }
 }

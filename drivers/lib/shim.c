@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * rvirtio lib: out-of-line wrappers for debugfs (whose functions are inline
- * stubs without CONFIG_DEBUG_FS), and the range check behind
- * RVIRTIO_PARAM_UINT (params.h). Each module links its own copy.
+ * rvirtio lib: out-of-line wrappers for init_completion, for debugfs (whose
+ * functions are inline stubs without CONFIG_DEBUG_FS), and the range check
+ * behind RVIRTIO_PARAM_UINT (params.h). Each module links its own copy.
  */
+#include <linux/completion.h>
 #include <linux/cpumask.h>
 #include <linux/debugfs.h>
 #include <linux/err.h>
@@ -12,6 +13,12 @@
 #include <linux/printk.h>
 
 #include "params.h"
+#include "shim.h"
+
+void rvirtio_init_completion(struct completion *c)
+{
+	init_completion(c);
+}
 
 unsigned int rvirtio_cpumask_next(int n, const struct cpumask *mask)
 {

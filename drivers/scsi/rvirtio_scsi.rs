@@ -16,22 +16,48 @@
 //! With `virtscsi_poll_queues=N` the last N request queues (at most all but
 //! one) have no interrupt and serve polled I/O.
 //!
-//! Not yet: task management (abort, LUN reset), recovery by reset, debugfs,
-//! suspend. Until then, like the C driver's, its timeout handler
-//! only restarts the timer. The reading order: per-command data, the
-//! command path, probe and remove. This file holds no `unsafe`.
+//! Unlike the C driver, whose timeout handler only restarts the timer, it
+//! recovers with the same guarantees as rvirtio_blk:
+//!
+//! 1. *Harvest first*: a timed-out command that the device already returned
+//!    (a lost interrupt) is finished at once.
+//! 2. *NEEDS_RESET before DRIVER_OK*: a broken device is reset; on a healthy
+//!    one the midlayer's error handling runs: ABORT_TASK, then
+//!    LOGICAL_UNIT_RESET on the control queue, then a host reset.
+//! 3. *Never abandon a command the device owns*: a handler succeeds only
+//!    once the device has given the command back (`Cmd::is_held`), after
+//!    the task management answer or after a reset.
+//! 4. *Recover by reset*: a task management function that gets no answer in
+//!    `tmf_timeout` seconds, a broken device and the host reset all reset the
+//!    device in one work item, guarded by the [`Recovery`] state machine
+//!    against remove. Commands the device held come back with `DID_RESET`
+//!    (the midlayer retries them). Past `reset_budget` resets in
+//!    `reset_window`, the device is given up: its LUNs go offline and every
+//!    command fails with `DID_NO_CONNECT`.
+//! 5. *Ordering*: a command succeeds only if the device returned it so.
+//!
+//! Not yet: system sleep (refused, see the admin guide). The reading order:
+//! per-device and per-command data, the command path, error handling and
+//! the reset work, probe and remove, events. This file holds no `unsafe`.
 
+use crate::lib::completion::Completion;
 use crate::lib::cpumask::nr_cpu_ids;
+use crate::lib::debugfs::{Counters, GlobalDir};
 use crate::lib::irqlock::IrqSpinLock;
 use crate::lib::queuemap::QueueMap;
-use crate::lib::work;
+use crate::lib::recovery::{self, Finish, Reason, Recovery, Start, State, TimeoutVerdict};
+use crate::lib::time;
+use crate::lib::work::{self, GlobalQueue, WQ_MEM_RECLAIM, WQ_UNBOUND};
 use crate::params;
-use crate::scsi::{self, Direction, Host, HostConfig, HostOps, HostRef, OwnedCmd};
+use crate::scsi::{self, Cmd, Direction, EhResult, Host, HostConfig, HostOps, HostRef};
+use crate::scsi::{OwnedCmd, ResetCmd, TimedOut};
 use crate::virtio::{
-    self, Chain, Device, DeviceRef, DeviceWritable, IdTable, Virtqueue, Vq, VqSpec,
+    self, status, ArcToken, Chain, Device, DeviceRef, DeviceWritable, IdTable, Virtqueue, Vq,
+    VqSpec,
 };
-use crate::virtio_scsi_proto::{self as proto, CmdReq, CmdResp};
+use crate::virtio_scsi_proto::{self as proto, CmdReq, CmdResp, Tmf, TmfReq, TmfResp};
 use crate::{vdev_err, vdev_warn};
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use kernel::prelude::*;
 use kernel::str::CString;
 use kernel::sync::{new_mutex, Arc, ArcBorrow, Mutex};
@@ -39,6 +65,30 @@ use kernel::workqueue::{self, Work, WorkItem};
 use kernel::{c_str, fmt};
 
 crate::declare_scsi_host!(RvirtioScsi);
+
+// ---------------------------------------------------------------------------
+// Module-wide state.
+
+/// The workqueue reset work runs on.
+static RESET_WQ: GlobalQueue = GlobalQueue::new();
+/// `/sys/kernel/debug/rvirtio_scsi/`.
+static DEBUGFS: GlobalDir = GlobalDir::new();
+
+/// Sets up what every device shares; undone by [`module_exit`].
+pub(crate) fn module_init() -> Result {
+    RESET_WQ.alloc(c_str!("rvirtio_scsi_reset"), WQ_UNBOUND | WQ_MEM_RECLAIM)?;
+    DEBUGFS.create(c_str!("rvirtio_scsi"));
+    Ok(())
+}
+
+/// Undoes [`module_init`], once every device is gone.
+pub(crate) fn module_exit() {
+    RESET_WQ.destroy();
+    DEBUGFS.remove();
+}
+
+// ---------------------------------------------------------------------------
+// Per-device and per-command data.
 
 /// The driver.
 pub(crate) struct RvirtioScsi;
@@ -49,6 +99,80 @@ pub(crate) struct RvirtioScsi;
 pub(crate) struct ScsiCmd {
     req: CmdReq,
     resp: DeviceWritable<CmdResp>,
+    /// Fault injection: send the command without its response buffer and
+    /// data, which the device must treat as malformed.
+    malformed: bool,
+}
+
+/// A task management request and its answer, shared by the control queue
+/// and the error handler that waits for it.
+#[pin_data]
+pub(crate) struct TmfCmd {
+    req: TmfReq,
+    resp: DeviceWritable<TmfResp>,
+    /// [`TMF_PENDING`], [`TMF_ANSWERED`] or [`TMF_RESET`].
+    outcome: AtomicU8,
+    #[pin]
+    done: Completion,
+}
+
+/// [`TmfCmd::outcome`]: the device has not answered yet.
+const TMF_PENDING: u8 = 0;
+/// [`TmfCmd::outcome`]: the device answered; the response is valid.
+const TMF_ANSWERED: u8 = 1;
+/// [`TmfCmd::outcome`]: a reset took the request back unanswered.
+const TMF_RESET: u8 = 2;
+
+impl virtio::Token for ArcToken<TmfCmd> {
+    fn describe<'a>(tmf: &'a TmfCmd, chain: &mut Chain<'a>) {
+        chain.read(&tmf.req);
+        chain.write(&tmf.resp);
+    }
+}
+
+impl TmfCmd {
+    /// The control queue gave the request back: answered, or reset.
+    fn finish(&self, outcome: u8) {
+        self.outcome.store(outcome, Ordering::Release);
+        self.done.complete();
+    }
+}
+
+/// The control queue.
+type CtrlVq = Virtqueue<ArcToken<TmfCmd>>;
+
+/// Counters and fault-injection knobs, shown in debugfs (the names and
+/// meanings of rvirtio_blk's, plus the task management counters).
+#[derive(Default)]
+pub(crate) struct Stats {
+    timeouts: AtomicU64,
+    lost_interrupts: AtomicU64,
+    resets: AtomicU64,
+    /// Commands the device held at a reset, given back with `DID_RESET`
+    /// for the midlayer to retry.
+    requeued: AtomicU64,
+    /// Commands failed because the device was given up.
+    failed: AtomicU64,
+    give_ups: AtomicU64,
+    /// Commands completed by polling.
+    polled: AtomicU64,
+    /// ABORT_TASK and LOGICAL_UNIT_RESET requests sent.
+    aborts: AtomicU64,
+    lun_resets: AtomicU64,
+    /// Task management requests that got no answer in `tmf_timeout`.
+    tmf_timeouts: AtomicU64,
+    /// Host resets the error handler asked for.
+    host_resets: AtomicU64,
+    /// 0 live, 1 resetting, 2 dead, 3 deleting.
+    state: AtomicU32,
+    /// Drop the next N request-queue notifications.
+    drop_irqs: AtomicU32,
+    /// Send the next command malformed.
+    inject_malformed: AtomicU32,
+    /// Reset the device at the next command.
+    inject_reset: AtomicU32,
+    /// Hold every reset this long (ms) before it touches the device.
+    reset_delay_ms: AtomicU32,
 }
 
 /// A request virtqueue: `None` while the device has no queues (during
@@ -76,6 +200,8 @@ struct Events {
     vq: Option<Virtqueue<KBox<EventBuf>>>,
     /// Filled buffers waiting for the work (there are only so many).
     done: [Option<KBox<EventBuf>>; proto::EVENT_BUFFERS],
+    /// Buffers kept while a reset has no event queue, posted again after.
+    idle: [Option<KBox<EventBuf>>; proto::EVENT_BUFFERS],
     /// Set by remove: the work is no longer queued, buffers not reposted.
     stopped: bool,
 }
@@ -87,24 +213,32 @@ pub(crate) struct Shared {
     vqs: KVec<Pin<KBox<ReqQueue>>>,
     /// The last `poll_queues` of `vqs` have no interrupt.
     poll_queues: usize,
-    /// The control queue: created, not yet used.
+    /// The control queue (task management).
     #[pin]
-    other: Mutex<KVec<Vq>>,
+    ctrl: IrqSpinLock<Option<CtrlVq>>,
     #[pin]
     events: IrqSpinLock<Events>,
     #[pin]
     event_work: Work<Shared, EVENT_WORK>,
+    #[pin]
+    recovery: IrqSpinLock<Recovery>,
+    #[pin]
+    reset_work: Work<Shared, RESET_WORK>,
     /// Set once the host is added.
     #[pin]
     host: Mutex<Option<HostRef>>,
     dev: DeviceRef<RvirtioScsi>,
+    stats: Arc<Stats>,
+    faults: bool,
 }
 
-/// The work item id of [`Shared::event_work`].
+/// The work item ids of [`Shared`]'s two work items.
 const EVENT_WORK: u64 = 0;
+const RESET_WORK: u64 = 1;
 
 kernel::impl_has_work! {
     impl HasWork<Self, EVENT_WORK> for Shared { self.event_work }
+    impl HasWork<Self, RESET_WORK> for Shared { self.reset_work }
 }
 
 impl WorkItem<EVENT_WORK> for Shared {
@@ -115,10 +249,60 @@ impl WorkItem<EVENT_WORK> for Shared {
     }
 }
 
+impl WorkItem<RESET_WORK> for Shared {
+    type Pointer = Arc<Shared>;
+
+    fn run(this: Arc<Shared>) {
+        reset_device(&this);
+    }
+}
+
+impl Shared {
+    fn publish_state(&self, state: State) {
+        let code = match state {
+            State::Live => 0,
+            State::Resetting(_) => 1,
+            State::Dead => 2,
+            State::Deleting => 3,
+            State::Suspended => 4,
+        };
+        self.stats.state.store(code, Ordering::Relaxed);
+    }
+
+    fn count(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Asks for a reset; queues the work unless one is pending or the device is
+/// dead or going away. Any context.
+fn schedule_reset(shared: &Arc<Shared>, why: Reason) {
+    let queue = {
+        let mut r = shared.recovery.lock();
+        let queue = r.request_reset(why);
+        shared.publish_state(r.state());
+        queue
+    };
+    if queue {
+        // The state machine queues the work only once; the workqueue exists
+        // for as long as any device does.
+        let _ = RESET_WQ.enqueue::<_, RESET_WORK>(shared.clone());
+    }
+}
+
+/// Takes a fault-injection knob's next shot, if fault injection is on.
+fn take_shot(enabled: bool, knob: &AtomicU32) -> bool {
+    enabled
+        && knob
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+            .is_ok()
+}
+
 /// What probe builds and remove tears down.
 pub(crate) struct ScsiDevice {
     host: Host<RvirtioScsi>,
     shared: Arc<Shared>,
+    debugfs: Counters<Stats>,
 }
 
 // ---------------------------------------------------------------------------
@@ -129,6 +313,9 @@ impl virtio::Token for OwnedCmd<RvirtioScsi> {
     fn describe<'a>(cmd: &'a scsi::Cmd<RvirtioScsi>, chain: &mut Chain<'a>) {
         let d = cmd.data();
         chain.read(&d.req);
+        if d.malformed {
+            return;
+        }
         let data = cmd.data_buffer();
         if let (Direction::ToDevice, Some(list)) = (cmd.direction(), data) {
             chain.sg_list(list, false);
@@ -185,6 +372,30 @@ fn harvest(shared: &Shared, hwq: u32) {
     }
 }
 
+/// Finishes what the device returned on `cmd`'s queue, and says whether
+/// the device has given `cmd` back. Commands are finished under their
+/// queue's lock, so once this says so, `cmd` is finished.
+fn given_back(shared: &Shared, cmd: &Cmd<RvirtioScsi>) -> bool {
+    let Some(slot) = shared.vqs.get(cmd.hw_queue() as usize) else {
+        return !cmd.is_held();
+    };
+    let mut guard = slot.lock();
+    if let Some(vq) = guard.as_mut() {
+        drain(vq);
+    }
+    !cmd.is_held()
+}
+
+/// Finishes what the device returned on every request queue. Afterwards a
+/// command found not held has been finished.
+fn harvest_all(shared: &Shared) {
+    for slot in shared.vqs.iter() {
+        if let Some(vq) = slot.lock().as_mut() {
+            drain(vq);
+        }
+    }
+}
+
 impl HostOps for RvirtioScsi {
     type HostData = Shared;
     type CmdData = ScsiCmd;
@@ -205,7 +416,12 @@ impl HostOps for RvirtioScsi {
             cmd.fail();
             return Ok(());
         };
-        cmd.data_mut().req = req;
+        let d = cmd.data_mut();
+        d.req = req;
+        d.malformed = take_shot(shared.faults, &shared.stats.inject_malformed);
+        if take_shot(shared.faults, &shared.stats.inject_reset) {
+            schedule_reset(&shared.into(), Reason::Injected);
+        }
         let Some(slot) = shared.vqs.get(cmd.hw_queue() as usize) else {
             cmd.fail();
             return Ok(());
@@ -214,8 +430,7 @@ impl HostOps for RvirtioScsi {
         let mut guard = slot.lock();
         let Some(vq) = guard.as_mut() else {
             drop(guard);
-            cmd.fail();
-            return Ok(());
+            return no_queues(&shared, cmd);
         };
         match vq.add(cmd) {
             Ok(()) => {
@@ -251,7 +466,14 @@ impl HostOps for RvirtioScsi {
         let Some(slot) = shared.vqs.get(hwq as usize) else {
             return 0;
         };
-        slot.lock().as_mut().map_or(0, drain)
+        let n = slot.lock().as_mut().map_or(0, drain);
+        if n != 0 {
+            shared
+                .stats
+                .polled
+                .fetch_add(u64::from(n), Ordering::Relaxed);
+        }
+        n
     }
 
     /// Hardware queue `q` is request virtqueue `2 + q`: it serves the CPUs
@@ -265,6 +487,381 @@ impl HostOps for RvirtioScsi {
             map.map_default();
         }
     }
+
+    /// Harvest first; then a broken device is reset (the command comes back
+    /// with `DID_RESET`), and on a healthy one the midlayer aborts.
+    fn timed_out(shared: ArcBorrow<'_, Shared>, cmd: &Cmd<Self>) -> TimedOut {
+        Shared::count(&shared.stats.timeouts);
+        if given_back(&shared, cmd) {
+            Shared::count(&shared.stats.lost_interrupts);
+            return TimedOut::Done;
+        }
+        if !shared.recovery.lock().is_live() {
+            // A reset is pending or running (it takes the command back), or
+            // the device is dead or going away (remove takes it back).
+            return TimedOut::ResetTimer;
+        }
+        match broken(&shared) {
+            Some(why) => {
+                schedule_reset(&shared.into(), why);
+                TimedOut::ResetTimer
+            }
+            None => TimedOut::NotHandled,
+        }
+    }
+
+    /// ABORT_TASK. Success only once the device has given the command back:
+    /// after the answer, or after the reset that a missing answer (or a
+    /// broken device) brings.
+    fn abort(shared: ArcBorrow<'_, Shared>, cmd: &Cmd<Self>) -> EhResult {
+        if given_back(&shared, cmd) {
+            return EhResult::Success;
+        }
+        let shared: Arc<Shared> = shared.into();
+        let check = |s: &Shared| success_if(given_back(s, cmd));
+        if let Some(why) = broken(&shared) {
+            return reset_then(&shared, why, check);
+        }
+        Shared::count(&shared.stats.aborts);
+        let req = TmfReq::new(
+            Tmf::AbortTask,
+            cmd.target() as u8,
+            cmd.lun() as u16,
+            cmd.id(),
+        );
+        tmf_then(&shared, req, check)
+    }
+
+    /// LOGICAL_UNIT_RESET. Success only once the device holds no command of
+    /// the LUN any more.
+    fn device_reset(shared: ArcBorrow<'_, Shared>, cmd: &ResetCmd<Self>) -> EhResult {
+        let shared: Arc<Shared> = shared.into();
+        let check = |s: &Shared| {
+            harvest_all(s);
+            let held = cmd.lun_held();
+            if !held {
+                // A command seen given back may still be finishing under its
+                // queue's lock: wait for it.
+                harvest_all(s);
+            }
+            success_if(!held)
+        };
+        if let Some(why) = broken(&shared) {
+            return reset_then(&shared, why, check);
+        }
+        Shared::count(&shared.stats.lun_resets);
+        let req = TmfReq::new(
+            Tmf::LogicalUnitReset,
+            cmd.target() as u8,
+            cmd.lun() as u16,
+            0,
+        );
+        tmf_then(&shared, req, check)
+    }
+
+    /// Resets the device (in the reset work, which this waits for). Every
+    /// command comes back, even when the device is given up.
+    fn host_reset(shared: ArcBorrow<'_, Shared>) -> EhResult {
+        let shared: Arc<Shared> = shared.into();
+        Shared::count(&shared.stats.host_resets);
+        reset_then(&shared, Reason::HostReset, |s| {
+            success_if(s.recovery.lock().is_live())
+        })
+    }
+}
+
+/// A command arrived while the device has no queues: during a reset the
+/// midlayer retries it later; a dead device fails it.
+fn no_queues(shared: &Shared, cmd: OwnedCmd<RvirtioScsi>) -> Result<(), OwnedCmd<RvirtioScsi>> {
+    if shared.stats.state.load(Ordering::Relaxed) == 1 {
+        Err(cmd)
+    } else {
+        cmd.finish(proto::did::NO_CONNECT, 0, 0, &[]);
+        Ok(())
+    }
+}
+
+fn success_if(ok: bool) -> EhResult {
+    if ok {
+        EhResult::Success
+    } else {
+        EhResult::Failed
+    }
+}
+
+/// Why the device needs a reset now, if it does: NEEDS_RESET first, then a
+/// lost DRIVER_OK.
+fn broken(shared: &Shared) -> Option<Reason> {
+    let st = shared.dev.with(|dev| dev.status())?;
+    match recovery::timeout_verdict(status::health(st), 0, u32::MAX) {
+        TimeoutVerdict::Reset(why) => Some(why),
+        TimeoutVerdict::Wait => None,
+    }
+}
+
+/// Resets the device for `why` (unless a reset is already pending, or the
+/// device is dead or going away), waits for the reset work, then decides
+/// with `check`.
+fn reset_then(shared: &Arc<Shared>, why: Reason, check: impl Fn(&Shared) -> EhResult) -> EhResult {
+    schedule_reset(shared, why);
+    work::flush(&shared.reset_work);
+    check(shared)
+}
+
+/// What became of a task management request.
+enum TmfOutcome {
+    /// The device answered.
+    Answered(TmfResp),
+    /// A reset took it back unanswered.
+    Reset,
+    /// No answer within `tmf_timeout`.
+    TimedOut,
+    /// It could not be sent (no memory, no queue, the queue is full).
+    NotSent,
+}
+
+/// Sends `req` on the control queue and waits for the outcome.
+fn send_tmf(shared: &Shared, req: TmfReq) -> TmfOutcome {
+    // The error handler may be what frees memory: do not wait for reclaim.
+    let Ok(tmf) = Arc::pin_init(
+        pin_init!(TmfCmd {
+            req,
+            resp: DeviceWritable::default(),
+            outcome: AtomicU8::new(TMF_PENDING),
+            done <- Completion::new(),
+        }),
+        GFP_NOWAIT,
+    ) else {
+        return TmfOutcome::NotSent;
+    };
+    {
+        let mut ctrl = shared.ctrl.lock();
+        let Some(vq) = ctrl.as_mut() else {
+            return TmfOutcome::NotSent;
+        };
+        if vq.add(ArcToken(tmf.clone())).is_err() {
+            return TmfOutcome::NotSent;
+        }
+        vq.kick();
+    }
+    if !tmf
+        .done
+        .wait_timeout(time::secs_to_jiffies(params::tmf_timeout()))
+    {
+        return TmfOutcome::TimedOut;
+    }
+    match tmf.outcome.load(Ordering::Acquire) {
+        TMF_ANSWERED => TmfOutcome::Answered(tmf.resp.get()),
+        _ => TmfOutcome::Reset,
+    }
+}
+
+/// Sends a task management request; if the device carried it out, or a
+/// reset (after no answer in time) took everything back, decides with
+/// `check`, which looks at whether the device still holds the commands
+/// concerned.
+fn tmf_then(shared: &Arc<Shared>, req: TmfReq, check: impl Fn(&Shared) -> EhResult) -> EhResult {
+    match send_tmf(shared, req) {
+        // The device returns the commands concerned before it answers.
+        TmfOutcome::Answered(resp) if resp.succeeded() => check(shared),
+        TmfOutcome::Answered(_) | TmfOutcome::NotSent => EhResult::Failed,
+        TmfOutcome::Reset => check(shared),
+        TmfOutcome::TimedOut => {
+            Shared::count(&shared.stats.tmf_timeouts);
+            shared.dev.with(|dev| {
+                vdev_warn!(
+                    dev,
+                    "no answer to task management in {} s",
+                    params::tmf_timeout()
+                )
+            });
+            reset_then(shared, Reason::TmfTimeout, check)
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The reset work.
+
+/// Resets the device and brings it back, or gives up. Runs on
+/// [`RESET_WQ`]; the state machine makes sure it is queued once and never
+/// touches a device that `remove` has claimed.
+fn reset_device(shared: &Arc<Shared>) {
+    let start = {
+        let mut r = shared.recovery.lock();
+        let start = r.reset_started(time::jiffies());
+        shared.publish_state(r.state());
+        start
+    };
+    let (why, give_up) = match start {
+        Start::Proceed(why) => (why, false),
+        Start::GiveUp(why) => (why, true),
+        Start::Abort => return,
+    };
+    // Revoked only after remove has waited for this work.
+    shared.dev.with(|dev| {
+        Shared::count(&shared.stats.resets);
+        let n = shared.stats.resets.load(Ordering::Relaxed);
+        if give_up {
+            vdev_err!(
+                dev,
+                "reset {} ({}): over the budget of {} resets in {} s, giving up",
+                n,
+                why.as_str(),
+                params::reset_budget(),
+                params::reset_window()
+            );
+        } else {
+            vdev_warn!(dev, "reset {}: {}", n, why.as_str());
+        }
+        if shared.faults {
+            let ms = shared.stats.reset_delay_ms.load(Ordering::Relaxed);
+            if ms != 0 {
+                time::sleep_ms(ms);
+            }
+        }
+        let reset = take_back(dev, shared, give_up);
+        let finish = if give_up {
+            Finish::GaveUp
+        } else {
+            let ok = bring_back(dev, shared, reset);
+            let mut r = shared.recovery.lock();
+            let finish = r.reset_finished(ok);
+            shared.publish_state(r.state());
+            finish
+        };
+        if finish == Finish::GaveUp {
+            give_up_device(dev, shared);
+        }
+    });
+}
+
+/// Finishes what the device returned, resets it, and takes back what it
+/// still held: commands come back with `DID_RESET` for the midlayer to
+/// retry, or, if `give_up`, fail with `DID_NO_CONNECT`; task management
+/// requests come back unanswered; event buffers are kept for later. The
+/// queues are deleted; the returned proof lets them be created again.
+fn take_back<'a>(
+    dev: &'a Device<RvirtioScsi>,
+    shared: &Shared,
+    give_up: bool,
+) -> virtio::DeviceReset<'a> {
+    for slot in shared.vqs.iter() {
+        if let Some(vq) = slot.lock().as_mut() {
+            vq.disable_cb();
+            drain(vq);
+        }
+    }
+    let mut vqs = KVec::with_capacity(shared.vqs.len() + 2, GFP_KERNEL).unwrap_or_default();
+    let reset = dev.reset();
+    // From here the device owns nothing.
+    let mut keep = |vq: Vq| {
+        if vqs.push(vq, GFP_KERNEL).is_err() {
+            vdev_err!(dev, "out of memory deleting virtqueues");
+        }
+    };
+    for slot in shared.vqs.iter() {
+        // Finished under the queue's lock, like every completion.
+        let taken = slot.lock().take().map(|mut vq| {
+            drain(&mut vq);
+            while let Some(cmd) = vq.detach_unused(&reset) {
+                if give_up {
+                    Shared::count(&shared.stats.failed);
+                    cmd.finish(proto::did::NO_CONNECT, 0, 0, &[]);
+                } else {
+                    Shared::count(&shared.stats.requeued);
+                    cmd.finish(proto::did::RESET, 0, 0, &[]);
+                }
+            }
+            vq
+        });
+        if let Some(vq) = taken {
+            keep(vq.into_untyped());
+        }
+    }
+    let ctrl = shared.ctrl.lock().take();
+    if let Some(mut vq) = ctrl {
+        while let Some((tmf, _len)) = vq.get_buf() {
+            tmf.0.finish(TMF_ANSWERED);
+        }
+        while let Some(tmf) = vq.detach_unused(&reset) {
+            tmf.0.finish(TMF_RESET);
+        }
+        keep(vq.into_untyped());
+    }
+    let events = {
+        let mut events = shared.events.lock();
+        events.vq.take().map(|mut vq| {
+            while let Some(buf) = vq.detach_unused(&reset) {
+                if let Some(free) = events.idle.iter_mut().find(|b| b.is_none()) {
+                    *free = Some(buf);
+                }
+            }
+            vq
+        })
+    };
+    if let Some(vq) = events {
+        keep(vq.into_untyped());
+    }
+    if dev.del_vqs(vqs).is_err() {
+        vdev_err!(dev, "virtqueues could not be deleted");
+    }
+    reset
+}
+
+/// Renegotiates the features, creates the queues again, sets DRIVER_OK and
+/// posts the event buffers again.
+fn bring_back(
+    dev: &Device<RvirtioScsi>,
+    shared: &Arc<Shared>,
+    reset: virtio::DeviceReset<'_>,
+) -> bool {
+    if let Err(e) = dev.restart(reset) {
+        vdev_err!(
+            dev,
+            "reset: the device did not accept its features again ({:?})",
+            e
+        );
+        return false;
+    }
+    if let Err(e) = create_vqs(dev, shared) {
+        vdev_err!(
+            dev,
+            "reset: could not create the virtqueues again ({:?})",
+            e
+        );
+        return false;
+    }
+    write_sizes(dev);
+    dev.ready();
+    loop {
+        let buf = shared.events.lock().idle.iter_mut().find_map(Option::take);
+        let Some(buf) = buf else {
+            break;
+        };
+        repost(shared, buf);
+    }
+    true
+}
+
+/// The device is dead: its queues are gone, so every command fails; now its
+/// LUNs go offline, so that I/O fails before it reaches the driver.
+fn give_up_device(dev: &Device<RvirtioScsi>, shared: &Shared) {
+    Shared::count(&shared.stats.give_ups);
+    vdev_err!(
+        dev,
+        "giving up on the device: its LUNs go offline, all I/O fails"
+    );
+    let host = shared.host.lock().clone();
+    if let Some(host) = host {
+        host.with(|h| h.offline_all());
+    }
+}
+
+/// Tells the device the sense and CDB sizes the driver uses.
+fn write_sizes(dev: &Device<RvirtioScsi>) {
+    dev.write_u32(proto::config::SENSE_SIZE, proto::SENSE_SIZE as u32);
+    dev.write_u32(proto::config::CDB_SIZE, proto::CDB_SIZE as u32);
 }
 
 // ---------------------------------------------------------------------------
@@ -284,9 +881,25 @@ impl virtio::Driver for RvirtioScsi {
 
     fn vq_done(shared: ArcBorrow<'_, Shared>, index: u32) {
         if index >= proto::vq::FIRST_REQUEST {
+            if take_shot(shared.faults, &shared.stats.drop_irqs) {
+                // Fault injection: a lost interrupt. The responses stay on
+                // the used ring until a timeout harvests them.
+                return;
+            }
             harvest(&shared, index - proto::vq::FIRST_REQUEST);
         } else if index == proto::vq::EVENT {
             events_done(shared);
+        } else if let Some(vq) = shared.ctrl.lock().as_mut() {
+            while let Some((tmf, _len)) = vq.get_buf() {
+                tmf.0.finish(TMF_ANSWERED);
+            }
+        }
+    }
+
+    /// A device that sets NEEDS_RESET says so with a config change.
+    fn config_changed(dev: &Device<Self>, data: &ScsiDevice) {
+        if status::health(dev.status()) == status::Health::NeedsReset {
+            schedule_reset(&data.shared, Reason::NeedsReset);
         }
     }
 
@@ -320,29 +933,45 @@ impl virtio::Driver for RvirtioScsi {
                 GFP_KERNEL,
             )?;
         }
+        let recovery = Recovery::new(
+            params::reset_budget() as usize,
+            time::secs_to_jiffies(params::reset_window()),
+        );
         let shared = Arc::pin_init(
             try_pin_init!(Shared {
                 vqs: slots,
                 poll_queues: npoll,
-                other <- new_mutex!(KVec::new(), "rvirtio_scsi::other"),
+                ctrl <- IrqSpinLock::new(
+                    None,
+                    c_str!("rvirtio_scsi_ctrl"),
+                    kernel::static_lock_class!()
+                ),
                 events <- IrqSpinLock::new(
                     Events {
                         vq: None,
                         done: Default::default(),
+                        idle: Default::default(),
                         stopped: false,
                     },
                     c_str!("rvirtio_scsi_events"),
                     kernel::static_lock_class!()
                 ),
                 event_work <- kernel::new_work!("rvirtio_scsi::event_work"),
+                recovery <- IrqSpinLock::new(
+                    recovery,
+                    c_str!("rvirtio_scsi_recovery"),
+                    kernel::static_lock_class!()
+                ),
+                reset_work <- kernel::new_work!("rvirtio_scsi::reset_work"),
                 host <- new_mutex!(None, "rvirtio_scsi::host"),
                 dev: dev.to_ref(),
+                stats: Arc::new(Stats::default(), GFP_KERNEL)?,
+                faults: params::fault_inject(),
             }? Error),
             GFP_KERNEL,
         )?;
         create_vqs(dev, &shared)?;
-        dev.write_u32(off::SENSE_SIZE, proto::SENSE_SIZE as u32);
-        dev.write_u32(off::CDB_SIZE, proto::CDB_SIZE as u32);
+        write_sizes(dev);
 
         let ring = shared.vqs[0].lock().as_ref().map_or(1, |vq| vq.num_free());
         let shape = proto::host_shape(&cfg, nr_cpu_ids(), ring);
@@ -370,23 +999,65 @@ impl virtio::Driver for RvirtioScsi {
             return Err(e);
         }
         *shared.host.lock() = host.host_ref();
+        let debugfs = {
+            let name = CString::try_from_fmt(fmt!("host{}", host.number()))?;
+            DEBUGFS.with(|root| {
+                Counters::new(&name, Some(root), shared.stats.clone(), |f, s| {
+                    f.u64(c_str!("timeouts"), &s.timeouts);
+                    f.u64(c_str!("lost_interrupts"), &s.lost_interrupts);
+                    f.u64(c_str!("resets"), &s.resets);
+                    f.u64(c_str!("requeued"), &s.requeued);
+                    f.u64(c_str!("failed"), &s.failed);
+                    f.u64(c_str!("give_ups"), &s.give_ups);
+                    f.u64(c_str!("polled"), &s.polled);
+                    f.u64(c_str!("aborts"), &s.aborts);
+                    f.u64(c_str!("lun_resets"), &s.lun_resets);
+                    f.u64(c_str!("tmf_timeouts"), &s.tmf_timeouts);
+                    f.u64(c_str!("host_resets"), &s.host_resets);
+                    f.u32(c_str!("state"), &s.state, false);
+                    if params::fault_inject() {
+                        f.u32(c_str!("drop_irqs"), &s.drop_irqs, true);
+                        f.u32(c_str!("inject_malformed"), &s.inject_malformed, true);
+                        f.u32(c_str!("inject_reset"), &s.inject_reset, true);
+                        f.u32(c_str!("reset_delay_ms"), &s.reset_delay_ms, true);
+                    }
+                })
+            })
+        };
         dev.ready();
         if dev.has_feature(proto::feature::HOTPLUG) {
             post_event_buffers(&shared);
         }
         host.scan();
-        Ok(ScsiDevice { host, shared })
+        Ok(ScsiDevice {
+            host,
+            shared,
+            debugfs,
+        })
     }
 
     /// Removes the host while the queues still work (the midlayer flushes
-    /// caches and waits for commands), then resets the device and deletes
-    /// the queues.
+    /// caches and waits for commands; its error handling may still reset
+    /// the device), then claims the device from recovery, resets it and
+    /// deletes the queues.
     fn remove(dev: &Device<Self>, data: ScsiDevice) {
-        let ScsiDevice { host, shared } = data;
+        let ScsiDevice {
+            host,
+            shared,
+            debugfs,
+        } = data;
         // No event work is queued from now on; wait for a running one.
         shared.events.lock().stopped = true;
         work::flush(&shared.event_work);
         drop(host);
+        {
+            let mut r = shared.recovery.lock();
+            r.remove();
+            shared.publish_state(r.state());
+        }
+        // A queued reset runs and sees Deleting; a running one finishes.
+        work::flush(&shared.reset_work);
+        drop(debugfs);
         delete_vqs(dev, &shared);
     }
 }
@@ -412,9 +1083,17 @@ fn repost(shared: &Shared, mut buf: KBox<EventBuf>) {
     if events.stopped {
         return;
     }
-    if let Some(vq) = events.vq.as_mut() {
-        if vq.add(buf).is_ok() {
-            vq.kick();
+    match events.vq.as_mut() {
+        Some(vq) => {
+            if vq.add(buf).is_ok() {
+                vq.kick();
+            }
+        }
+        None => {
+            // A reset is running: it posts the buffer once the queue is back.
+            if let Some(free) = events.idle.iter_mut().find(|b| b.is_none()) {
+                *free = Some(buf);
+            }
         }
     }
 }
@@ -423,7 +1102,9 @@ fn repost(shared: &Shared, mut buf: KBox<EventBuf>) {
 fn events_done(shared: ArcBorrow<'_, Shared>) {
     let queue = {
         let mut events = shared.events.lock();
-        let Events { vq, done, stopped } = &mut *events;
+        let Events {
+            vq, done, stopped, ..
+        } = &mut *events;
         if let Some(vq) = vq.as_mut() {
             while let Some((buf, _len)) = vq.get_buf() {
                 // There is a free entry for every buffer there is.
@@ -539,9 +1220,7 @@ fn create_vqs(dev: &Device<RvirtioScsi>, shared: &Arc<Shared>) -> Result {
     let mut vqs = dev
         .find_vqs(shared, specs, proto::vq::FIRST_REQUEST)?
         .into_iter();
-    if let Some(vq) = vqs.next() {
-        shared.other.lock().push(vq, GFP_KERNEL)?;
-    }
+    *shared.ctrl.lock() = vqs.next().map(Vq::into_typed);
     shared.events.lock().vq = vqs.next().map(Vq::into_typed);
     for (slot, vq) in shared.vqs.iter().zip(vqs) {
         *slot.lock() = Some(vq.into_typed());
@@ -549,45 +1228,8 @@ fn create_vqs(dev: &Device<RvirtioScsi>, shared: &Arc<Shared>) -> Result {
     Ok(())
 }
 
-/// Resets the device, fails what it still held, deletes the queues.
+/// Resets the device, fails what it still held, deletes the queues (probe
+/// failure, remove).
 fn delete_vqs(dev: &Device<RvirtioScsi>, shared: &Shared) {
-    for slot in shared.vqs.iter() {
-        if let Some(vq) = slot.lock().as_mut() {
-            vq.disable_cb();
-        }
-    }
-    let reset = dev.reset();
-    let mut vqs = KVec::new();
-    for slot in shared.vqs.iter() {
-        let taken = slot.lock().take();
-        if let Some(mut vq) = taken {
-            drain(&mut vq);
-            while let Some(cmd) = vq.detach_unused(&reset) {
-                cmd.finish(proto::did::RESET, 0, 0, &[]);
-            }
-            if vqs.push(vq.into_untyped(), GFP_KERNEL).is_err() {
-                vdev_err!(dev, "out of memory deleting virtqueues");
-                return;
-            }
-        }
-    }
-    let events = shared.events.lock().vq.take();
-    if let Some(mut vq) = events {
-        // The buffers are plain memory: dropping them is all they need.
-        while vq.detach_unused(&reset).is_some() {}
-        if vqs.push(vq.into_untyped(), GFP_KERNEL).is_err() {
-            vdev_err!(dev, "out of memory deleting virtqueues");
-            return;
-        }
-    }
-    let other = core::mem::replace(&mut *shared.other.lock(), KVec::new());
-    for vq in other {
-        if vqs.push(vq, GFP_KERNEL).is_err() {
-            vdev_err!(dev, "out of memory deleting virtqueues");
-            return;
-        }
-    }
-    if dev.del_vqs(vqs).is_err() {
-        vdev_warn!(dev, "virtqueues could not be deleted");
-    }
+    take_back(dev, shared, true);
 }

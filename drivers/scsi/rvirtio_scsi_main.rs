@@ -37,12 +37,32 @@ module! {
 }
 
 struct RvirtioScsiModule {
+    // Field order is drop order: the driver goes (removing every host),
+    // then the workqueue and debugfs root.
     _driver: Pin<KBox<virtio::Registration<rvirtio_scsi::RvirtioScsi>>>,
+    _globals: Globals,
+}
+
+/// The driver's module-wide state, released after the last device.
+struct Globals;
+
+impl Drop for Globals {
+    fn drop(&mut self) {
+        rvirtio_scsi::module_exit();
+    }
 }
 
 impl kernel::Module for RvirtioScsiModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        if let Err(e) = rvirtio_scsi::module_init() {
+            rvirtio_scsi::module_exit();
+            return Err(e);
+        }
+        let globals = Globals;
         let driver = KBox::pin_init(virtio::Registration::new(), GFP_KERNEL)?;
-        Ok(Self { _driver: driver })
+        Ok(Self {
+            _driver: driver,
+            _globals: globals,
+        })
     }
 }

@@ -20,6 +20,21 @@ static enum scsi_timeout_action rvirtio_scsi_eh_timed_out(struct scsi_cmnd *sc)
 	return rvirtio_scsi_rs_eh_timed_out(sc);
 }
 
+static int rvirtio_scsi_eh_abort(struct scsi_cmnd *sc)
+{
+	return rvirtio_scsi_rs_eh_abort(sc);
+}
+
+static int rvirtio_scsi_eh_device_reset(struct scsi_cmnd *sc)
+{
+	return rvirtio_scsi_rs_eh_device_reset(sc);
+}
+
+static int rvirtio_scsi_eh_host_reset(struct scsi_cmnd *sc)
+{
+	return rvirtio_scsi_rs_eh_host_reset(sc);
+}
+
 static void rvirtio_scsi_map_queues(struct Scsi_Host *shost)
 {
 	rvirtio_scsi_rs_map_queues(shost);
@@ -50,6 +65,9 @@ static struct scsi_host_template rvirtio_scsi_template = {
 	.commit_rqs = rvirtio_scsi_rs_commit_rqs,
 	.change_queue_depth = rvirtio_scsi_change_queue_depth,
 	.eh_timed_out = rvirtio_scsi_eh_timed_out,
+	.eh_abort_handler = rvirtio_scsi_eh_abort,
+	.eh_device_reset_handler = rvirtio_scsi_eh_device_reset,
+	.eh_host_reset_handler = rvirtio_scsi_eh_host_reset,
 	.slave_alloc = rvirtio_scsi_slave_alloc,
 	.dma_boundary = UINT_MAX,
 	.map_queues = rvirtio_scsi_map_queues,
@@ -207,4 +225,41 @@ bool rvirtio_scsi_rescan_lun(struct Scsi_Host *shost, unsigned int target, u64 l
 	scsi_rescan_device(sdev);
 	scsi_device_put(sdev);
 	return true;
+}
+
+/* The first byte of a command's private area is the glue's "held" flag. */
+struct rvirtio_scsi_lun_held {
+	struct scsi_device *sdev;
+	bool held;
+};
+
+static bool rvirtio_scsi_lun_held_one(struct scsi_cmnd *sc, void *data)
+{
+	struct rvirtio_scsi_lun_held *h = data;
+
+	if (sc->device == h->sdev && READ_ONCE(*(u8 *)scsi_cmd_priv(sc))) {
+		h->held = true;
+		return false;
+	}
+	return true;
+}
+
+bool rvirtio_scsi_lun_held(struct scsi_cmnd *sc)
+{
+	struct rvirtio_scsi_lun_held h = { .sdev = sc->device };
+
+	scsi_host_busy_iter(sc->device->host, rvirtio_scsi_lun_held_one, &h);
+	return h.held;
+}
+
+void rvirtio_scsi_offline_all(struct Scsi_Host *shost)
+{
+	struct scsi_device *sdev;
+
+	shost_for_each_device(sdev, shost) {
+		mutex_lock(&sdev->state_mutex);
+		if (scsi_device_set_state(sdev, SDEV_OFFLINE) == 0)
+			sdev_printk(KERN_ERR, sdev, "the virtio-scsi device is dead: offline\n");
+		mutex_unlock(&sdev->state_mutex);
+	}
 }

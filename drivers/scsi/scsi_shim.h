@@ -22,6 +22,9 @@ void rvirtio_scsi_rs_map_queues(struct Scsi_Host *shost);
 int rvirtio_scsi_rs_mq_poll(struct Scsi_Host *shost, unsigned int hwq);
 void rvirtio_scsi_rs_commit_rqs(struct Scsi_Host *shost, u16 hwq);
 int rvirtio_scsi_rs_eh_timed_out(struct scsi_cmnd *sc);
+int rvirtio_scsi_rs_eh_abort(struct scsi_cmnd *sc);
+int rvirtio_scsi_rs_eh_device_reset(struct scsi_cmnd *sc);
+int rvirtio_scsi_rs_eh_host_reset(struct scsi_cmnd *sc);
 
 /* What the driver sets on a host before adding it. */
 struct rvirtio_scsi_host_config {
@@ -61,6 +64,8 @@ void rvirtio_scsi_scan_target(struct Scsi_Host *shost, unsigned int target);
 int rvirtio_scsi_add_lun(struct Scsi_Host *shost, unsigned int target, u64 lun);
 bool rvirtio_scsi_remove_lun(struct Scsi_Host *shost, unsigned int target, u64 lun);
 bool rvirtio_scsi_rescan_lun(struct Scsi_Host *shost, unsigned int target, u64 lun);
+bool rvirtio_scsi_lun_held(struct scsi_cmnd *sc);
+void rvirtio_scsi_offline_all(struct Scsi_Host *shost);
 
 void rvirtio_scsi_cmd_finish(struct scsi_cmnd *sc, u8 host_byte, u8 status, u32 resid,
 			     const u8 *sense, unsigned int sense_len);

@@ -253,6 +253,31 @@ impl TmfReq {
     }
 }
 
+/// A task management response (`struct virtio_scsi_ctrl_tmf_resp`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TmfResp {
+    /// The virtio response code ([`response`]).
+    pub response: u8,
+}
+
+impl Default for TmfResp {
+    /// A response that reads as a failure if the device never wrote it.
+    fn default() -> Self {
+        Self {
+            response: response::FAILURE,
+        }
+    }
+}
+
+impl TmfResp {
+    /// Whether the function was carried out, as the C driver decides:
+    /// `FUNCTION_COMPLETE` (which is `OK`) or `FUNCTION_SUCCEEDED`.
+    pub fn succeeded(&self) -> bool {
+        matches!(self.response, response::OK | response::FUNCTION_SUCCEEDED)
+    }
+}
+
 /// An event buffer (`struct virtio_scsi_event`, 16 bytes).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -291,6 +316,8 @@ pub struct Completion {
 pub mod did {
     /// No error.
     pub const OK: u8 = 0x00;
+    /// No connection: the device is gone; not retried.
+    pub const NO_CONNECT: u8 = 0x01;
     /// Bus stayed busy.
     pub const BUS_BUSY: u8 = 0x02;
     /// Bad target.

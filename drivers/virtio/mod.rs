@@ -26,7 +26,7 @@ mod virtqueue;
 
 pub use device::{Device, DeviceRef, DeviceReset, VqSpec};
 pub use driver::{Driver, IdTable, Registration};
-pub use virtqueue::{Chain, DeviceWritable, Token, Virtqueue, Vq};
+pub use virtqueue::{ArcToken, Chain, DeviceWritable, Token, Virtqueue, Vq};
 
 /// Prints a message prefixed with the virtio device's name, at `dev_info` level.
 #[macro_export]

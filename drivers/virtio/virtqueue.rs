@@ -20,6 +20,7 @@ use core::cell::UnsafeCell;
 use core::marker::PhantomData;
 use kernel::bindings;
 use kernel::prelude::*;
+use kernel::sync::Arc;
 use kernel::types::ForeignOwnable;
 
 /// A driver's handle on one request, which a virtqueue can carry.
@@ -65,6 +66,37 @@ impl<T: Copy> DeviceWritable<T> {
 impl<T: Copy + Default> Default for DeviceWritable<T> {
     fn default() -> Self {
         Self::new(T::default())
+    }
+}
+
+/// A token the driver keeps a second reference to, such as a control
+/// request whose submitter waits for the answer: the queue holds one
+/// reference of the `Arc`, the submitter another.
+pub struct ArcToken<T: Send + Sync + 'static>(pub Arc<T>);
+
+impl<T: Send + Sync + 'static> ForeignOwnable for ArcToken<T> {
+    type Borrowed<'a> = &'a T;
+
+    fn into_foreign(self) -> *const core::ffi::c_void {
+        Arc::into_raw(self.0).cast()
+    }
+
+    /// # Safety
+    ///
+    /// As for [`ForeignOwnable::borrow`].
+    unsafe fn borrow<'a>(ptr: *const core::ffi::c_void) -> &'a T {
+        // SAFETY: `ptr` came from `into_foreign`, so the reference it holds
+        // keeps the value alive until `from_foreign`, which outlives `'a`.
+        unsafe { &*ptr.cast::<T>() }
+    }
+
+    /// # Safety
+    ///
+    /// As for [`ForeignOwnable::from_foreign`].
+    unsafe fn from_foreign(ptr: *const core::ffi::c_void) -> Self {
+        // SAFETY: `ptr` came from `Arc::into_raw` in `into_foreign` and is
+        // converted back once.
+        Self(unsafe { Arc::from_raw(ptr.cast::<T>()) })
     }
 }
 

@@ -7,7 +7,8 @@ use super::HostOps;
 use crate::lib::sg::SgList;
 use core::ffi::c_void;
 use core::marker::PhantomData;
-use core::ptr::NonNull;
+use core::ptr::{addr_of, addr_of_mut, NonNull};
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::types::{ForeignOwnable, Opaque};
 
 /// Which way a command's data goes.
@@ -25,6 +26,18 @@ pub enum Direction {
 
 /// `DID_ERROR`: the host byte of a command that failed in the driver.
 pub const DID_ERROR: u8 = 0x07;
+
+/// What a command's private area holds: the glue's flag, then the driver's
+/// data.
+#[repr(C)]
+pub(super) struct CmdPriv<D> {
+    /// Set while a transport (a virtqueue) holds the command, from
+    /// `into_foreign` to `from_foreign`. `scsi_shim.c` reads it as the area's
+    /// first byte. The area starts zeroed, so the flag starts clear.
+    pub(super) held: AtomicBool,
+    /// The driver's data, written at every `queuecommand`.
+    pub(super) data: D,
+}
 
 /// A command as anyone may look at it: its owner, or a timeout handler.
 ///
@@ -49,11 +62,31 @@ impl<T: HostOps> Cmd<T> {
         self.0.get()
     }
 
+    fn priv_area(&self) -> *mut CmdPriv<T::CmdData> {
+        // SAFETY: The command is alive; its private area is a `CmdPriv`
+        // (`Host::new` sized it so).
+        unsafe { sb::rvirtio_scsi_cmd_priv(self.raw()).cast() }
+    }
+
     /// The driver's data of this command.
     pub fn data(&self) -> &T::CmdData {
         // SAFETY: Per the type invariant the private area holds a
         // `T::CmdData`; shared access only reads it.
-        unsafe { &*sb::rvirtio_scsi_cmd_priv(self.raw()).cast::<T::CmdData>() }
+        unsafe { &*addr_of!((*self.priv_area()).data) }
+    }
+
+    /// Whether a transport (the device) holds the command now. Meaningful
+    /// under the lock the transport's completions run under: the flag is
+    /// cleared when the transport gives the command back, and the command is
+    /// finished right after, under the same lock.
+    pub fn is_held(&self) -> bool {
+        // SAFETY: The flag is an atomic, valid for as long as the command.
+        unsafe { (*addr_of!((*self.priv_area()).held)).load(Ordering::Acquire) }
+    }
+
+    fn set_held(&self, held: bool) {
+        // SAFETY: As above.
+        unsafe { (*addr_of!((*self.priv_area()).held)).store(held, Ordering::Release) }
     }
 
     /// The CDB.
@@ -127,6 +160,48 @@ impl<T: HostOps> Cmd<T> {
     }
 }
 
+/// What the error handler's LUN reset is about: the LUN of a command that
+/// may be a dummy, never queued (an `SG_SCSI_RESET` ioctl), so only its
+/// device is looked at.
+///
+/// # Invariants
+///
+/// The command's device belongs to a host created by [`super::Host`] for
+/// `T`, and is alive while the reference lives.
+#[repr(transparent)]
+pub struct ResetCmd<T: HostOps>(Opaque<sb::scsi_cmnd>, PhantomData<T>);
+
+impl<T: HostOps> ResetCmd<T> {
+    /// # Safety
+    ///
+    /// `sc` must satisfy the type invariant for `'a`.
+    pub(super) unsafe fn from_raw<'a>(sc: *mut sb::scsi_cmnd) -> &'a Self {
+        // SAFETY: `ResetCmd<T>` is a transparent wrapper of `struct scsi_cmnd`.
+        unsafe { &*sc.cast() }
+    }
+
+    /// The target id.
+    pub fn target(&self) -> u32 {
+        // SAFETY: The device is alive per the type invariant.
+        unsafe { sb::rvirtio_scsi_cmd_target(self.0.get()) }
+    }
+
+    /// The LUN.
+    pub fn lun(&self) -> u64 {
+        // SAFETY: As above.
+        unsafe { sb::rvirtio_scsi_cmd_lun(self.0.get()) }
+    }
+
+    /// Whether a transport holds any command of this LUN. As with
+    /// [`Cmd::is_held`], a command found not held may still be finishing
+    /// under its transport's lock: take that lock once before relying on it.
+    pub fn lun_held(&self) -> bool {
+        // SAFETY: As above; the shim walks the host's started commands,
+        // whose private areas start with the `CmdPriv` flag.
+        unsafe { sb::rvirtio_scsi_lun_held(self.0.get()) }
+    }
+}
+
 /// The right to finish one queued command.
 ///
 /// # Invariants
@@ -171,8 +246,9 @@ impl<T: HostOps> OwnedCmd<T> {
     /// The driver's data of this command, for changing.
     pub fn data_mut(&mut self) -> &mut T::CmdData {
         // SAFETY: Per the type invariant this is the only handle that may
-        // change the private area, and we hold it mutably.
-        unsafe { &mut *sb::rvirtio_scsi_cmd_priv(self.sc.as_ptr()).cast::<T::CmdData>() }
+        // change the driver's data, and we hold it mutably; the flag beside
+        // it is not part of the borrow.
+        unsafe { &mut *addr_of_mut!((*self.priv_area()).data) }
     }
 
     /// Finishes the command (`scsi_done`) with host byte `host`, SCSI status
@@ -206,7 +282,9 @@ impl<T: HostOps> Drop for OwnedCmd<T> {
 impl<T: HostOps> ForeignOwnable for OwnedCmd<T> {
     type Borrowed<'a> = &'a Cmd<T>;
 
+    /// The transport takes the command: it is held until `from_foreign`.
     fn into_foreign(self) -> *const c_void {
+        self.set_held(true);
         self.into_raw().cast_const().cast()
     }
 
@@ -224,6 +302,8 @@ impl<T: HostOps> ForeignOwnable for OwnedCmd<T> {
     /// As for [`ForeignOwnable::from_foreign`].
     unsafe fn from_foreign(ptr: *const c_void) -> Self {
         // SAFETY: `ptr` came from `into_foreign` and is converted back once.
-        unsafe { Self::from_raw(ptr.cast_mut().cast()) }
+        let cmd = unsafe { Self::from_raw(ptr.cast_mut().cast()) };
+        cmd.set_held(false);
+        cmd
     }
 }

@@ -4,8 +4,8 @@
 //! callbacks of its template.
 
 use super::bindings as sb;
-use super::cmd::{Cmd, OwnedCmd};
-use super::{HostOps, TimedOut};
+use super::cmd::{Cmd, CmdPriv, OwnedCmd, ResetCmd};
+use super::{EhResult, HostOps, TimedOut};
 use crate::lib::queuemap::{self, QueueMap};
 use crate::lib::revocable::Revocable;
 use core::marker::PhantomData;
@@ -118,6 +118,13 @@ impl HostCtl {
         // SAFETY: As above.
         unsafe { sb::rvirtio_scsi_host_no(self.0) }
     }
+
+    /// Takes every LUN offline: their I/O fails at once (the device is
+    /// gone for good).
+    pub fn offline_all(&self) {
+        // SAFETY: As above.
+        unsafe { sb::rvirtio_scsi_offline_all(self.0) };
+    }
 }
 
 // SAFETY: A Scsi_Host may be used and released from any thread.
@@ -129,7 +136,7 @@ impl<T: HostOps> Host<T> {
     /// Allocates a host with `data` and the limits of `cfg` (not yet
     /// visible: see [`Self::add`]).
     pub fn new(data: Arc<T::HostData>, cfg: &HostConfig) -> Result<Self> {
-        build_assert!(core::mem::align_of::<T::CmdData>() <= 8);
+        build_assert!(core::mem::align_of::<CmdPriv<T::CmdData>>() <= 8);
         build_assert!(!core::mem::needs_drop::<T::CmdData>());
         if cfg.poll_queues >= cfg.nr_hw_queues {
             return Err(EINVAL);
@@ -139,7 +146,7 @@ impl<T: HostOps> Host<T> {
         let shost = unsafe {
             sb::rvirtio_scsi_host_alloc(
                 core::mem::size_of::<Priv>() as u32,
-                core::mem::size_of::<T::CmdData>() as u32,
+                core::mem::size_of::<CmdPriv<T::CmdData>>() as u32,
             )
         };
         let shost = NonNull::new(shost).ok_or(ENOMEM)?;
@@ -265,13 +272,12 @@ pub mod callbacks {
         sc: *mut sb::scsi_cmnd,
     ) -> core::ffi::c_int {
         // SAFETY: The host is `T`'s; the command is ours until we finish it
-        // or return busy. Its private area is `size_of::<T::CmdData>()`
-        // bytes, 8-byte aligned (`Host::new` checked the type fits), and
-        // holds nothing that needs dropping.
+        // or return busy. Its private area is a `CmdPriv<T::CmdData>`, 8-byte
+        // aligned (`Host::new` checked the type fits); the data holds
+        // nothing that needs dropping, and the flag is left as it is.
         let (host, cmd) = unsafe {
-            sb::rvirtio_scsi_cmd_priv(sc)
-                .cast::<T::CmdData>()
-                .write(T::CmdData::default());
+            let p = sb::rvirtio_scsi_cmd_priv(sc).cast::<CmdPriv<T::CmdData>>();
+            core::ptr::addr_of_mut!((*p).data).write(T::CmdData::default());
             (priv_of::<T>(shost).0, OwnedCmd::<T>::from_raw(sc))
         };
         match T::queuecommand(host, cmd) {
@@ -351,6 +357,60 @@ pub mod callbacks {
         match T::timed_out(host, cmd) {
             TimedOut::ResetTimer => sb::RVIRTIO_SCSI_EH_RESET_TIMER,
             TimedOut::Done => sb::RVIRTIO_SCSI_EH_DONE,
+            TimedOut::NotHandled => sb::RVIRTIO_SCSI_EH_NOT_HANDLED,
         }
+    }
+
+    fn disposition(r: EhResult) -> core::ffi::c_int {
+        match r {
+            EhResult::Success => sb::RVIRTIO_SCSI_SUCCESS,
+            EhResult::Failed => sb::RVIRTIO_SCSI_FAILED,
+        }
+    }
+
+    /// `eh_abort_handler`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the midlayer for a timed-out command of a host of `T`.
+    pub unsafe fn abort<T: HostOps>(sc: *mut sb::scsi_cmnd) -> core::ffi::c_int {
+        // SAFETY: The command is in flight (timed out, not finished) on a
+        // host of `T` while its abort handler runs.
+        let (host, cmd) = unsafe {
+            (
+                priv_of::<T>(sb::rvirtio_scsi_cmd_host(sc)).0,
+                Cmd::<T>::from_raw(sc),
+            )
+        };
+        disposition(T::abort(host, cmd))
+    }
+
+    /// `eh_device_reset_handler`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the midlayer with a command (maybe a dummy) of a live
+    /// device of a host of `T`.
+    pub unsafe fn device_reset<T: HostOps>(sc: *mut sb::scsi_cmnd) -> core::ffi::c_int {
+        // SAFETY: The command's device and host are alive while the handler
+        // runs; only they are looked at.
+        let (host, cmd) = unsafe {
+            (
+                priv_of::<T>(sb::rvirtio_scsi_cmd_host(sc)).0,
+                ResetCmd::<T>::from_raw(sc),
+            )
+        };
+        disposition(T::device_reset(host, cmd))
+    }
+
+    /// `eh_host_reset_handler`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`device_reset`].
+    pub unsafe fn host_reset<T: HostOps>(sc: *mut sb::scsi_cmnd) -> core::ffi::c_int {
+        // SAFETY: As above.
+        let host = unsafe { priv_of::<T>(sb::rvirtio_scsi_cmd_host(sc)).0 };
+        disposition(T::host_reset(host))
     }
 }

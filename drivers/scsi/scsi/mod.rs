@@ -12,6 +12,10 @@
 //!   it fails the command rather than forgetting it.
 //! - [`Cmd`]: a shared view of a command (CDB, address, data buffer).
 //! - [`Host`]: a `Scsi_Host` from allocation to `scsi_remove_host`.
+//! - Error handling: [`HostOps::timed_out`], then the abort, LUN reset and
+//!   host reset handlers. The midlayer reuses (or retries) a command as soon
+//!   as a handler says [`EhResult::Success`], so a driver says so only once
+//!   its device has given the command back ([`Cmd::is_held`]).
 //!
 //! The host template is C (`scsi_shim.c`); its callbacks are the functions
 //! [`crate::declare_scsi_host`] exports for the driver's [`HostOps`] type.
@@ -22,7 +26,7 @@ pub mod bindings;
 mod cmd;
 mod host;
 
-pub use cmd::{Cmd, Direction, OwnedCmd};
+pub use cmd::{Cmd, Direction, OwnedCmd, ResetCmd};
 pub use host::{Host, HostConfig, HostCtl, HostRef};
 
 #[doc(hidden)]
@@ -38,6 +42,20 @@ pub enum TimedOut {
     ResetTimer,
     /// The command was finished (it had already come back).
     Done,
+    /// Let the midlayer's error handling run: abort, then resets. The
+    /// command stays with the device until a handler gets it back.
+    NotHandled,
+}
+
+/// What an error handler achieved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EhResult {
+    /// Done, and the device holds none of the commands concerned: the
+    /// midlayer may retry or finish them.
+    Success,
+    /// Not done: the midlayer escalates (and, past the host reset, takes the
+    /// LUNs offline).
+    Failed,
 }
 
 /// A SCSI low-level driver.
@@ -76,6 +94,23 @@ pub trait HostOps: Sized + Send + Sync + 'static {
     /// can only look at it.
     fn timed_out(_host: ArcBorrow<'_, Self::HostData>, _cmd: &Cmd<Self>) -> TimedOut {
         TimedOut::ResetTimer
+    }
+
+    /// `eh_abort_handler`: abort a command that timed out. May sleep.
+    fn abort(_host: ArcBorrow<'_, Self::HostData>, _cmd: &Cmd<Self>) -> EhResult {
+        EhResult::Failed
+    }
+
+    /// `eh_device_reset_handler`: reset the LUN of `cmd`. May sleep.
+    fn device_reset(_host: ArcBorrow<'_, Self::HostData>, _cmd: &ResetCmd<Self>) -> EhResult {
+        EhResult::Failed
+    }
+
+    /// `eh_host_reset_handler`: reset the whole host. May sleep. After a
+    /// failure the midlayer takes the LUNs offline and finishes their
+    /// commands, so the device must hold none of them even then.
+    fn host_reset(_host: ArcBorrow<'_, Self::HostData>) -> EhResult {
+        EhResult::Failed
     }
 }
 
@@ -116,6 +151,30 @@ macro_rules! declare_scsi_host {
         extern "C" fn rvirtio_scsi_rs_map_queues(shost: *mut $crate::scsi::bindings::Scsi_Host) {
             // SAFETY: As above, as `map_queues`.
             unsafe { $crate::scsi::callbacks::map_queues::<$t>(shost) }
+        }
+
+        #[no_mangle]
+        extern "C" fn rvirtio_scsi_rs_eh_abort(
+            sc: *mut $crate::scsi::bindings::scsi_cmnd,
+        ) -> ::core::ffi::c_int {
+            // SAFETY: As above, as `eh_abort_handler`.
+            unsafe { $crate::scsi::callbacks::abort::<$t>(sc) }
+        }
+
+        #[no_mangle]
+        extern "C" fn rvirtio_scsi_rs_eh_device_reset(
+            sc: *mut $crate::scsi::bindings::scsi_cmnd,
+        ) -> ::core::ffi::c_int {
+            // SAFETY: As above, as `eh_device_reset_handler`.
+            unsafe { $crate::scsi::callbacks::device_reset::<$t>(sc) }
+        }
+
+        #[no_mangle]
+        extern "C" fn rvirtio_scsi_rs_eh_host_reset(
+            sc: *mut $crate::scsi::bindings::scsi_cmnd,
+        ) -> ::core::ffi::c_int {
+            // SAFETY: As above, as `eh_host_reset_handler`.
+            unsafe { $crate::scsi::callbacks::host_reset::<$t>(sc) }
         }
 
         #[no_mangle]

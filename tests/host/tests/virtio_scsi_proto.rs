@@ -12,6 +12,7 @@ fn layouts_are_the_packed_spec_sizes() {
     assert_eq!(size_of::<CmdResp>(), 108);
     assert_eq!(size_of::<TmfReq>(), 24);
     assert_eq!(size_of::<Event>(), 16);
+    assert_eq!(size_of::<TmfResp>(), 1);
 }
 
 #[test]
@@ -40,6 +41,15 @@ fn tmf_request() {
     assert_eq!(u64::from_le_bytes(t.tag), 99);
     let t = TmfReq::new(Tmf::LogicalUnitReset, 1, 2, 0);
     assert_eq!(u32::from_le_bytes(t.subtype), 5);
+}
+
+#[test]
+fn tmf_response_succeeds_like_virtscsi_tmf() {
+    for r in 0..=u8::MAX {
+        let ok = r == response::OK || r == response::FUNCTION_SUCCEEDED;
+        assert_eq!(TmfResp { response: r }.succeeded(), ok, "response {r}");
+    }
+    assert!(!TmfResp::default().succeeded(), "unwritten means failed");
 }
 
 fn resp(response: u8, status: u8) -> CmdResp {
