@@ -50,7 +50,7 @@ progs=(
 	/usr/sbin/dumpe2fs /usr/sbin/resize2fs
 	/usr/sbin/blockdev /usr/sbin/blkdiscard /usr/bin/lsblk /usr/sbin/blkid
 	/usr/sbin/sfdisk /usr/bin/fallocate
-	/usr/bin/sg_inq /usr/bin/sg_readcap
+	/usr/bin/sg_inq /usr/bin/sg_readcap /usr/bin/sg_reset
 	/usr/bin/kmod
 )
 # kmod is the real modprobe: it reads the modules.alias.bin that depmod writes.

@@ -11,8 +11,9 @@ require_rvirtio() {
 	[ "$DRIVER" = rvirtio_blk ] || skip_all "$DRIVER has no recovery to test"
 }
 
+# RV_DIR overrides it (rvirtio_scsi: /sys/kernel/debug/rvirtio_scsi/hostN).
 rv_dir() {
-	echo "/sys/kernel/debug/rvirtio_blk/$DEV"
+	echo "${RV_DIR:-/sys/kernel/debug/rvirtio_blk/$DEV}"
 }
 
 # rv_get NAME: a counter or knob.
@@ -28,8 +29,9 @@ rv_set() {
 # All counters on one diagnostic line.
 rv_show() {
 	local f line=''
-	for f in timeouts lost_interrupts resets requeued failed give_ups state; do
-		line="$line $f=$(rv_get "$f")"
+	for f in timeouts lost_interrupts resets requeued failed give_ups aborts lun_resets \
+		tmf_timeouts host_resets state; do
+		[ -e "$(rv_dir)/$f" ] && line="$line $f=$(rv_get "$f")"
 	done
 	log "counters:$line"
 }

@@ -1,0 +1,64 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
+#
+# Helpers of the rvirtio_scsi recovery tests: load the driver, find the LUN
+# and the host's debugfs directory. Sourced after lib.sh and rvirtio-blk.sh
+# (whose rv_* helpers read $RV_DIR).
+
+# Skip unless the driver under test is rvirtio_scsi (the C virtio_scsi has no
+# recovery to test) or the default rvirtio_blk run, which runs them too.
+require_rvirtio_scsi() {
+	case "$DRIVER" in
+	rvirtio_scsi | rvirtio_blk) ;;
+	*) skip_all "$DRIVER has no SCSI recovery to test" ;;
+	esac
+}
+
+# host_driver DISK: the driver of the virtio device under DISK's SCSI host.
+host_driver() {
+	local link
+	link=$(readlink -f "/sys/block/$1/device")
+	while [ "$link" != / ]; do
+		case "${link##*/}" in
+		virtio[0-9]*)
+			readlink "$link/driver" | sed 's#.*/##'
+			return
+			;;
+		esac
+		link=${link%/*}
+	done
+	return 1
+}
+
+# scsi_host_of DISK: DISK's SCSI host (host0).
+scsi_host_of() {
+	local link
+	link=$(readlink -f "/sys/block/$1/device")
+	while [ "$link" != / ]; do
+		case "${link##*/}" in
+		host[0-9]*)
+			echo "${link##*/}"
+			return
+			;;
+		esac
+		link=${link%/*}
+	done
+	return 1
+}
+
+# start_scsi TIMEOUT [PARAM=VALUE...]: load rvirtio_scsi with fault_inject=1
+# and the PARAMs, wait for sda, check that rvirtio_scsi serves it, give it
+# a TIMEOUT-second command timeout; sets DEV=sda and RV_DIR. Bails out on
+# failure.
+start_scsi() {
+	local t=$1
+	shift
+	step "load rvirtio_scsi fault_inject=1 $*" load_driver rvirtio_scsi fault_inject=1 "$@" ||
+		bail "cannot load rvirtio_scsi"
+	step "sda appears" poll 30 test -b /dev/sda || bail "no disk"
+	DEV=sda
+	step "the host is rvirtio_scsi's" test "$(host_driver sda)" = rvirtio_scsi || bail "not bound"
+	RV_DIR=/sys/kernel/debug/rvirtio_scsi/$(scsi_host_of sda)
+	echo "$t" >/sys/block/sda/device/timeout
+	log "sda: $(cat /sys/block/sda/device/timeout) s command timeout; counters in $RV_DIR"
+}
