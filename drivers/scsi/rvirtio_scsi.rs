@@ -36,7 +36,9 @@
 //!    command fails with `DID_NO_CONNECT`.
 //! 5. *Ordering*: a command succeeds only if the device returned it so.
 //!
-//! Not yet: system sleep (refused, see the admin guide). The reading order:
+//! System sleep resets the device and brings it back, like the C driver's
+//! freeze and restore, on the same take-back path as a reset. The reading
+//! order:
 //! per-device and per-command data, the command path, error handling and
 //! the reset work, probe and remove, events. This file holds no `unsafe`.
 
@@ -163,7 +165,9 @@ pub(crate) struct Stats {
     tmf_timeouts: AtomicU64,
     /// Host resets the error handler asked for.
     host_resets: AtomicU64,
-    /// 0 live, 1 resetting, 2 dead, 3 deleting.
+    /// System sleeps the device was frozen for.
+    suspends: AtomicU64,
+    /// 0 live, 1 resetting, 2 dead, 3 deleting, 4 suspended.
     state: AtomicU32,
     /// Drop the next N request-queue notifications.
     drop_irqs: AtomicU32,
@@ -570,10 +574,10 @@ impl HostOps for RvirtioScsi {
     }
 }
 
-/// A command arrived while the device has no queues: during a reset the
-/// midlayer retries it later; a dead device fails it.
+/// A command arrived while the device has no queues: during a reset or a
+/// sleep the midlayer retries it later; a dead device fails it.
 fn no_queues(shared: &Shared, cmd: OwnedCmd<RvirtioScsi>) -> Result<(), OwnedCmd<RvirtioScsi>> {
-    if shared.stats.state.load(Ordering::Relaxed) == 1 {
+    if matches!(shared.stats.state.load(Ordering::Relaxed), 1 | 4) {
         Err(cmd)
     } else {
         cmd.finish(proto::did::NO_CONNECT, 0, 0, &[]);
@@ -834,6 +838,12 @@ fn bring_back(
     }
     write_sizes(dev);
     dev.ready();
+    repost_idle(shared);
+    true
+}
+
+/// Posts the event buffers a reset or a sleep kept.
+fn repost_idle(shared: &Shared) {
     loop {
         let buf = shared.events.lock().idle.iter_mut().find_map(Option::take);
         let Some(buf) = buf else {
@@ -841,7 +851,6 @@ fn bring_back(
         };
         repost(shared, buf);
     }
-    true
 }
 
 /// The device is dead: its queues are gone, so every command fails; now its
@@ -1014,6 +1023,7 @@ impl virtio::Driver for RvirtioScsi {
                     f.u64(c_str!("lun_resets"), &s.lun_resets);
                     f.u64(c_str!("tmf_timeouts"), &s.tmf_timeouts);
                     f.u64(c_str!("host_resets"), &s.host_resets);
+                    f.u64(c_str!("suspends"), &s.suspends);
                     f.u32(c_str!("state"), &s.state, false);
                     if params::fault_inject() {
                         f.u32(c_str!("drop_irqs"), &s.drop_irqs, true);
@@ -1059,6 +1069,58 @@ impl virtio::Driver for RvirtioScsi {
         work::flush(&shared.reset_work);
         drop(debugfs);
         delete_vqs(dev, &shared);
+    }
+
+    /// System sleep. The LUNs are suspended first (the midlayer quiesces
+    /// them), so the device should hold nothing; what it still holds comes
+    /// back with `DID_RESET` and is retried after the resume. A dead device
+    /// needs nothing.
+    fn freeze(dev: &Device<Self>, data: &ScsiDevice) -> Result {
+        let shared = &data.shared;
+        let freeze = {
+            let mut r = shared.recovery.lock();
+            let freeze = r.suspend();
+            shared.publish_state(r.state());
+            freeze
+        };
+        if !freeze {
+            return Ok(());
+        }
+        // A queued reset now aborts; a running one finishes first.
+        work::flush(&shared.reset_work);
+        if shared.recovery.lock().state() != State::Suspended {
+            // The running reset gave up: the device is dead.
+            return Ok(());
+        }
+        Shared::count(&shared.stats.suspends);
+        take_back(dev, shared, false);
+        Ok(())
+    }
+
+    /// Wake-up: the virtio core has reset the device and negotiated its
+    /// features; create the queues and post the event buffers again. A
+    /// device that does not come back is given up.
+    fn restore(dev: &Device<Self>, data: &ScsiDevice) -> Result {
+        let shared = &data.shared;
+        if shared.recovery.lock().state() != State::Suspended {
+            return Ok(());
+        }
+        let result = create_vqs(dev, shared);
+        if result.is_ok() {
+            write_sizes(dev);
+            dev.ready();
+            repost_idle(shared);
+        }
+        {
+            let mut r = shared.recovery.lock();
+            r.resume(result.is_ok());
+            shared.publish_state(r.state());
+        }
+        if let Err(e) = result {
+            vdev_err!(dev, "resume: could not create the virtqueues ({:?})", e);
+            give_up_device(dev, shared);
+        }
+        result
     }
 }
 
