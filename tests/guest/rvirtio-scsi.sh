@@ -56,6 +56,7 @@ start_scsi() {
 	step "load rvirtio_scsi fault_inject=1 $*" load_driver rvirtio_scsi fault_inject=1 "$@" ||
 		bail "cannot load rvirtio_scsi"
 	step "sda appears" poll 30 test -b /dev/sda || bail "no disk"
+	# shellcheck disable=SC2034 # rvirtio-blk.sh reads it
 	DEV=sda
 	step "the host is rvirtio_scsi's" test "$(host_driver sda)" = rvirtio_scsi || bail "not bound"
 	RV_DIR=/sys/kernel/debug/rvirtio_scsi/$(scsi_host_of sda)
