@@ -181,7 +181,8 @@ impl WorkItem<RESET_WORK> for Shared {
     type Pointer = Arc<Shared>;
 
     fn run(this: Arc<Shared>) {
-        reset_device(&this);
+        // Nothing it allocates may wait for writeback to this device.
+        work::no_io(|| reset_device(&this));
     }
 }
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * rvirtio lib: out-of-line wrappers for init_completion, for debugfs (whose
+ * rvirtio lib: out-of-line wrappers for init_completion, memalloc_noio, for debugfs (whose
  * functions are inline stubs without CONFIG_DEBUG_FS), and the range check
  * behind RVIRTIO_PARAM_UINT (params.h). Each module links its own copy.
  */
@@ -10,6 +10,7 @@
 #include <linux/err.h>
 #include <linux/kernel.h>
 #include <linux/moduleparam.h>
+#include <linux/sched/mm.h>
 #include <linux/printk.h>
 
 #include "params.h"
@@ -18,6 +19,16 @@
 void rvirtio_init_completion(struct completion *c)
 {
 	init_completion(c);
+}
+
+unsigned int rvirtio_memalloc_noio_save(void)
+{
+	return memalloc_noio_save();
+}
+
+void rvirtio_memalloc_noio_restore(unsigned int flags)
+{
+	memalloc_noio_restore(flags);
 }
 
 unsigned int rvirtio_cpumask_next(int n, const struct cpumask *mask)

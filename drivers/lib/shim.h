@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * rvirtio lib: the out-of-line wrappers of shim.c, which the Rust lib
- * modules call (completion.rs, cpumask.rs, debugfs.rs).
+ * modules call (completion.rs, cpumask.rs, debugfs.rs, work.rs).
  */
 #ifndef RVIRTIO_LIB_SHIM_H
 #define RVIRTIO_LIB_SHIM_H
@@ -13,6 +13,8 @@ struct cpumask;
 struct dentry;
 
 void rvirtio_init_completion(struct completion *c);
+unsigned int rvirtio_memalloc_noio_save(void);
+void rvirtio_memalloc_noio_restore(unsigned int flags);
 unsigned int rvirtio_cpumask_next(int n, const struct cpumask *mask);
 unsigned int rvirtio_nr_cpu_ids(void);
 struct dentry *rvirtio_debugfs_dir(const char *name, struct dentry *parent);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A module's own workqueue, and waiting for a work item.
+//! A module's own workqueue, waiting for a work item, and running one
+//! without I/O-recursing allocations.
 
 use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::bindings;
@@ -12,6 +13,24 @@ pub const WQ_UNBOUND: u32 = bindings::wq_flags_WQ_UNBOUND;
 /// `WQ_MEM_RECLAIM`: the queue has a rescuer, so it makes progress under
 /// memory pressure (block-device recovery may be what frees memory).
 pub const WQ_MEM_RECLAIM: u32 = bindings::wq_flags_WQ_MEM_RECLAIM;
+
+extern "C" {
+    fn rvirtio_memalloc_noio_save() -> u32;
+    fn rvirtio_memalloc_noio_restore(flags: u32);
+}
+
+/// Runs `f` with every allocation it makes implicitly `GFP_NOIO`: for work
+/// that I/O waits on (a device reset), whose allocations must not wait for
+/// reclaim that writes to the device being reset.
+pub fn no_io<R>(f: impl FnOnce() -> R) -> R {
+    // SAFETY: Sets a flag of the current task; restored below, on the same
+    // task, in nesting order.
+    let flags = unsafe { rvirtio_memalloc_noio_save() };
+    let r = f();
+    // SAFETY: As above.
+    unsafe { rvirtio_memalloc_noio_restore(flags) };
+    r
+}
 
 /// A workqueue allocated at module load and destroyed at unload, reachable
 /// from a `static`.

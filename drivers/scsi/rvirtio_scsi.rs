@@ -228,6 +228,8 @@ pub(crate) struct Shared {
     recovery: IrqSpinLock<Recovery>,
     #[pin]
     reset_work: Work<Shared, RESET_WORK>,
+    #[pin]
+    offline_work: Work<Shared, OFFLINE_WORK>,
     /// Set once the host is added.
     #[pin]
     host: Mutex<Option<HostRef>>,
@@ -236,13 +238,15 @@ pub(crate) struct Shared {
     faults: bool,
 }
 
-/// The work item ids of [`Shared`]'s two work items.
+/// The work item ids of [`Shared`]'s work items.
 const EVENT_WORK: u64 = 0;
 const RESET_WORK: u64 = 1;
+const OFFLINE_WORK: u64 = 2;
 
 kernel::impl_has_work! {
     impl HasWork<Self, EVENT_WORK> for Shared { self.event_work }
     impl HasWork<Self, RESET_WORK> for Shared { self.reset_work }
+    impl HasWork<Self, OFFLINE_WORK> for Shared { self.offline_work }
 }
 
 impl WorkItem<EVENT_WORK> for Shared {
@@ -257,7 +261,22 @@ impl WorkItem<RESET_WORK> for Shared {
     type Pointer = Arc<Shared>;
 
     fn run(this: Arc<Shared>) {
-        reset_device(&this);
+        // Nothing it allocates may wait for writeback to this device.
+        work::no_io(|| reset_device(&this));
+    }
+}
+
+impl WorkItem<OFFLINE_WORK> for Shared {
+    type Pointer = Arc<Shared>;
+
+    /// Takes the LUNs of a dead device offline. Its own work item: it needs
+    /// the host, which the event work may hold while it waits for the error
+    /// handler, which may be waiting for the reset work.
+    fn run(this: Arc<Shared>) {
+        let host = this.host.lock().clone();
+        if let Some(host) = host {
+            host.with(|h| h.offline_all());
+        }
     }
 }
 
@@ -279,19 +298,17 @@ impl Shared {
 }
 
 /// Asks for a reset; queues the work unless one is pending or the device is
-/// dead or going away. Any context.
+/// dead or going away. Any context. The work is queued under the recovery
+/// lock, so that "resetting" always means "the work is queued or running":
+/// a handler that finds a reset pending and flushes the work waits for it.
 fn schedule_reset(shared: &Arc<Shared>, why: Reason) {
-    let queue = {
-        let mut r = shared.recovery.lock();
-        let queue = r.request_reset(why);
-        shared.publish_state(r.state());
-        queue
-    };
-    if queue {
+    let mut r = shared.recovery.lock();
+    if r.request_reset(why) {
         // The state machine queues the work only once; the workqueue exists
         // for as long as any device does.
         let _ = RESET_WQ.enqueue::<_, RESET_WORK>(shared.clone());
     }
+    shared.publish_state(r.state());
 }
 
 /// Takes a fault-injection knob's next shot, if fault injection is on.
@@ -747,7 +764,7 @@ fn reset_device(shared: &Arc<Shared>) {
 /// queues are deleted; the returned proof lets them be created again.
 fn take_back<'a>(
     dev: &'a Device<RvirtioScsi>,
-    shared: &Shared,
+    shared: &Arc<Shared>,
     give_up: bool,
 ) -> virtio::DeviceReset<'a> {
     for slot in shared.vqs.iter() {
@@ -793,19 +810,33 @@ fn take_back<'a>(
         }
         keep(vq.into_untyped());
     }
-    let events = {
+    let (events, filled) = {
         let mut events = shared.events.lock();
-        events.vq.take().map(|mut vq| {
+        let Events { vq, done, idle, .. } = &mut *events;
+        let vq = vq.take().map(|mut vq| {
+            // Events the device posted but nobody collected yet still count.
+            while let Some((buf, _len)) = vq.get_buf() {
+                if let Some(free) = done.iter_mut().find(|b| b.is_none()) {
+                    *free = Some(buf);
+                }
+            }
             while let Some(buf) = vq.detach_unused(&reset) {
-                if let Some(free) = events.idle.iter_mut().find(|b| b.is_none()) {
+                if let Some(free) = idle.iter_mut().find(|b| b.is_none()) {
                     *free = Some(buf);
                 }
             }
             vq
-        })
+        });
+        (
+            vq,
+            !events.stopped && events.done.iter().any(Option::is_some),
+        )
     };
     if let Some(vq) = events {
         keep(vq.into_untyped());
+    }
+    if filled {
+        queue_event_work(shared);
     }
     if dev.del_vqs(vqs).is_err() {
         vdev_err!(dev, "virtqueues could not be deleted");
@@ -854,17 +885,15 @@ fn repost_idle(shared: &Shared) {
 }
 
 /// The device is dead: its queues are gone, so every command fails; now its
-/// LUNs go offline, so that I/O fails before it reaches the driver.
-fn give_up_device(dev: &Device<RvirtioScsi>, shared: &Shared) {
+/// LUNs go offline (in [`OFFLINE_WORK`]), so that I/O fails before it
+/// reaches the driver.
+fn give_up_device(dev: &Device<RvirtioScsi>, shared: &Arc<Shared>) {
     Shared::count(&shared.stats.give_ups);
     vdev_err!(
         dev,
         "giving up on the device: its LUNs go offline, all I/O fails"
     );
-    let host = shared.host.lock().clone();
-    if let Some(host) = host {
-        host.with(|h| h.offline_all());
-    }
+    let _ = RESET_WQ.enqueue::<_, OFFLINE_WORK>(shared.clone());
 }
 
 /// Tells the device the sense and CDB sizes the driver uses.
@@ -972,6 +1001,7 @@ impl virtio::Driver for RvirtioScsi {
                     kernel::static_lock_class!()
                 ),
                 reset_work <- kernel::new_work!("rvirtio_scsi::reset_work"),
+                offline_work <- kernel::new_work!("rvirtio_scsi::offline_work"),
                 host <- new_mutex!(None, "rvirtio_scsi::host"),
                 dev: dev.to_ref(),
                 stats: Arc::new(Stats::default(), GFP_KERNEL)?,
@@ -1002,6 +1032,14 @@ impl virtio::Driver for RvirtioScsi {
                 return Err(e);
             }
         };
+        let name = match CString::try_from_fmt(fmt!("host{}", host.number())) {
+            Ok(name) => name,
+            Err(e) => {
+                drop(host);
+                delete_vqs(dev, &shared);
+                return Err(e);
+            }
+        };
         if let Err(e) = host.add(dev.as_dev()) {
             drop(host);
             delete_vqs(dev, &shared);
@@ -1009,7 +1047,6 @@ impl virtio::Driver for RvirtioScsi {
         }
         *shared.host.lock() = host.host_ref();
         let debugfs = {
-            let name = CString::try_from_fmt(fmt!("host{}", host.number()))?;
             DEBUGFS.with(|root| {
                 Counters::new(&name, Some(root), shared.stats.clone(), |f, s| {
                     f.u64(c_str!("timeouts"), &s.timeouts);
@@ -1059,6 +1096,7 @@ impl virtio::Driver for RvirtioScsi {
         // No event work is queued from now on; wait for a running one.
         shared.events.lock().stopped = true;
         work::flush(&shared.event_work);
+        work::flush(&shared.offline_work);
         drop(host);
         {
             let mut r = shared.recovery.lock();
@@ -1069,6 +1107,10 @@ impl virtio::Driver for RvirtioScsi {
         work::flush(&shared.reset_work);
         drop(debugfs);
         delete_vqs(dev, &shared);
+        // Queued meanwhile (an event interrupt, a giving-up reset): they find
+        // the host gone and do nothing, but must not outlive the module.
+        work::flush(&shared.event_work);
+        work::flush(&shared.offline_work);
     }
 
     /// System sleep. The LUNs are suspended first (the midlayer quiesces
@@ -1178,9 +1220,13 @@ fn events_done(shared: ArcBorrow<'_, Shared>) {
         !*stopped && done.iter().any(Option::is_some)
     };
     if queue {
-        let shared: Arc<Shared> = shared.into();
-        let _ = workqueue::system_freezable().enqueue::<_, EVENT_WORK>(shared);
+        queue_event_work(&shared.into());
     }
+}
+
+/// Queues the event work (a no-op if it is queued already).
+fn queue_event_work(shared: &Arc<Shared>) {
+    let _ = workqueue::system_freezable().enqueue::<_, EVENT_WORK>(shared.clone());
 }
 
 /// Handles the filled event buffers, then posts them again, as
@@ -1292,6 +1338,6 @@ fn create_vqs(dev: &Device<RvirtioScsi>, shared: &Arc<Shared>) -> Result {
 
 /// Resets the device, fails what it still held, deletes the queues (probe
 /// failure, remove).
-fn delete_vqs(dev: &Device<RvirtioScsi>, shared: &Shared) {
+fn delete_vqs(dev: &Device<RvirtioScsi>, shared: &Arc<Shared>) {
     take_back(dev, shared, true);
 }
