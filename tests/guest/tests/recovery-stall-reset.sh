@@ -12,9 +12,10 @@
 . /rvirtio/rvirtio-blk.sh
 
 # QEMU's own virtio-blk reset waits for the requests the backend holds, and
-# freezes the guest meanwhile; so the backend is resumed 10 s after the
-# pause (before the guest's soft-lockup detector would see a frozen CPU),
-# whatever the guest is doing then.
+# freezes the guest meanwhile; so the backend is resumed 13 s after the
+# pause: late enough that the reset (some 6 s after the pause) finds the
+# requests still held, and before the guest's soft-lockup detector would
+# see a frozen CPU, whatever the guest is doing then.
 
 write_patterns() {
 	dd if=/dev/urandom of=/tmp/p bs=1M count=1 2>/dev/null &&
@@ -24,7 +25,7 @@ write_patterns() {
 
 pause_backend() {
 	nbd_pause d0 || return 1
-	host after 10 nbd-resume d0 >/dev/null
+	host after 13 nbd-resume d0 >/dev/null
 }
 
 start_stalled_io() {
@@ -52,7 +53,7 @@ ktap_print_header
 ktap_set_plan 13
 start_driver
 step "write a known pattern" write_patterns
-step "pause the backend (resume scheduled in 10 s)" pause_backend
+step "pause the backend (resume scheduled in 13 s)" pause_backend
 start_stalled_io
 step "no request completes while the backend is paused" nothing_completes
 step "timeouts fired" rv_ge timeouts 1
