@@ -11,6 +11,8 @@
 #   make CLIPPY=1            build with clippy
 #   make check-host          host unit tests only
 #   make check-guest [TESTS="fio-verify ..."]   guest tests only
+#   make dkms-install [KVER=...]   add, build and install with DKMS
+#   make dkms-deb            a Debian package (rvirtio-dkms_VER_all.deb)
 #
 # See README.md and Documentation/.
 
@@ -34,7 +36,7 @@ KBUILD_ARGS = -C $(KDIR) M=$(CURDIR) LLVM=1 RUSTC=$(RVIRTIO_RUSTC) \
 	HOSTRUSTC=$(RVIRTIO_RUSTC) BINDGEN=$(RVIRTIO_BINDGEN) CLIPPY_DRIVER=$(RVIRTIO_CLIPPY_DRIVER)
 
 .PHONY: all modules kernel print-kdir check check-host check-guest run clean \
-	setup rustfmt rustfmtcheck clippy
+	setup rustfmt rustfmtcheck clippy dkms-install dkms-deb
 
 all: modules
 
@@ -74,6 +76,17 @@ check-guest: modules
 
 check:
 	@$(SCRIPTS)/check.sh
+
+# DKMS: for the running kernel by default (KVER=..., and KDIR=... for a tree
+# that is not /lib/modules/KVER/build).
+dkms-install:
+	@$(SCRIPTS)/setup.sh dkms
+	@$(SCRIPTS)/dkms.sh install $(or $(KVER),$(shell uname -r)) \
+		$(if $(filter command line,$(origin KDIR)),$(KDIR))
+
+dkms-deb:
+	@$(SCRIPTS)/setup.sh dkms
+	@$(SCRIPTS)/dkms.sh deb $(CURDIR)
 
 run: modules
 	@$(SCRIPTS)/setup.sh guest

@@ -94,6 +94,10 @@ else
 	passed=$((passed + gp)) failed=$((failed + gf)) skipped=$((skipped + ${gs:-0}))
 fi
 
+# DKMS: add and build against the test kernel tree, then I/O through the
+# modules DKMS built.
+run dkms bash -c "'$repo/scripts/setup.sh' dkms && '$repo/scripts/dkms.sh' test \"\$('$repo/scripts/build-kernel.sh' debug --print)\""
+
 # blktests is in no package registry this machine reaches, so it runs only
 # when a checkout is given: make check BLKTESTS=/path/to/blktests.
 if [ -n "${BLKTESTS:-}" ] && [ -x "$BLKTESTS/check" ]; then

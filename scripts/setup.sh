@@ -57,7 +57,7 @@ setup_kernel() {
 
 setup_guest() {
 	apt_install qemu-system-x86 busybox-static fio e2fsprogs nbdkit socat sg3-utils \
-		util-linux fdisk python3 kmod cpio gzip pciutils
+		util-linux fdisk python3 kmod cpio gzip pciutils rsync gcc make libc6-dev
 }
 
 setup_host() {

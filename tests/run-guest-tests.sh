@@ -12,7 +12,8 @@
 # rvirtio_blk): a C driver (virtio_blk) stands in for its rvirtio twin, so a
 # test that names rvirtio_blk in its rvirtio-modules header gets virtio_blk
 # instead, and every test sees DRIVER=NAME. rvirtio_* modules come from the
-# repo's drivers/, the others from the kernel build tree.
+# repo's drivers/ (or from $RVIRTIO_MODULE_DIR, e.g. what DKMS built), the
+# others from the kernel build tree.
 #
 # A test's header (comment lines near the top of its file):
 #   # rvirtio-test: one-line description
@@ -20,6 +21,9 @@
 #   # rvirtio-modules: NAME [NAME...]   modules the guest gets in /modules/
 #   # rvirtio-timeout: SECS             whole guest run, boot included (300)
 #   # rvirtio-dmesg-allow: REGEX        kernel log lines to tolerate
+#   # rvirtio-kselftest: COLLECTION      tests/selftests installed (make -C
+#                                       tests/selftests install) at /kselftest
+#                                       in the guest, with run_kselftest.sh
 #   # rvirtio-driver-params: P=V ...     module parameters for the driver
 #                                       under test, before --driver-params's;
 #                                       the test sees both as $DRIVER_PARAMS
@@ -84,6 +88,22 @@ header() {
 	sed -n "s/^# rvirtio-$2:[[:space:]]*//p" "$1" | tr '\n' ' ' | sed 's/[[:space:]]*$//'
 }
 
+# kselftest_tree: a directory whose kselftest/ is tests/selftests installed
+# (built once per run); prints it, or why it could not be built.
+kselftest_tree() {
+	local t=$results/kselftest-root
+	if [ ! -x "$t/kselftest/run_kselftest.sh" ]; then
+		rm -rf "$t"
+		make -s -C "$repo/tests/selftests" install INSTALL_PATH="$t/kselftest" \
+			KSRC="$RVIRTIO_CACHE/src/linux-source-$KERNEL_SERIES" \
+			>"$results/kselftest-build.log" 2>&1 || {
+			echo "the kselftests did not build: $(tail -n 5 "$results/kselftest-build.log")"
+			return 1
+		}
+	fi
+	echo "$t"
+}
+
 # module_path NAME: where NAME.ko is, for the driver chosen. Prints an error
 # and fails if it is missing or built for another kernel.
 module_path() {
@@ -93,11 +113,11 @@ module_path() {
 	virtio_*) [ "$name" = "r$driver" ] && name=$driver ;;
 	esac
 	case "$name" in
-	rvirtio_*) path=$(find "$repo/drivers" -name "$name.ko" 2>/dev/null | head -n 1) ;;
+	rvirtio_*) path=$(find "${RVIRTIO_MODULE_DIR:-$repo/drivers}" -name "$name.ko" 2>/dev/null | head -n 1) ;;
 	*) path=$(find "$kdir" -name "$name.ko" ! -path '*/.tmp*' 2>/dev/null | head -n 1) ;;
 	esac
 	if [ -z "$path" ]; then
-		echo "module $name.ko is not built (looked in $([[ $name == rvirtio_* ]] && echo "$repo/drivers" || echo "$kdir"))"
+		echo "module $name.ko is not built (looked in $([[ $name == rvirtio_* ]] && echo "${RVIRTIO_MODULE_DIR:-$repo/drivers}" || echo "$kdir"))"
 		return 1
 	fi
 	ver=$(modinfo -F vermagic "$path" | awk '{ print $1 }')
@@ -150,6 +170,13 @@ for name in "${names[@]}"; do
 		args+=(--disk "$spec")
 	done
 	why=''
+	if [ -n "$(header "$file" kselftest)" ]; then
+		if ! tree=$(kselftest_tree); then
+			why=$tree
+		else
+			args+=(--tree "$tree")
+		fi
+	fi
 	for m in $(header "$file" modules); do
 		if ! path=$(module_path "$m"); then
 			why=$path
