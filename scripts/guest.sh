@@ -14,6 +14,8 @@
 #                       uncompressed copy of scripts/mkinitramfs.sh's)
 #   --module KO         put KO in the guest as /modules/NAME.ko and in a
 #                       depmod'ed /lib/modules/RELEASE/extra/ (repeatable)
+#   --tree DIR          copy DIR's contents into the guest's / (repeatable;
+#                       e.g. an installed kselftest tree)
 #   --disk SPEC         add a disk (repeatable); SPEC is KEY=VALUE,...:
 #                         id=d0           QEMU device id and block node name
 #                                         (default dN, N counting from 0)
@@ -86,7 +88,7 @@ die() {
 
 kernel='' initramfs='' run_cmd='' shell=0 timeout_s=0 log='' quiet=0 user_qmp='' append='' keep=0
 spare_ports=0
-modules=() disks=() envs=() qemu_extra=()
+modules=() disks=() envs=() qemu_extra=() trees=()
 have_run=0
 while [ $# -gt 0 ]; do
 	opt=$1
@@ -103,6 +105,7 @@ while [ $# -gt 0 ]; do
 	--kernel) kernel=$val ;;
 	--initramfs) initramfs=$val ;;
 	--module) modules+=("$val") ;;
+	--tree) trees+=("$val") ;;
 	--disk) disks+=("$val") ;;
 	--spare-ports) spare_ports=$val ;;
 	--run) run_cmd=$val have_run=1 ;;
@@ -205,6 +208,10 @@ done
 		printf '%s=%s\n' "${e%%=*}" "$(shquote "${e#*=}")"
 	done
 } >"$mods/rvirtio/env"
+for t in "${trees[@]}"; do
+	[ -d "$t" ] || die "--tree $t: no such directory"
+	cp -a "$t/." "$mods/"
+done
 if [ "$have_run" = 1 ]; then
 	printf '%s\n' "$run_cmd" >"$mods/run.sh"
 fi

@@ -12,8 +12,9 @@
 #                                        this
 #
 # The initramfs holds the host's busybox-static (with its applet links), fio,
-# the e2fsprogs tools, kmod, a few util-linux and sg3-utils tools, all their
-# shared libraries and the dynamic loader, the kernel's kselftest KTAP helpers,
+# the e2fsprogs tools, kmod, coreutils' timeout (kselftest's runner wants
+# it), a few util-linux and sg3-utils tools, all their shared libraries and
+# the dynamic loader, the kernel's kselftest KTAP helpers,
 # tests/guest/ under /rvirtio/, and tests/guest/init as /init. It holds no
 # kernel modules: scripts/guest.sh appends those in a second cpio, so one
 # initramfs serves every kernel and driver.
@@ -52,6 +53,7 @@ progs=(
 	/usr/sbin/sfdisk /usr/bin/fallocate
 	/usr/bin/sg_inq /usr/bin/sg_readcap /usr/bin/sg_reset
 	/usr/bin/kmod
+	/usr/bin/timeout
 )
 # kmod is the real modprobe: it reads the modules.alias.bin that depmod writes.
 kmod_links=(/usr/sbin/modprobe /usr/sbin/insmod /usr/sbin/rmmod /usr/sbin/lsmod
