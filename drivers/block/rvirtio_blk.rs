@@ -44,7 +44,7 @@
 //! probe and remove. This file holds no `unsafe`.
 
 use crate::lib::cpumask::nr_cpu_ids;
-use crate::lib::debugfs::{Counters, GlobalDir};
+use crate::lib::debugfs::{take_shot, Counters, GlobalDir};
 use crate::lib::irqlock::IrqSpinLock;
 use crate::lib::recovery::{self, Finish, Reason, Recovery, Start, State, TimeoutVerdict};
 use crate::lib::work::{self, GlobalQueue};
@@ -196,14 +196,7 @@ impl WorkItem<CONFIG_WORK> for Shared {
 
 impl Shared {
     fn publish_state(&self, state: State) {
-        let code = match state {
-            State::Live => 0,
-            State::Resetting(_) => 1,
-            State::Dead => 2,
-            State::Deleting => 3,
-            State::Suspended => 4,
-        };
-        self.stats.state.store(code, Ordering::Relaxed);
+        self.stats.state.store(state.code(), Ordering::Relaxed);
     }
 
     fn count(counter: &AtomicU64) {
@@ -225,14 +218,6 @@ fn schedule_reset(shared: &Arc<Shared>, why: Reason) {
         // for as long as any device does.
         let _ = RESET_WQ.enqueue::<_, RESET_WORK>(shared.clone());
     }
-}
-
-/// Takes a fault-injection knob's next shot, if fault injection is on.
-fn take_shot(enabled: bool, knob: &AtomicU32) -> bool {
-    enabled
-        && knob
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
-            .is_ok()
 }
 
 /// What probe builds and remove tears down.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! debugfs directories of counters and knobs.
+//! debugfs directories of counters and fault-injection knobs.
 
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
@@ -111,6 +111,15 @@ impl FileSet<'_> {
         // SAFETY: As above.
         unsafe { self.dir.add_u32(name, value, writable) };
     }
+}
+
+/// Takes a fault-injection knob's next shot (a count written to debugfs,
+/// decremented as shots fire), if fault injection is `enabled`.
+pub fn take_shot(enabled: bool, knob: &AtomicU32) -> bool {
+    enabled
+        && knob
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+            .is_ok()
 }
 
 /// A module-wide debugfs directory, set at module load and removed at

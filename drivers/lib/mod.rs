@@ -14,7 +14,7 @@
 //! - [`work`], [`time`], [`debugfs`]: a module's workqueue, jiffies,
 //!   debugfs counters and knobs.
 //! - `params.h`: range-checked module parameters (C; the 6.12 `module!`
-//!   macro has none).
+//!   macro has none), and [`params`], the Rust getter macro.
 //! - [`irqlock`]: a spinlock taken with interrupts disabled, for state that a
 //!   hard-interrupt handler (a virtqueue callback) shares with process
 //!   context.
@@ -23,6 +23,7 @@ pub mod completion;
 pub mod cpumask;
 pub mod debugfs;
 pub mod irqlock;
+pub mod params;
 pub mod queuemap;
 pub mod recovery;
 pub mod revocable;

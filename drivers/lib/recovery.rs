@@ -82,6 +82,20 @@ pub enum State {
     Suspended,
 }
 
+impl State {
+    /// The number debugfs `state` files show: 0 live, 1 resetting, 2 dead,
+    /// 3 deleting, 4 suspended.
+    pub fn code(self) -> u32 {
+        match self {
+            State::Live => 0,
+            State::Resetting(_) => 1,
+            State::Dead => 2,
+            State::Deleting => 3,
+            State::Suspended => 4,
+        }
+    }
+}
+
 /// What `reset_started` tells the work item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Start {

@@ -44,7 +44,7 @@
 
 use crate::lib::completion::Completion;
 use crate::lib::cpumask::nr_cpu_ids;
-use crate::lib::debugfs::{Counters, GlobalDir};
+use crate::lib::debugfs::{take_shot, Counters, GlobalDir};
 use crate::lib::irqlock::IrqSpinLock;
 use crate::lib::queuemap::QueueMap;
 use crate::lib::recovery::{self, Finish, Reason, Recovery, Start, State, TimeoutVerdict};
@@ -282,14 +282,7 @@ impl WorkItem<OFFLINE_WORK> for Shared {
 
 impl Shared {
     fn publish_state(&self, state: State) {
-        let code = match state {
-            State::Live => 0,
-            State::Resetting(_) => 1,
-            State::Dead => 2,
-            State::Deleting => 3,
-            State::Suspended => 4,
-        };
-        self.stats.state.store(code, Ordering::Relaxed);
+        self.stats.state.store(state.code(), Ordering::Relaxed);
     }
 
     fn count(counter: &AtomicU64) {
@@ -309,14 +302,6 @@ fn schedule_reset(shared: &Arc<Shared>, why: Reason) {
         let _ = RESET_WQ.enqueue::<_, RESET_WORK>(shared.clone());
     }
     shared.publish_state(r.state());
-}
-
-/// Takes a fault-injection knob's next shot, if fault injection is on.
-fn take_shot(enabled: bool, knob: &AtomicU32) -> bool {
-    enabled
-        && knob
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
-            .is_ok()
 }
 
 /// What probe builds and remove tears down.
@@ -594,6 +579,7 @@ impl HostOps for RvirtioScsi {
 /// A command arrived while the device has no queues: during a reset or a
 /// sleep the midlayer retries it later; a dead device fails it.
 fn no_queues(shared: &Shared, cmd: OwnedCmd<RvirtioScsi>) -> Result<(), OwnedCmd<RvirtioScsi>> {
+    // Resetting or suspended (`State::code`).
     if matches!(shared.stats.state.load(Ordering::Relaxed), 1 | 4) {
         Err(cmd)
     } else {

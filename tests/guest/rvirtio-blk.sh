@@ -135,3 +135,40 @@ wait_state() {
 		return 1
 	}
 }
+
+# sleep_cycles N: suspend to idle N times; pm_test=devices suspends the
+# devices (virtio freeze), waits a second and resumes them (restore).
+sleep_cycles() {
+	local i=0
+	echo devices >/sys/power/pm_test && echo 1 >/sys/module/suspend/parameters/pm_test_delay ||
+		return 1
+	while [ "$i" -lt "$1" ]; do
+		echo freeze >/sys/power/state || {
+			log "suspend $i failed"
+			return 1
+		}
+		i=$((i + 1))
+		sleep 1
+	done
+	echo none >/sys/power/pm_test
+}
+
+# backend_stalls_for_good: disk d0's nbdkit stops answering, and 8 s later
+# fails everything it held and everything after (errors on, then resume):
+# it never serves data again. (QEMU's own device reset waits for the
+# requests the backend holds, so a backend that never answers at all would
+# freeze QEMU itself; see Documentation/testing.rst.)
+backend_stalls_for_good() {
+	nbd_pause d0 || return 1
+	host after 8 nbd-error d0 on >/dev/null &&
+		host after 8.5 nbd-resume d0 >/dev/null
+}
+
+# stalled_io_gets_eio SECS: the background "read" and "write" end within
+# SECS, both with EIO.
+stalled_io_gets_eio() {
+	bg_wait_io "$1" || return 1
+	[ "$read_rc" != 0 ] && [ "$write_rc" != 0 ] &&
+		grep -q 'Input/output error' /tmp/bg.read.err &&
+		grep -q 'Input/output error' /tmp/bg.write.err
+}

@@ -17,19 +17,6 @@
 # backend that never answers at all would freeze QEMU itself; see
 # Documentation/testing.rst.) reset_budget=0: the first reset gives up.
 
-backend_stalls_for_good() {
-	nbd_pause d0 || return 1
-	host after 8 nbd-error d0 on >/dev/null &&
-		host after 8.5 nbd-resume d0 >/dev/null
-}
-
-stalled_io_gets_eio() {
-	bg_wait_io 30 || return 1
-	[ "$read_rc" != 0 ] && [ "$write_rc" != 0 ] &&
-		grep -q 'Input/output error' /tmp/bg.read.err &&
-		grep -q 'Input/output error' /tmp/bg.write.err
-}
-
 # A dead disk (blk_mark_disk_dead) has size 0: a read finds the end of the
 # device at once, a write fails; bios from inside the kernel get -EIO.
 new_io_fails_at_once() {
@@ -71,7 +58,7 @@ step "write some data" dd if=/dev/urandom of="/dev/$DEV" bs=64k count=16 oflag=d
 step "the backend stalls for good" backend_stalls_for_good
 bg_io read dd if="/dev/$DEV" of=/dev/null bs=64k count=1 iflag=direct
 bg_io write dd if=/dev/zero of="/dev/$DEV" bs=64k count=1 seek=100 oflag=direct
-step "the stalled read and write end with EIO within 30 s" stalled_io_gets_eio
+step "the stalled read and write end with EIO within 30 s" stalled_io_gets_eio 30
 step "the driver gave up (give_ups=1, state dead)" gave_up
 step "new I/O fails at once (size 0, no data, writes fail)" new_io_fails_at_once
 step "the module unloads" unload_driver "$DRIVER"

@@ -7,6 +7,8 @@
 # shellcheck shell=dash
 # shellcheck source=tests/guest/lib.sh
 . /rvirtio/lib.sh
+# shellcheck source=tests/guest/rvirtio-scsi.sh
+. /rvirtio/rvirtio-scsi.sh
 
 # The driver under test: virtio_scsi with --driver virtio_scsi.
 case "$DRIVER" in
@@ -21,22 +23,6 @@ scsi_disks() {
 	for d in /sys/block/sd*; do
 		[ -e "$d" ] && echo "${d##*/}"
 	done
-}
-
-# host_driver DISK: the driver of the virtio device under DISK's SCSI host.
-host_driver() {
-	local link
-	link=$(readlink -f "/sys/block/$1/device")
-	while [ "$link" != / ]; do
-		case "${link##*/}" in
-		virtio[0-9]*)
-			readlink "$link/driver" | sed 's#.*/##'
-			return
-			;;
-		esac
-		link=${link%/*}
-	done
-	return 1
 }
 
 # two_disks: within 30 s, two sd disks exist.

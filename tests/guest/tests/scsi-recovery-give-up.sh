@@ -18,19 +18,6 @@
 # up. (QEMU's device reset waits for the requests the backend holds, so it
 # returns at about 8 s; see Documentation/testing.rst.)
 
-backend_stalls_for_good() {
-	nbd_pause d0 || return 1
-	host after 8 nbd-error d0 on >/dev/null &&
-		host after 8.5 nbd-resume d0 >/dev/null
-}
-
-stalled_io_gets_eio() {
-	bg_wait_io 40 || return 1
-	[ "$read_rc" != 0 ] && [ "$write_rc" != 0 ] &&
-		grep -q 'Input/output error' /tmp/bg.read.err &&
-		grep -q 'Input/output error' /tmp/bg.write.err
-}
-
 gave_up() {
 	rv_eq give_ups 1 && rv_eq state 2 && rv_ge tmf_timeouts 1
 }
@@ -70,7 +57,7 @@ step "write some data" dd if=/dev/urandom of=/dev/sda bs=64k count=16 oflag=dire
 step "the backend stalls for good" backend_stalls_for_good
 bg_io read dd if=/dev/sda of=/dev/null bs=64k count=1 iflag=direct
 bg_io write dd if=/dev/zero of=/dev/sda bs=64k count=1 seek=100 oflag=direct
-step "the stalled read and write end with EIO within 40 s" stalled_io_gets_eio
+step "the stalled read and write end with EIO within 40 s" stalled_io_gets_eio 40
 step "the driver gave up (give_ups=1, state dead) after an unanswered abort" gave_up
 step "the LUN is offline" offline
 step "new I/O fails at once" new_io_fails_at_once

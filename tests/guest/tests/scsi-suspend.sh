@@ -20,29 +20,12 @@ esac
 
 CYCLES=3
 
-# sleep_cycles: suspend to idle CYCLES times; pm_test=devices suspends the
-# devices (virtio freeze), waits a second and resumes them (restore).
-sleep_cycles() {
-	local i=0
-	echo devices >/sys/power/pm_test && echo 1 >/sys/module/suspend/parameters/pm_test_delay ||
-		return 1
-	while [ "$i" -lt "$CYCLES" ]; do
-		echo freeze >/sys/power/state || {
-			log "suspend $i failed"
-			return 1
-		}
-		i=$((i + 1))
-		sleep 1
-	done
-	echo none >/sys/power/pm_test
-}
-
 # io_over_sleep: verified I/O, with the system sleeping under it.
 io_over_sleep() {
 	local rc
 	bg_io fio fio_verify sda 160M --iodepth=32
 	sleep 2
-	sleep_cycles || return 1
+	sleep_cycles "$CYCLES" || return 1
 	rc=$(bg_wait fio 300) || return 1
 	as_diag </tmp/bg.fio.err
 	[ "$rc" = 0 ]

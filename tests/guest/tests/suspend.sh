@@ -12,23 +12,6 @@
 
 CYCLES=3
 
-# sleep_cycles: suspend to idle CYCLES times; pm_test=devices suspends the
-# devices (virtio freeze), waits a second and resumes them (restore).
-sleep_cycles() {
-	local i=0
-	echo devices >/sys/power/pm_test && echo 1 >/sys/module/suspend/parameters/pm_test_delay ||
-		return 1
-	while [ "$i" -lt "$CYCLES" ]; do
-		echo freeze >/sys/power/state || {
-			log "suspend $i failed"
-			return 1
-		}
-		i=$((i + 1))
-		sleep 1
-	done
-	echo none >/sys/power/pm_test
-}
-
 io() {
 	fio_verify "$DEV" 160M --iodepth=32
 }
@@ -38,7 +21,7 @@ io_over_sleep() {
 	local rc
 	bg_io fio io
 	sleep 2
-	sleep_cycles || return 1
+	sleep_cycles "$CYCLES" || return 1
 	bg_running fio >/dev/null 2>&1 || log "fio ended before the last resume"
 	rc=$(bg_wait fio 300) || return 1
 	as_diag </tmp/bg.fio.err
@@ -66,7 +49,7 @@ else
 fi
 echo "write through" >"/sys/block/$DEV/cache_type"
 if [ "$DRIVER" = rvirtio_blk ]; then
-	step "write through survives a sleep" eval 'sleep_cycles && write_cache_off'
+	step "write through survives a sleep" eval 'sleep_cycles "$CYCLES" && write_cache_off'
 else
 	# virtio_blk does not write the cache mode again after restore, and
 	# the device forgets it on reset.

@@ -304,3 +304,12 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn state_codes_are_the_documented_ones() {
+    assert_eq!(State::Live.code(), 0);
+    assert_eq!(State::Resetting(Reason::Injected).code(), 1);
+    assert_eq!(State::Dead.code(), 2);
+    assert_eq!(State::Deleting.code(), 3);
+    assert_eq!(State::Suspended.code(), 4);
+}
