@@ -622,7 +622,7 @@ fn bring_back(
         );
         return false;
     }
-    if let Err(e) = create_vqs(dev, shared) {
+    if let Err(e) = bring_up(dev, shared) {
         vdev_err!(
             dev,
             "reset: could not create the virtqueues again ({:?})",
@@ -630,9 +630,16 @@ fn bring_back(
         );
         return false;
     }
+    true
+}
+
+/// Creates the queues of a reset device, writes the cache mode again and
+/// sets DRIVER_OK (after a reset, and at resume).
+fn bring_up(dev: &Device<RvirtioBlk>, shared: &Arc<Shared>) -> Result {
+    create_vqs(dev, shared)?;
     restore_cache_mode(dev, shared);
     dev.ready();
-    true
+    Ok(())
 }
 
 /// Writes the cache mode the user chose through `cache_type` again: a reset
@@ -957,11 +964,7 @@ impl virtio::Driver for RvirtioBlk {
         if shared.recovery.lock().state() != State::Suspended {
             return Ok(());
         }
-        let result = create_vqs(dev, shared);
-        if result.is_ok() {
-            restore_cache_mode(dev, shared);
-            dev.ready();
-        }
+        let result = bring_up(dev, shared);
         {
             let mut r = shared.recovery.lock();
             r.resume(result.is_ok());

@@ -143,6 +143,13 @@ impl TmfCmd {
 /// The control queue.
 type CtrlVq = Virtqueue<ArcToken<TmfCmd>>;
 
+/// Wakes the handlers waiting for the answers the device returned.
+fn answer_tmfs(vq: &mut CtrlVq) {
+    while let Some((tmf, _len)) = vq.get_buf() {
+        tmf.0.finish(TMF_ANSWERED);
+    }
+}
+
 /// Counters and fault-injection knobs, shown in debugfs (the names and
 /// meanings of rvirtio_blk's, plus the task management counters).
 #[derive(Default)]
@@ -579,8 +586,8 @@ impl HostOps for RvirtioScsi {
 /// A command arrived while the device has no queues: during a reset or a
 /// sleep the midlayer retries it later; a dead device fails it.
 fn no_queues(shared: &Shared, cmd: OwnedCmd<RvirtioScsi>) -> Result<(), OwnedCmd<RvirtioScsi>> {
-    // Resetting or suspended (`State::code`).
-    if matches!(shared.stats.state.load(Ordering::Relaxed), 1 | 4) {
+    let state = shared.recovery.lock().state();
+    if matches!(state, State::Resetting(_) | State::Suspended) {
         Err(cmd)
     } else {
         cmd.finish(proto::did::NO_CONNECT, 0, 0, &[]);
@@ -788,9 +795,7 @@ fn take_back<'a>(
     }
     let ctrl = shared.ctrl.lock().take();
     if let Some(mut vq) = ctrl {
-        while let Some((tmf, _len)) = vq.get_buf() {
-            tmf.0.finish(TMF_ANSWERED);
-        }
+        answer_tmfs(&mut vq);
         while let Some(tmf) = vq.detach_unused(&reset) {
             tmf.0.finish(TMF_RESET);
         }
@@ -802,14 +807,10 @@ fn take_back<'a>(
         let vq = vq.take().map(|mut vq| {
             // Events the device posted but nobody collected yet still count.
             while let Some((buf, _len)) = vq.get_buf() {
-                if let Some(free) = done.iter_mut().find(|b| b.is_none()) {
-                    *free = Some(buf);
-                }
+                stash(done, buf);
             }
             while let Some(buf) = vq.detach_unused(&reset) {
-                if let Some(free) = idle.iter_mut().find(|b| b.is_none()) {
-                    *free = Some(buf);
-                }
+                stash(idle, buf);
             }
             vq
         });
@@ -845,7 +846,7 @@ fn bring_back(
         );
         return false;
     }
-    if let Err(e) = create_vqs(dev, shared) {
+    if let Err(e) = bring_up(dev, shared) {
         vdev_err!(
             dev,
             "reset: could not create the virtqueues again ({:?})",
@@ -853,10 +854,17 @@ fn bring_back(
         );
         return false;
     }
+    true
+}
+
+/// Creates the queues of a reset device, sets DRIVER_OK and posts the event
+/// buffers kept meanwhile (after a reset, and at resume).
+fn bring_up(dev: &Device<RvirtioScsi>, shared: &Arc<Shared>) -> Result {
+    create_vqs(dev, shared)?;
     write_sizes(dev);
     dev.ready();
     repost_idle(shared);
-    true
+    Ok(())
 }
 
 /// Posts the event buffers a reset or a sleep kept.
@@ -914,9 +922,7 @@ impl virtio::Driver for RvirtioScsi {
         } else if index == proto::vq::EVENT {
             events_done(shared);
         } else if let Some(vq) = shared.ctrl.lock().as_mut() {
-            while let Some((tmf, _len)) = vq.get_buf() {
-                tmf.0.finish(TMF_ANSWERED);
-            }
+            answer_tmfs(vq);
         }
     }
 
@@ -1133,12 +1139,7 @@ impl virtio::Driver for RvirtioScsi {
         if shared.recovery.lock().state() != State::Suspended {
             return Ok(());
         }
-        let result = create_vqs(dev, shared);
-        if result.is_ok() {
-            write_sizes(dev);
-            dev.ready();
-            repost_idle(shared);
-        }
+        let result = bring_up(dev, shared);
         {
             let mut r = shared.recovery.lock();
             r.resume(result.is_ok());
@@ -1166,6 +1167,14 @@ fn post_event_buffers(shared: &Shared) {
     }
 }
 
+/// Keeps `buf` in a free entry of `slots`: there is one for every buffer
+/// there is.
+fn stash(slots: &mut [Option<KBox<EventBuf>>; proto::EVENT_BUFFERS], buf: KBox<EventBuf>) {
+    if let Some(free) = slots.iter_mut().find(|b| b.is_none()) {
+        *free = Some(buf);
+    }
+}
+
 /// Gives `buf` back to the device, unless the driver is stopping.
 fn repost(shared: &Shared, mut buf: KBox<EventBuf>) {
     buf.ev.set(proto::Event::default());
@@ -1181,9 +1190,7 @@ fn repost(shared: &Shared, mut buf: KBox<EventBuf>) {
         }
         None => {
             // A reset is running: it posts the buffer once the queue is back.
-            if let Some(free) = events.idle.iter_mut().find(|b| b.is_none()) {
-                *free = Some(buf);
-            }
+            stash(&mut events.idle, buf);
         }
     }
 }
@@ -1198,9 +1205,7 @@ fn events_done(shared: ArcBorrow<'_, Shared>) {
         if let Some(vq) = vq.as_mut() {
             while let Some((buf, _len)) = vq.get_buf() {
                 // There is a free entry for every buffer there is.
-                if let Some(free) = done.iter_mut().find(|b| b.is_none()) {
-                    *free = Some(buf);
-                }
+                stash(done, buf);
             }
         }
         !*stopped && done.iter().any(Option::is_some)
