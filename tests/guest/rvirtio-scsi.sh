@@ -63,3 +63,11 @@ start_scsi() {
 	echo "$t" >/sys/block/sda/device/timeout
 	log "sda: $(cat /sys/block/sda/device/timeout) s command timeout; counters in $RV_DIR"
 }
+
+# start_held_reset MS: inject a reset, held MS ms (reset_delay_ms) before it
+# touches the device, and send a read to fire it.
+start_held_reset() {
+	rv_set reset_delay_ms "$1" &&
+		rv_set inject_reset 1 &&
+		dd if=/dev/sda of=/dev/null bs=4k count=1 iflag=direct 2>/dev/null
+}

@@ -17,16 +17,6 @@
 # An open LUN pins the module, so the device is unbound through sysfs (what
 # a hot-unplug does); rmmod follows.
 
-start_reset() {
-	rv_set reset_delay_ms 4000 &&
-		rv_set inject_reset 1 &&
-		dd if=/dev/sda of=/dev/null bs=4k count=1 iflag=direct 2>/dev/null
-}
-
-resetting() {
-	rv_eq state 1
-}
-
 unbind_waits() {
 	local t0 t1
 	t0=$(cut -d' ' -f1 /proc/uptime)
@@ -48,8 +38,8 @@ kmemleak_baseline
 ktap_set_plan 13
 start_scsi 30
 step "fio verify 8M" fio_verify sda 8M
-step "start a reset held for 4 s" start_reset
-step "a reset is running" poll 10 resetting
+step "start a reset held for 4 s" start_held_reset 4000
+step "a reset is running" wait_state 1 10
 VDEV=$(readlink -f /sys/block/sda/device | sed -n 's#.*/\(virtio[0-9]*\)/.*#\1#p')
 bg_io io dd if=/dev/sda of=/dev/null bs=64k count=2000 iflag=direct
 step "unbind $VDEV while it runs" unbind_waits

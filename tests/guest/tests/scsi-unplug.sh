@@ -17,16 +17,6 @@
 # PCI device is then unplugged (ACPI hot-plug: the guest ejects it, and
 # rvirtio_scsi's remove runs).
 
-start_reset() {
-	rv_set reset_delay_ms 3000 &&
-		rv_set inject_reset 1 &&
-		dd if=/dev/sda of=/dev/null bs=4k count=1 iflag=direct 2>/dev/null
-}
-
-resetting() {
-	rv_eq state 1
-}
-
 plug_lun() {
 	host qmp '{"execute":"blockdev-add","arguments":{"driver":"null-co","node-name":"hp","size":67108864,"read-zeroes":true}}' >/dev/null &&
 		host qmp '{"execute":"device_add","arguments":{"driver":"scsi-hd","id":"hp","bus":"scsi0.0","scsi-id":1,"lun":0,"drive":"hp"}}' >/dev/null
@@ -57,8 +47,8 @@ kmemleak_baseline
 ktap_set_plan 13
 start_scsi 30
 bg_io io dd if=/dev/sda of=/dev/null bs=64k count=4000 iflag=direct
-step "start a reset held for 3 s" start_reset
-step "a reset is running" poll 10 resetting
+step "start a reset held for 3 s" start_held_reset 3000
+step "a reset is running" wait_state 1 10
 step "plug a LUN (an event for the host)" plug_lun
 step "device_del the host while the reset runs" unplug_host
 step "QEMU deleted the host" host_deleted
