@@ -15,41 +15,6 @@
 /* Disk indexes, which give disk names and minor numbers (vda, vdb, ...). */
 static DEFINE_IDA(rvirtio_disk_ida);
 
-sector_t rvirtio_rq_pos(const struct request *rq)
-{
-	return blk_rq_pos(rq);
-}
-
-unsigned int rvirtio_rq_bytes(const struct request *rq)
-{
-	return blk_rq_bytes(rq);
-}
-
-unsigned int rvirtio_rq_op(const struct request *rq)
-{
-	return req_op(rq);
-}
-
-u64 rvirtio_rq_cmd_flags(const struct request *rq)
-{
-	return (__force u64)rq->cmd_flags;
-}
-
-unsigned short rvirtio_rq_ioprio(const struct request *rq)
-{
-	return req_get_ioprio((struct request *)rq);
-}
-
-unsigned short rvirtio_rq_nr_phys_segments(struct request *rq)
-{
-	return blk_rq_nr_phys_segments(rq);
-}
-
-unsigned int rvirtio_rq_hctx_index(const struct request *rq)
-{
-	return rq->mq_hctx->queue_num;
-}
-
 bool rvirtio_rq_should_fake_timeout(struct request *rq)
 {
 	return blk_should_fake_timeout(rq->q);

@@ -20,13 +20,6 @@ struct device;
 struct attribute;
 struct hd_geometry;
 
-sector_t rvirtio_rq_pos(const struct request *rq);
-unsigned int rvirtio_rq_bytes(const struct request *rq);
-unsigned int rvirtio_rq_op(const struct request *rq);
-u64 rvirtio_rq_cmd_flags(const struct request *rq);
-unsigned short rvirtio_rq_ioprio(const struct request *rq);
-unsigned short rvirtio_rq_nr_phys_segments(struct request *rq);
-unsigned int rvirtio_rq_hctx_index(const struct request *rq);
 bool rvirtio_rq_should_fake_timeout(struct request *rq);
 int rvirtio_rq_map_sg(struct request *rq, struct sg_table *table, struct scatterlist *first_chunk,
 		      unsigned int nents_first_chunk);

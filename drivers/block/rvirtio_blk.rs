@@ -50,7 +50,7 @@ use crate::lib::recovery::{self, Finish, Reason, Recovery, Start, State, Timeout
 use crate::lib::work::{self, GlobalQueue};
 use crate::lib::{time, work::WQ_MEM_RECLAIM, work::WQ_UNBOUND};
 use crate::mq::{self, Busy, Disk, DiskAttr, DiskConfig, DiskRef, Limits, Op, Owned, QueueRef};
-use crate::mq::{QueueCtl, QueueMap, Request, Status, TagSetConfig, TimeoutAction};
+use crate::mq::{Batch, QueueCtl, QueueMap, Request, RqList, Status, TagSetConfig, TimeoutAction};
 use crate::params;
 use crate::virtio::Virtqueue;
 use crate::virtio::{self, status, Chain, Device, DeviceRef, DeviceWritable, IdTable, VqSpec};
@@ -307,45 +307,65 @@ fn status_of(outcome: Outcome) -> Status {
     }
 }
 
+/// What [`prep`] made of a request.
+enum Prep {
+    /// Ready for its virtqueue.
+    Ready(Owned<RvirtioBlk>),
+    /// Not now.
+    Busy(Busy<RvirtioBlk>),
+    /// Ended already (an operation the device does not support).
+    Ended,
+}
+
+/// Gets a started request ready for its virtqueue: the header, then the
+/// ranges of a discard-like request or the mapped data, then the status.
+fn prep(shared: ArcBorrow<'_, Shared>, mut rq: Owned<RvirtioBlk>) -> Prep {
+    let op = rq.op();
+    // A driver-private request (GET_ID) arrives with its header set.
+    if op != Op::DriverIn {
+        match proto::header_for(block_op(op), rq.sector(), rq.ioprio()) {
+            Some(hdr) => rq.data_mut().hdr = hdr,
+            None => {
+                rq.end(Status::NOT_SUPPORTED);
+                return Prep::Ended;
+            }
+        }
+    }
+    match ranges_of(&shared, &rq, op) {
+        Some(Ok(ranges)) => rq.data_mut().ranges = ranges,
+        Some(Err(_)) => return Prep::Busy(Busy::Resource(rq)),
+        None => {
+            if !rq.data().ranges.is_empty() {
+                rq.data_mut().ranges = KVec::new();
+            }
+            if rq.map_data().is_err() {
+                return Prep::Busy(Busy::Resource(rq));
+            }
+        }
+    }
+    let d = rq.data_mut();
+    d.status.set(proto::STATUS_UNSET);
+    d.malformed = take_shot(shared.faults, &shared.stats.inject_malformed);
+    if take_shot(shared.faults, &shared.stats.inject_reset) {
+        schedule_reset(&shared.into(), Reason::Injected);
+    }
+    Prep::Ready(rq)
+}
+
 impl mq::Operations for RvirtioBlk {
     type QueueData = Shared;
     type RequestData = BlkRequest;
 
     fn queue_rq(
         shared: ArcBorrow<'_, Shared>,
-        mut rq: Owned<Self>,
+        rq: Owned<Self>,
         last: bool,
     ) -> Result<(), Busy<Self>> {
-        let op = rq.op();
-        // A driver-private request (GET_ID) arrives with its header set.
-        if op != Op::DriverIn {
-            match proto::header_for(block_op(op), rq.sector(), rq.ioprio()) {
-                Some(hdr) => rq.data_mut().hdr = hdr,
-                None => {
-                    rq.end(Status::NOT_SUPPORTED);
-                    return Ok(());
-                }
-            }
-        }
-        match ranges_of(&shared, &rq, op) {
-            Some(Ok(ranges)) => rq.data_mut().ranges = ranges,
-            Some(Err(_)) => return Err(Busy::Resource(rq)),
-            None => {
-                if !rq.data().ranges.is_empty() {
-                    rq.data_mut().ranges = KVec::new();
-                }
-                if rq.map_data().is_err() {
-                    return Err(Busy::Resource(rq));
-                }
-            }
-        }
-        let d = rq.data_mut();
-        d.status.set(proto::STATUS_UNSET);
-        d.malformed = take_shot(shared.faults, &shared.stats.inject_malformed);
-        if take_shot(shared.faults, &shared.stats.inject_reset) {
-            schedule_reset(&shared.into(), Reason::Injected);
-        }
-
+        let rq = match prep(shared, rq) {
+            Prep::Ready(rq) => rq,
+            Prep::Busy(busy) => return Err(busy),
+            Prep::Ended => return Ok(()),
+        };
         let Some(slot) = shared.vqs.get(rq.hw_queue() as usize) else {
             rq.end(Status::IO_ERROR);
             return Ok(());
@@ -374,6 +394,44 @@ impl mq::Operations for RvirtioBlk {
             vq.kick();
         }
         Ok(())
+    }
+
+    const HAS_QUEUE_RQS: bool = true;
+
+    /// A plug list's requests for one queue, as `virtio_queue_rqs` takes
+    /// them: each prepared, then all added under one lock, with one kick.
+    fn queue_rqs(shared: ArcBorrow<'_, Shared>, hw_queue: u32, batch: &mut Batch<'_, Self>) {
+        let mut ready = RqList::new();
+        for rq in batch {
+            match prep(shared, rq) {
+                Prep::Ready(rq) => ready.push(rq),
+                Prep::Busy(Busy::Device(rq) | Busy::Resource(rq)) => rq.retry(),
+                Prep::Ended => {}
+            }
+        }
+        let Some(slot) = shared.vqs.get(hw_queue as usize) else {
+            // Dropping `ready` fails what it holds.
+            return;
+        };
+        let mut guard = slot.lock();
+        let Some(vq) = guard.as_mut() else {
+            // No queues: the device is dead or going away.
+            drop(guard);
+            while let Some(rq) = ready.pop() {
+                rq.end(Status::IO_ERROR);
+            }
+            return;
+        };
+        while let Some(rq) = ready.pop() {
+            if let Err((rq, err)) = vq.add(rq) {
+                if err == ENOSPC || err == ENOMEM {
+                    rq.retry();
+                } else {
+                    rq.end(Status::IO_ERROR);
+                }
+            }
+        }
+        vq.kick();
     }
 
     fn commit_rqs(shared: ArcBorrow<'_, Shared>, hw_queue: u32) {

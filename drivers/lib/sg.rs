@@ -55,6 +55,13 @@ impl SgTable {
         unsafe { (*self.table.get()).nents }
     }
 
+    /// Whether the table holds a mapping or an allocation to undo.
+    pub fn in_use(&self) -> bool {
+        // SAFETY: As in `nents`.
+        let t = unsafe { &*self.table.get() };
+        t.nents != 0 || t.orig_nents != 0
+    }
+
     /// The first entry of the mapped list, or `None` when nothing is mapped.
     pub fn first(&self) -> Option<*mut bindings::scatterlist> {
         if self.nents() == 0 {

@@ -293,13 +293,11 @@ extern "C" fn restore_callback<T: Driver>(vdev: *mut vb::virtio_device) -> core:
 /// the virtio core calls it with a live queue of a device bound to `T`.
 pub(super) extern "C" fn vq_callback<T: Driver>(vq: *mut vb::virtqueue) {
     // SAFETY: The queue is alive while its callback runs; it belongs to a
-    // device bound to `T` whose `priv` is our slot.
+    // device bound to `T` whose `priv` is our slot. (The fields are read
+    // directly, not through the shim: this runs for every interrupt.)
     let (slot, index) = unsafe {
-        let vdev = vb::rvirtio_vq_device(vq);
-        (
-            &*vb::rvirtio_get_priv(vdev).cast::<Slot<T>>(),
-            vb::rvirtio_vq_index(vq),
-        )
+        let vdev = (*vq).vdev;
+        (&*(*vdev).priv_.cast::<Slot<T>>(), (*vq).index)
     };
     // SAFETY: `shared` does not change while queue callbacks can run.
     if let Some(shared) = unsafe { (*slot.shared.get()).as_ref() } {

@@ -18,6 +18,7 @@ use super::device::DeviceReset;
 use crate::lib::sg::{SgList, SgTable};
 use core::cell::UnsafeCell;
 use core::marker::PhantomData;
+use core::mem::MaybeUninit;
 use kernel::bindings;
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -100,59 +101,91 @@ impl<T: Send + Sync + 'static> ForeignOwnable for ArcToken<T> {
     }
 }
 
-enum Part {
-    Buf(*const u8, u32),
-    /// The first entry of a mapped, end-marked scatterlist.
-    Sg(*mut bindings::scatterlist),
-}
-
 /// The most buffers one descriptor chain may have.
 const MAX_PARTS: usize = 4;
 
 /// The buffers of one request, in the order the device sees them.
+///
+/// Built on the stack of [`Virtqueue::add`] for every request, so it is kept
+/// lean: a plain buffer becomes a one-entry scatterlist right away, in
+/// `singles`; a mapped scatterlist is referred to in `lists`.
 pub struct Chain<'a> {
-    parts: [Option<(Part, bool)>; MAX_PARTS],
+    /// `lists[i]` is the first entry of part `i` if that part is a mapped
+    /// scatterlist, or null if the part is `singles[i]`.
+    lists: [*mut bindings::scatterlist; MAX_PARTS],
+    /// One-entry scatterlists for plain buffers; `singles[i]` is initialised
+    /// when part `i` exists and `lists[i]` is null.
+    singles: [MaybeUninit<bindings::scatterlist>; MAX_PARTS],
     len: usize,
-    out: u32,
-    inn: u32,
+    /// The number of parts the device reads; the rest it writes.
+    out: usize,
     bad: bool,
     _p: PhantomData<&'a ()>,
 }
 
 impl<'a> Chain<'a> {
+    #[inline]
     fn new() -> Self {
         Self {
-            parts: [None, None, None, None],
+            lists: [core::ptr::null_mut(); MAX_PARTS],
+            singles: [const { MaybeUninit::uninit() }; MAX_PARTS],
             len: 0,
             out: 0,
-            inn: 0,
             bad: false,
             _p: PhantomData,
         }
     }
 
-    fn push(&mut self, part: Part, device_writes: bool) {
-        if self.len == MAX_PARTS || (!device_writes && self.inn != 0) {
+    /// Makes room for one more part; `None` (and the chain bad) if there is
+    /// none, or if a part the device reads follows one it writes.
+    ///
+    /// Written so that the compiler can see that nothing here overflows and
+    /// every index is in bounds: this runs for each buffer of every request.
+    #[inline]
+    fn next(&mut self, device_writes: bool) -> Option<usize> {
+        let i = self.len;
+        // Parts the device reads come first: `out == len` until one it writes.
+        if i >= MAX_PARTS || (!device_writes && self.out != i) {
             self.bad = true;
-            return;
+            return None;
         }
-        self.parts[self.len] = Some((part, device_writes));
-        self.len += 1;
-        if device_writes {
-            self.inn += 1;
-        } else {
-            self.out += 1;
+        self.len = i + 1;
+        if !device_writes {
+            self.out = i + 1;
+        }
+        Some(i)
+    }
+
+    #[inline]
+    fn push_buf(&mut self, buf: *const u8, len: u32, device_writes: bool) {
+        if let Some(i) = self.next(device_writes) {
+            // SAFETY: `singles[i]` is ours to initialise; `sg_init_one` writes
+            // all of it. `buf` is valid for `len` bytes for `'a` (callers
+            // borrow it for that long).
+            unsafe { vb::rvirtio_sg_init_one(self.singles[i].as_mut_ptr(), buf.cast(), len) };
+        }
+    }
+
+    #[inline]
+    fn push_list(&mut self, first: *mut bindings::scatterlist, device_writes: bool) {
+        if first.is_null() {
+            // Null marks a single in `lists`; a list cannot start there.
+            self.bad = true;
+        } else if let Some(i) = self.next(device_writes) {
+            self.lists[i] = first;
         }
     }
 
     /// The device reads `value`'s bytes.
+    #[inline]
     pub fn read<T>(&mut self, value: &'a T) {
         let len = core::mem::size_of::<T>() as u32;
-        self.push(Part::Buf((value as *const T).cast(), len), false);
+        self.push_buf((value as *const T).cast(), len, false);
     }
 
     /// The device reads the elements of `values`; an empty slice adds
     /// nothing.
+    #[inline]
     pub fn read_slice<T>(&mut self, values: &'a [T]) {
         let len = core::mem::size_of_val(values);
         if len != 0 {
@@ -161,27 +194,30 @@ impl<'a> Chain<'a> {
                 self.bad = true;
                 return;
             };
-            self.push(Part::Buf(values.as_ptr().cast(), len), false);
+            self.push_buf(values.as_ptr().cast(), len, false);
         }
     }
 
     /// The device writes `cell`.
+    #[inline]
     pub fn write<T: Copy>(&mut self, cell: &'a DeviceWritable<T>) {
         let len = core::mem::size_of::<T>() as u32;
-        self.push(Part::Buf(cell.0.get().cast_const().cast(), len), true);
+        self.push_buf(cell.0.get().cast_const().cast(), len, true);
     }
 
     /// The device reads (`device_writes == false`) or writes the memory that
     /// `table` maps. An empty table adds nothing.
+    #[inline]
     pub fn sg(&mut self, table: &'a SgTable, device_writes: bool) {
         if let Some(first) = table.first() {
-            self.push(Part::Sg(first), device_writes);
+            self.push_list(first, device_writes);
         }
     }
 
     /// The device reads or writes the memory that `list` maps.
+    #[inline]
     pub fn sg_list(&mut self, list: SgList<'a>, device_writes: bool) {
-        self.push(Part::Sg(list.first()), device_writes);
+        self.push_list(list.first(), device_writes);
     }
 }
 
@@ -294,34 +330,28 @@ impl<T: Token> Virtqueue<T> {
         let mut chain = Chain::new();
         T::describe(borrowed, &mut chain);
 
-        // SAFETY: All-zero scatterlists are unused entries.
-        let mut singles: [bindings::scatterlist; MAX_PARTS] = unsafe { core::mem::zeroed() };
+        let bad = chain.bad || chain.len == 0 || ptr.is_null();
         let mut sgs = [core::ptr::null_mut::<bindings::scatterlist>(); MAX_PARTS];
-        let mut bad = chain.bad || chain.len == 0 || ptr.is_null();
-        for (i, part) in chain.parts.iter().take(chain.len).enumerate() {
-            match part {
-                Some((Part::Buf(buf, len), _)) => {
-                    // SAFETY: `buf` is valid for `len` bytes for as long as the
-                    // token is foreign-owned (it was borrowed from it).
-                    unsafe { vb::rvirtio_sg_init_one(&mut singles[i], buf.cast(), *len) };
-                    sgs[i] = &mut singles[i];
-                }
-                Some((Part::Sg(first), _)) => sgs[i] = *first,
-                None => bad = true,
-            }
+        for (i, sg) in sgs.iter_mut().enumerate().take(chain.len) {
+            *sg = if chain.lists[i].is_null() {
+                chain.singles[i].as_mut_ptr()
+            } else {
+                chain.lists[i]
+            };
         }
         let ret = if bad {
             EINVAL.to_errno()
         } else {
             // SAFETY: The queue is live; `sgs` holds `out + in` valid,
-            // end-marked lists whose memory lives as long as the token, which
-            // the queue now holds as `ptr`.
+            // end-marked lists (the singles were initialised by `push_buf`)
+            // whose memory lives as long as the token, which the queue now
+            // holds as `ptr`.
             unsafe {
                 vb::virtqueue_add_sgs(
                     self.vq,
                     sgs.as_mut_ptr(),
-                    chain.out,
-                    chain.inn,
+                    chain.out as u32,
+                    (chain.len - chain.out) as u32,
                     ptr.cast_mut(),
                     bindings::GFP_ATOMIC,
                 )

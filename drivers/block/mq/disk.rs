@@ -278,7 +278,7 @@ impl<T: Operations> DiskRef<T> {
         })?;
         // SAFETY: The request is freshly allocated and not yet started: its
         // PDU, initialised by `init_request`, is ours alone.
-        setup(unsafe { &mut (*bindings::blk_mq_rq_to_pdu(rq).cast::<Pdu<T>>()).data });
+        setup(unsafe { &mut (*Pdu::<T>::ptr(rq)).data });
         // SAFETY: `buf` stays borrowed until the request is freed below; the
         // block layer bounces it if it cannot map it directly.
         let ret = unsafe {

@@ -15,6 +15,8 @@
 //!   so a request can never be forgotten.
 //! - [`Request`]: a shared view of a request (position, size, operation,
 //!   the driver's data), for code that does not own it.
+//! - [`Batch`] and [`RqList`]: a plug list that blk-mq hands over at once
+//!   (`queue_rqs`), and a driver's own list of owned requests.
 //! - [`Disk`]: a tag set and its gendisk, with sysfs attributes, from
 //!   allocation to `del_gendisk`.
 
@@ -27,7 +29,7 @@ pub use crate::lib::queuemap::QueueMap;
 pub use disk::TagSetConfig;
 pub use disk::{Disk, DiskAttr, DiskConfig, DiskOps, DiskRef, Limits, Major, QueueCtl, QueueRef};
 pub use disk::{ShowFn, StoreFn};
-pub use request::{Op, Owned, Request};
+pub use request::{Batch, Op, Owned, Request, RqList};
 
 use kernel::prelude::*;
 use kernel::sync::ArcBorrow;
@@ -98,6 +100,22 @@ pub trait Operations: Sized + Send + Sync + 'static {
         rq: Owned<Self>,
         last: bool,
     ) -> Result<(), Busy<Self>>;
+
+    /// Whether the driver takes whole plug lists ([`Self::queue_rqs`]).
+    const HAS_QUEUE_RQS: bool = false;
+
+    /// Takes a batch of requests for hardware queue `hw_queue`, the head of a
+    /// plug list, so that the driver can hand them to the hardware with one
+    /// lock and one notification (`queue_rqs`; only with
+    /// [`Self::HAS_QUEUE_RQS`]). Each request the driver takes from `batch`
+    /// is started; it keeps, ends or retries ([`Owned::retry`]) each. Those
+    /// it leaves in `batch` go through [`Self::queue_rq`] one by one.
+    fn queue_rqs(
+        _queue: ArcBorrow<'_, Self::QueueData>,
+        _hw_queue: u32,
+        _batch: &mut Batch<'_, Self>,
+    ) {
+    }
 
     /// Flushes requests queued without `last` on hardware queue `hw_queue`.
     fn commit_rqs(queue: ArcBorrow<'_, Self::QueueData>, hw_queue: u32);

@@ -3,7 +3,7 @@
 //! The `struct blk_mq_ops` of an [`Operations`] type, and its C callbacks.
 
 use super::disk::TagSet;
-use super::request::{Owned, Pdu, Request};
+use super::request::{Batch, Owned, Pdu, Request};
 use super::{Busy, Operations, TimeoutAction};
 use crate::lib::queuemap::{self, QueueMap};
 use core::marker::PhantomData;
@@ -16,13 +16,21 @@ pub(super) struct OpsTable<T: Operations>(PhantomData<T>);
 impl<T: Operations> OpsTable<T> {
     const VTABLE: bindings::blk_mq_ops = bindings::blk_mq_ops {
         queue_rq: Some(queue_rq::<T>),
-        queue_rqs: None,
+        queue_rqs: if T::HAS_QUEUE_RQS {
+            Some(queue_rqs::<T>)
+        } else {
+            None
+        },
         commit_rqs: Some(commit_rqs::<T>),
         get_budget: None,
         put_budget: None,
         set_rq_budget_token: None,
         get_rq_budget_token: None,
+        #[cfg(not(rvirtio_no_timeout))]
         timeout: Some(timeout::<T>),
+        // A benchmark build (`RVIRTIO_NO_TIMEOUT=1`): blk-mq re-arms the timer.
+        #[cfg(rvirtio_no_timeout)]
+        timeout: None,
         poll: Some(poll::<T>),
         complete: Some(complete::<T>),
         init_hctx: None,
@@ -64,12 +72,9 @@ unsafe extern "C" fn queue_rq<T: Operations>(
     // SAFETY: blk-mq passes a valid hardware context and dispatch data; the
     // request is ours until we end it or return an error.
     let (queue, rq, last) = unsafe {
-        let rq = (*bd).rq;
-        Pdu::<T>::of(rq).expiries.store(0, Ordering::Relaxed);
-        bindings::blk_mq_start_request(rq);
         (
             queue_data::<T>((*hctx).queue),
-            Owned::<T>::from_raw(rq),
+            Owned::<T>::start((*bd).rq),
             (*bd).last,
         )
     };
@@ -84,6 +89,27 @@ unsafe extern "C" fn queue_rq<T: Operations>(
             rq.unmap_data();
             rq.into_raw();
             super::bindings::RVIRTIO_BLK_STS_RESOURCE
+        }
+    }
+}
+
+/// C callback: a plug list at once, handed to the driver run by run (one run
+/// per hardware queue). What the driver leaves of a run stays at the head of
+/// the list, which blk-mq then issues one by one through `queue_rq`.
+///
+/// # Safety
+///
+/// Called by blk-mq with a plug list of requests, not yet started, of queues
+/// built by [`super::Disk`] for `T`.
+unsafe extern "C" fn queue_rqs<T: Operations>(list: *mut bindings::rq_list) {
+    // SAFETY: blk-mq passes a valid plug list of our requests.
+    while let Some(mut batch) = unsafe { Batch::<T>::head(list) } {
+        let hctx = batch.hctx();
+        // SAFETY: The batch's hardware context is one of our queue's.
+        let (queue, index) = unsafe { (queue_data::<T>((*hctx).queue), (*hctx).queue_num) };
+        T::queue_rqs(queue, index, &mut batch);
+        if batch.has_more() {
+            break;
         }
     }
 }
@@ -200,11 +226,7 @@ unsafe extern "C" fn init_request<T: Operations>(
 ) -> core::ffi::c_int {
     // SAFETY: The PDU is `cmd_size` bytes, sized and aligned for `Pdu<T>`
     // (checked when the tag set is built), and not yet initialised.
-    unsafe {
-        bindings::blk_mq_rq_to_pdu(rq)
-            .cast::<Pdu<T>>()
-            .write(Pdu::default())
-    };
+    unsafe { Pdu::<T>::ptr(rq).write(Pdu::default()) };
     0
 }
 
@@ -220,5 +242,5 @@ unsafe extern "C" fn exit_request<T: Operations>(
     _hctx_idx: core::ffi::c_uint,
 ) {
     // SAFETY: `init_request` initialised the PDU; nothing uses it any more.
-    unsafe { core::ptr::drop_in_place(bindings::blk_mq_rq_to_pdu(rq).cast::<Pdu<T>>()) };
+    unsafe { core::ptr::drop_in_place(Pdu::<T>::ptr(rq)) };
 }

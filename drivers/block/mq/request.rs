@@ -44,6 +44,20 @@ impl<T: Operations> Default for Pdu<T> {
 }
 
 impl<T: Operations> Pdu<T> {
+    /// Where the PDU of `rq` is: right behind the request, as
+    /// `blk_mq_rq_to_pdu` computes it. Computed here rather than by calling
+    /// the kernel's helper, because every access to a request's data on the
+    /// I/O path goes through it.
+    ///
+    /// The pointer is only valid to use for a request of a tag set created
+    /// for `T` (whose `cmd_size` is `size_of::<Pdu<T>>()`).
+    #[inline]
+    pub(super) fn ptr(rq: *mut bindings::request) -> *mut Pdu<T> {
+        rq.cast::<u8>()
+            .wrapping_add(core::mem::size_of::<bindings::request>())
+            .cast()
+    }
+
     /// # Safety
     ///
     /// `rq` must be a request of a tag set created for `T`, whose PDU was
@@ -51,7 +65,7 @@ impl<T: Operations> Pdu<T> {
     pub(super) unsafe fn of<'a>(rq: *mut bindings::request) -> &'a Pdu<T> {
         // SAFETY: The PDU follows the request and is a `Pdu<T>` per the
         // safety requirements.
-        unsafe { &*bindings::blk_mq_rq_to_pdu(rq).cast::<Pdu<T>>() }
+        unsafe { &*Self::ptr(rq) }
     }
 }
 
@@ -108,6 +122,7 @@ impl<T: Operations> Request<T> {
     }
 
     /// The driver's data of this request.
+    #[inline]
     pub fn data(&self) -> &T::RequestData {
         &self.pdu().data
     }
@@ -117,28 +132,44 @@ impl<T: Operations> Request<T> {
         &self.pdu().sg
     }
 
-    /// First sector (in 512-byte units).
+    // The accessors below read `struct request` directly, as the kernel's
+    // inline helpers (`blk_rq_pos()` and so on) do: they run for every
+    // request, and a call into a C shim for each costs more than the read.
+
+    /// First sector (in 512-byte units): `blk_rq_pos()`.
+    #[inline]
     pub fn sector(&self) -> u64 {
-        // SAFETY: The request is in flight per the type invariant.
-        unsafe { mb::rvirtio_rq_pos(self.raw()) }
+        // SAFETY: The request is in flight per the type invariant, so nothing
+        // changes these fields while we read them.
+        unsafe { (*self.raw()).__sector }
     }
 
-    /// Size in bytes.
+    /// Size in bytes: `blk_rq_bytes()`.
+    #[inline]
     pub fn bytes(&self) -> u32 {
         // SAFETY: As above.
-        unsafe { mb::rvirtio_rq_bytes(self.raw()) }
+        unsafe { (*self.raw()).__data_len }
     }
 
-    /// The I/O priority.
+    /// The I/O priority: `req_get_ioprio()`.
+    #[inline]
     pub fn ioprio(&self) -> u16 {
-        // SAFETY: As above.
-        unsafe { mb::rvirtio_rq_ioprio(self.raw()) }
+        // SAFETY: As above; the request's bios live while it is in flight.
+        unsafe {
+            let bio = (*self.raw()).bio;
+            if bio.is_null() {
+                0
+            } else {
+                (*bio).bi_ioprio
+            }
+        }
     }
 
     /// The hardware queue the request was dispatched on.
+    #[inline]
     pub fn hw_queue(&self) -> u32 {
-        // SAFETY: As above; a started request has a hardware context.
-        unsafe { mb::rvirtio_rq_hctx_index(self.raw()) }
+        // SAFETY: As above; a started request has a live hardware context.
+        unsafe { (*(*self.raw()).mq_hctx).queue_num }
     }
 
     /// How many times the request was requeued since it was submitted.
@@ -169,21 +200,18 @@ impl<T: Operations> Request<T> {
     }
 
     /// The operation.
+    #[inline]
     pub fn op(&self) -> Op {
         // SAFETY: As above.
-        let (op, flags) = unsafe {
-            (
-                mb::rvirtio_rq_op(self.raw()),
-                mb::rvirtio_rq_cmd_flags(self.raw()),
-            )
-        };
-        match op {
+        let flags = unsafe { (*self.raw()).cmd_flags };
+        // `req_op()`.
+        match flags & mb::RVIRTIO_REQ_OP_MASK {
             bindings::req_op_REQ_OP_READ => Op::Read,
             bindings::req_op_REQ_OP_WRITE => Op::Write,
             bindings::req_op_REQ_OP_FLUSH => Op::Flush,
             bindings::req_op_REQ_OP_DISCARD => Op::Discard,
             bindings::req_op_REQ_OP_WRITE_ZEROES => Op::WriteZeroes {
-                unmap: flags & u64::from(mb::RVIRTIO_REQ_NOUNMAP) == 0,
+                unmap: flags & mb::RVIRTIO_REQ_NOUNMAP == 0,
             },
             bindings::req_op_REQ_OP_SECURE_ERASE => Op::SecureErase,
             bindings::req_op_REQ_OP_DRV_IN => Op::DriverIn,
@@ -227,19 +255,39 @@ impl<T: Operations> Owned<T> {
         }
     }
 
+    /// Starts `rq` (`blk_mq_start_request`) and gives the driver its handle.
+    ///
+    /// # Safety
+    ///
+    /// `rq` must be a request of a tag set created for `T`, with an
+    /// initialised PDU, that blk-mq has handed to the driver and that is not
+    /// started yet.
+    pub(super) unsafe fn start(rq: *mut bindings::request) -> Self {
+        // SAFETY: Per the safety requirements; once started, the request
+        // satisfies the type invariant, and this is its only handle.
+        unsafe {
+            #[cfg(not(rvirtio_no_timeout))]
+            Pdu::<T>::of(rq).expiries.store(0, Ordering::Relaxed);
+            bindings::blk_mq_start_request(rq);
+            Self::from_raw(rq)
+        }
+    }
+
     pub(super) fn into_raw(self) -> *mut bindings::request {
         let rq = self.rq.as_ptr();
         core::mem::forget(self);
         rq
     }
 
+    #[inline]
     fn pdu_mut(&mut self) -> &mut Pdu<T> {
         // SAFETY: Per the type invariant this is the only handle that may
         // change the PDU, and we hold it mutably.
-        unsafe { &mut *bindings::blk_mq_rq_to_pdu(self.rq.as_ptr()).cast::<Pdu<T>>() }
+        unsafe { &mut *Pdu::<T>::ptr(self.rq.as_ptr()) }
     }
 
     /// The driver's data of this request, for changing.
+    #[inline]
     pub fn data_mut(&mut self) -> &mut T::RequestData {
         &mut self.pdu_mut().data
     }
@@ -265,6 +313,9 @@ impl<T: Operations> Owned<T> {
     /// Undoes [`Self::map_data`].
     pub(super) fn unmap_data(&mut self) {
         let sg = &mut self.pdu_mut().sg;
+        if !sg.in_use() {
+            return;
+        }
         // SAFETY: We own the request; no device holds the mapping any more
         // (it would hold this handle).
         unsafe {
@@ -293,6 +344,19 @@ impl<T: Operations> Owned<T> {
         unsafe { bindings::blk_mq_requeue_request(rq, false) };
     }
 
+    /// Gives a request the driver cannot take now back to blk-mq, which
+    /// dispatches it again soon (`blk_mq_requeue_request` with a kick). For
+    /// requests from a [`Batch`], which cannot be answered with [`Busy`].
+    ///
+    /// [`Busy`]: super::Busy
+    pub fn retry(mut self) {
+        self.unmap_data();
+        let rq = self.into_raw();
+        // SAFETY: We owned the started request and give up the handle;
+        // blk-mq owns it until it dispatches it again.
+        unsafe { bindings::blk_mq_requeue_request(rq, true) };
+    }
+
     /// Like [`Self::complete`], but never parked for a fake timeout: for the
     /// request a timeout handler is handling, which must end now.
     pub fn complete_now(self) {
@@ -312,13 +376,36 @@ impl<T: Operations> Owned<T> {
         // SAFETY: We owned the request and give up the handle: blk-mq passes
         // it to `complete` or the timeout handler, which recreate it once.
         unsafe {
-            if mb::rvirtio_rq_should_fake_timeout(rq) {
+            if should_fake_timeout(rq) {
                 Pdu::<T>::of(rq).parked.store(true, Ordering::Release);
             } else {
                 bindings::blk_mq_complete_request(rq);
             }
         }
     }
+}
+
+/// `blk_should_fake_timeout()`: whether blk-mq's fault injection
+/// (`fail_io_timeout`) wants `rq`'s completion dropped. Without
+/// `CONFIG_FAIL_IO_TIMEOUT` it never does, and the check compiles away.
+///
+/// # Safety
+///
+/// `rq` must be a live request.
+#[cfg(CONFIG_FAIL_IO_TIMEOUT)]
+unsafe fn should_fake_timeout(rq: *mut bindings::request) -> bool {
+    // SAFETY: Per the safety requirements.
+    unsafe { mb::rvirtio_rq_should_fake_timeout(rq) }
+}
+
+/// See above.
+///
+/// # Safety
+///
+/// None needed; `unsafe` only to match the version above.
+#[cfg(not(CONFIG_FAIL_IO_TIMEOUT))]
+unsafe fn should_fake_timeout(_rq: *mut bindings::request) -> bool {
+    false
 }
 
 impl<T: Operations> Drop for Owned<T> {
@@ -353,5 +440,162 @@ impl<T: Operations> ForeignOwnable for Owned<T> {
     unsafe fn from_foreign(ptr: *const c_void) -> Self {
         // SAFETY: `ptr` came from `into_foreign` and is converted back once.
         unsafe { Self::from_raw(ptr.cast_mut().cast()) }
+    }
+}
+
+// `rq_next` (in a union with `queuelist`) links requests in plug lists and
+// in the lists of the driver that owns them.
+
+/// Requests that blk-mq hands over at once (`queue_rqs`): the run of a plug
+/// list that is bound for one hardware queue. Iterating starts each request
+/// and yields it as [`Owned`].
+///
+/// # Invariants
+///
+/// `list` is the plug list blk-mq passed to `queue_rqs`, of requests of a
+/// tag set created for `T`, not yet started; `hctx` is the hardware context
+/// of this batch.
+pub struct Batch<'a, T: Operations> {
+    list: *mut bindings::rq_list,
+    hctx: *mut bindings::blk_mq_hw_ctx,
+    _p: PhantomData<(&'a mut bindings::rq_list, T)>,
+}
+
+impl<'a, T: Operations> Batch<'a, T> {
+    /// The batch at the head of `list`, and its hardware context; `None` if
+    /// the list is empty.
+    ///
+    /// # Safety
+    ///
+    /// `list` must be a plug list that blk-mq passed to `queue_rqs` for a
+    /// queue of a tag set created for `T`, valid for `'a`.
+    pub(super) unsafe fn head(list: *mut bindings::rq_list) -> Option<Self> {
+        // SAFETY: Per the safety requirements the list is valid; its requests
+        // are allocated and have a hardware context.
+        let hctx = unsafe {
+            let head = (*list).head;
+            if head.is_null() {
+                return None;
+            }
+            (*head).mq_hctx
+        };
+        Some(Self {
+            list,
+            hctx,
+            _p: PhantomData,
+        })
+    }
+
+    /// The hardware context of this batch.
+    pub(super) fn hctx(&self) -> *mut bindings::blk_mq_hw_ctx {
+        self.hctx
+    }
+
+    /// Whether the list still holds a request of this batch.
+    #[inline]
+    pub(super) fn has_more(&self) -> bool {
+        // SAFETY: The list is valid per the type invariant.
+        unsafe {
+            let head = (*self.list).head;
+            !head.is_null() && (*head).mq_hctx == self.hctx
+        }
+    }
+}
+
+impl<T: Operations> Iterator for Batch<'_, T> {
+    type Item = Owned<T>;
+
+    fn next(&mut self) -> Option<Owned<T>> {
+        if !self.has_more() {
+            return None;
+        }
+        // SAFETY: The list is valid and its head belongs to this batch
+        // (checked above); popping it (`rq_list_pop`) makes it ours, and
+        // starting it makes it satisfy `Owned`'s invariant.
+        unsafe {
+            let rq = (*self.list).head;
+            (*self.list).head = (*rq).__bindgen_anon_1.rq_next;
+            if (*self.list).head.is_null() {
+                (*self.list).tail = core::ptr::null_mut();
+            }
+            (*rq).__bindgen_anon_1.rq_next = core::ptr::null_mut();
+            Some(Owned::start(rq))
+        }
+    }
+}
+
+/// A driver's own list of requests it owns, linked through the requests
+/// themselves (`rq_next`), as C drivers use a `struct rq_list`. Dropping the
+/// list drops (fails) what is left in it.
+///
+/// # Invariants
+///
+/// `head` and `tail` form a `rq_next`-linked list of requests for each of
+/// which the list holds the unique [`Owned`] handle.
+pub struct RqList<T: Operations> {
+    head: *mut bindings::request,
+    tail: *mut bindings::request,
+    _p: PhantomData<Owned<T>>,
+}
+
+// SAFETY: The list holds `Owned<T>` handles, which may be sent anywhere.
+unsafe impl<T: Operations> Send for RqList<T> {}
+
+impl<T: Operations> RqList<T> {
+    /// An empty list.
+    pub fn new() -> Self {
+        Self {
+            head: core::ptr::null_mut(),
+            tail: core::ptr::null_mut(),
+            _p: PhantomData,
+        }
+    }
+
+    /// Appends `rq`.
+    #[inline]
+    pub fn push(&mut self, rq: Owned<T>) {
+        let rq = rq.into_raw();
+        // SAFETY: We own `rq` (its handle is now the list's) and the requests
+        // of the list; the driver that owns a request may use `rq_next`.
+        unsafe {
+            (*rq).__bindgen_anon_1.rq_next = core::ptr::null_mut();
+            if self.tail.is_null() {
+                self.head = rq;
+            } else {
+                (*self.tail).__bindgen_anon_1.rq_next = rq;
+            }
+        }
+        self.tail = rq;
+    }
+
+    /// Takes the first request off the list.
+    #[inline]
+    pub fn pop(&mut self) -> Option<Owned<T>> {
+        let rq = self.head;
+        if rq.is_null() {
+            return None;
+        }
+        // SAFETY: `rq` is on the list, which holds its unique handle; we
+        // unlink it and hand that handle out.
+        unsafe {
+            self.head = (*rq).__bindgen_anon_1.rq_next;
+            if self.head.is_null() {
+                self.tail = core::ptr::null_mut();
+            }
+            (*rq).__bindgen_anon_1.rq_next = core::ptr::null_mut();
+            Some(Owned::from_raw(rq))
+        }
+    }
+}
+
+impl<T: Operations> Default for RqList<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Operations> Drop for RqList<T> {
+    fn drop(&mut self) {
+        while self.pop().is_some() {}
     }
 }
