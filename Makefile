@@ -13,6 +13,8 @@
 #   make check-guest [TESTS="fio-verify ..."]   guest tests only
 #   make dkms-install [KVER=...]   add, build and install with DKMS
 #   make dkms-deb            a Debian package (rvirtio-dkms_VER_all.deb)
+#   make bench               rvirtio_blk against virtio_blk (results in
+#                            bench/results/; not a test)
 #
 # See README.md and Documentation/.
 
@@ -36,7 +38,7 @@ KBUILD_ARGS = -C $(KDIR) M=$(CURDIR) LLVM=1 RUSTC=$(RVIRTIO_RUSTC) \
 	HOSTRUSTC=$(RVIRTIO_RUSTC) BINDGEN=$(RVIRTIO_BINDGEN) CLIPPY_DRIVER=$(RVIRTIO_CLIPPY_DRIVER)
 
 .PHONY: all modules kernel print-kdir check check-host check-guest run clean \
-	setup rustfmt rustfmtcheck clippy dkms-install dkms-deb
+	setup rustfmt rustfmtcheck clippy dkms-install dkms-deb bench
 
 all: modules
 
@@ -87,6 +89,11 @@ dkms-install:
 dkms-deb:
 	@$(SCRIPTS)/setup.sh dkms
 	@$(SCRIPTS)/dkms.sh deb $(CURDIR)
+
+# Benchmarks: the perf kernel, A/B against the C driver in one guest boot per
+# mode (Documentation/benchmarks.rst). BENCH_ARGS=--quick checks the harness.
+bench:
+	@$(SCRIPTS)/bench.sh $(BENCH_ARGS)
 
 run: modules
 	@$(SCRIPTS)/setup.sh guest

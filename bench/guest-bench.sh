@@ -1,0 +1,142 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# The guest half of `make bench` (scripts/bench.sh boots the guest and
+# parses what this prints), with tests/guest/lib.sh's helpers.
+#
+# Environment (set by scripts/bench.sh with guest.sh --env):
+#   BENCH_ROUNDS   rounds; each round runs every job once per driver, and the
+#                  drivers' order alternates from round to round
+#   BENCH_JOBS     space-separated job specs, each
+#                    NAME:SERIAL:ENGINE:RW:BS:QD:NUMJOBS:RUNTIME:DRIVERS
+#                  SERIAL picks the disk, RUNTIME is in seconds, DRIVERS is a
+#                  comma-separated subset of the drivers below
+#   BENCH_DRIVERS  the drivers, in round-one order; each is one of
+#                    c      the kernel's virtio_blk (/modules/virtio_blk.ko)
+#                    rv     rvirtio_blk (/modules/rvirtio_blk.ko)
+#                    rvnt   rvirtio_blk built without its timeout handling
+#                           (/bench/rvirtio_blk.ko)
+#                  with an optional @N suffix: load it with
+#                  num_request_queues=N
+#
+# For every fio run it prints a line
+#   BENCH-RUN job=NAME driver=D round=R cpus=N busy=TICKS total=TICKS bad=N
+# (the guest's CPUs, its /proc/stat busy and total ticks across the run, and the count
+# of WARN/BUG/... lines dmesg gained), then fio's JSON between BENCH-FIO-BEGIN
+# and BENCH-FIO-END.
+
+# shellcheck shell=dash
+# shellcheck source=tests/guest/lib.sh
+. /rvirtio/lib.sh
+
+# Kernel messages would land in the middle of the JSON on the console.
+dmesg -n 1
+
+bench_fail() {
+	echo "BENCH-ERROR: $*"
+	exit 1
+}
+
+# busy and total ticks of all CPUs, from /proc/stat's cpu line.
+cpu_ticks() {
+	awk '$1 == "cpu" { busy = $2 + $3 + $4 + $7 + $8; total = busy + $5 + $6 + $9; print busy, total; exit }' /proc/stat
+}
+
+driver_module() {
+	case "${1%@*}" in
+	c) echo virtio_blk ;;
+	rv | rvnt) echo rvirtio_blk ;;
+	*) bench_fail "unknown driver $1" ;;
+	esac
+}
+
+load() {
+	local d=$1 mod ko queues=''
+	mod=$(driver_module "$d")
+	case "$d" in *@*) queues="num_request_queues=${d#*@}" ;; esac
+	case "${d%@*}" in
+	rvnt) ko=/bench/rvirtio_blk.ko ;;
+	*) ko=/modules/$mod.ko ;;
+	esac
+	# shellcheck disable=SC2086 # queues is empty or one word
+	insmod "$ko" $queues || bench_fail "insmod $ko $queues"
+}
+
+unload() {
+	rmmod "$(driver_module "$1")" || bench_fail "rmmod $(driver_module "$1")"
+}
+
+# The disk with serial $1, waiting for it to appear, and bound to $2.
+disk_for() {
+	local serial=$1 mod=$2 i dev
+	for i in $(seq 100); do
+		dev=$(disk_by_serial "$serial") && break
+		sleep 0.1
+	done
+	[ -n "$dev" ] || bench_fail "no disk with serial $serial"
+	[ "$(bound_driver "$dev")" = "$mod" ] ||
+		bench_fail "$dev is bound to '$(bound_driver "$dev")', not $mod"
+	echo "$dev"
+}
+
+# The first run after a load is slower (cold caches, the first
+# allocations): a short unmeasured run on each disk first.
+warm_up() {
+	local serial dev
+	for serial in $(for spec in $BENCH_JOBS; do echo "$spec" | cut -d: -f2; done | sort -u); do
+		dev=$(disk_for "$serial" "$(driver_module "$1")") || exit 1
+		fio --name=warm-up --filename="/dev/$dev" --direct=1 --ioengine=libaio \
+			--rw=randread --bs=4k --iodepth=32 --time_based --runtime=250ms \
+			--output=/dev/null || bench_fail "warm-up fio on $1"
+	done
+}
+
+run_job() {
+	local spec=$1 drv=$2 round=$3 name serial engine rw bs qd nj rt who dev before after bad0 bad1
+	local ifs=$IFS
+	IFS=:
+	# shellcheck disable=SC2086 # split the spec at the colons
+	set -- $spec
+	IFS=$ifs
+	name=$1 serial=$2 engine=$3 rw=$4 bs=$5 qd=$6 nj=$7 rt=$8 who=$9
+	case ",$who," in *",${drv%@*},"*) ;; *) return 0 ;; esac
+	dev=$(disk_for "$serial" "$(driver_module "$drv")") || exit 1
+	bad0=$(dmesg_bad | wc -l)
+	before=$(cpu_ticks)
+	fio --name="$name" --filename="/dev/$dev" --direct=1 --ioengine="$engine" \
+		--rw="$rw" --bs="$bs" --iodepth="$qd" --numjobs="$nj" --group_reporting \
+		--time_based --runtime="$rt" --norandommap --randrepeat=0 \
+		--lat_percentiles=1 --output-format=json >/tmp/fio.json 2>/tmp/fio.err ||
+		bench_fail "fio $name on $drv: $(cat /tmp/fio.err)"
+	after=$(cpu_ticks)
+	bad1=$(dmesg_bad | wc -l)
+	# shellcheck disable=SC2086 # two numbers each
+	set -- $before $after
+	echo "BENCH-RUN job=$name driver=$drv round=$round cpus=$(nproc) busy=$(($3 - $1)) total=$(($4 - $2)) bad=$((bad1 - bad0))"
+	echo "BENCH-FIO-BEGIN"
+	cat /tmp/fio.json
+	echo "BENCH-FIO-END"
+}
+
+if [ -z "${BENCH_JOBS:-}" ] || [ -z "${BENCH_DRIVERS:-}" ]; then
+	bench_fail "BENCH_JOBS and BENCH_DRIVERS must be set"
+fi
+echo "BENCH-GUEST cpus=$(nproc) kernel=$(uname -r) rounds=$BENCH_ROUNDS"
+round=1
+while [ "$round" -le "$BENCH_ROUNDS" ]; do
+	# Odd rounds in the given order, even rounds reversed.
+	order=$BENCH_DRIVERS
+	if [ $((round % 2)) = 0 ]; then
+		order=$(echo "$BENCH_DRIVERS" | tr ' ' '\n' | sed '1!G;h;$!d' | tr '\n' ' ')
+	fi
+	for drv in $order; do
+		load "$drv"
+		warm_up "$drv"
+		for spec in $BENCH_JOBS; do
+			run_job "$spec" "$drv" "$round"
+		done
+		unload "$drv"
+	done
+	round=$((round + 1))
+done
+echo "BENCH-DONE"

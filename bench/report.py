@@ -1,0 +1,340 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Turn `make bench` console logs into results.json, results.md and ratios.svg.
+
+    bench/report.py --out DIR LOG...
+
+Each LOG is a guest console log with bench/guest-bench.sh's BENCH-RUN lines
+and fio JSON blocks. The log's name (without .log) names the boot.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+
+DRIVER_NAMES = {
+    "c": "virtio_blk",
+    "rv": "rvirtio_blk",
+    "rvnt": "rvirtio_blk, timeout handling compiled out",
+}
+BOOTS = {
+    "icount1": "icount, 1 vCPU, 1 queue (instructions per I/O)",
+    "icount2": "icount, 2 vCPUs (instructions per I/O)",
+    "latency": "plain TCG, 1 vCPU (real time)",
+}
+
+
+def parse_log(path):
+    """Yields one dict per fio run in the console log at `path`."""
+    boot = os.path.basename(path)
+    boot = boot[:-4] if boot.endswith(".log") else boot
+    run, buf = None, None
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            line = line.rstrip("\r\n")
+            if line.startswith("BENCH-RUN "):
+                run = dict(kv.split("=", 1) for kv in line.split()[1:])
+                run["boot"] = boot
+            elif line == "BENCH-FIO-BEGIN":
+                buf = []
+            elif line == "BENCH-FIO-END":
+                if run is None or buf is None:
+                    raise SystemExit(f"{path}: fio output without a BENCH-RUN line")
+                yield summarise(run, json.loads("\n".join(buf)))
+                run, buf = None, None
+            elif buf is not None:
+                buf.append(line)
+
+
+def summarise(run, fio):
+    """The figures of one run."""
+    job = fio["jobs"][0]
+    rd, wr = job["read"], job["write"]
+    main = wr if wr["total_ios"] > rd["total_ios"] else rd
+    ios = rd["total_ios"] + wr["total_ios"]
+    iops = rd["iops"] + wr["iops"]
+    # Guest CPU per I/O: the share of the CPUs that was busy during the run
+    # (user, nice, system, irq, softirq), over the I/O rate. The share is
+    # taken across fio's whole life; the rate only across its measured
+    # window, which keeps fio's start-up out of the figure.
+    busy, total = int(run["busy"]), int(run["total"])
+    cpus = int(run.get("cpus", 1))
+    pct = main.get("lat_ns", {}).get("percentile", {})
+    return {
+        "boot": run["boot"],
+        "job": run["job"],
+        "driver": run["driver"],
+        "round": int(run["round"]),
+        "iops": iops,
+        "mib_s": (rd["bw_bytes"] + wr["bw_bytes"]) / 2**20,
+        "lat_p50_us": pct.get("50.000000", 0) / 1000,
+        "lat_p99_us": pct.get("99.000000", 0) / 1000,
+        "ios": ios,
+        "cpu_us_per_io": cpus * busy / total * 1e6 / iops if iops and total else None,
+        "fio_usr_pct": job["usr_cpu"],
+        "fio_sys_pct": job["sys_cpu"],
+        "dmesg_bad_lines": int(run["bad"]),
+    }
+
+
+def metric_of(job):
+    """The figure a job is judged by: (key, unit, higher is better)."""
+    if "-qd1-" in job:
+        return ("lat_p50_us", "µs p50", False)
+    if job.startswith("seqread"):
+        return ("mib_s", "MiB/s", True)
+    return ("iops", "IOPS", True)
+
+
+def stats(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def compare(runs, job, base, other):
+    """rvirtio (`other`) against C (`base`) on one job."""
+    key, unit, higher = metric_of(job)
+    by = {}
+    for r in runs:
+        if r["job"] == job and r["driver"] in (base, other):
+            by.setdefault(r["driver"], {})[r["round"]] = r
+    if base not in by or other not in by:
+        return None
+    rounds = sorted(set(by[base]) & set(by[other]))
+    a = [by[base][i][key] for i in rounds]
+    b = [by[other][i][key] for i in rounds]
+    # Speed ratio: above 1.00 means `other` is faster (more IOPS or MiB/s, or
+    # lower latency).
+    pair = [(y / x if higher else x / y) for x, y in zip(a, b) if x and y]
+    sa, sb = stats(a), stats(b)
+    ratio = (sb["median"] / sa["median"]) if higher else (sa["median"] / sb["median"])
+    out = {
+        "job": job,
+        "boot": by[base][rounds[0]]["boot"],
+        "base": base,
+        "other": other,
+        "metric": key,
+        "unit": unit,
+        "higher_is_better": higher,
+        "rounds": len(rounds),
+        base: sa,
+        other: sb,
+        "ratio": ratio,
+        "pair_ratio": stats(pair),
+        # How far apart the base driver's own rounds are: the noise floor.
+        "base_spread_pct": 100 * (sa["max"] - sa["min"]) / sa["median"],
+        "cpu_us_per_io": {
+            base: stats([by[base][i]["cpu_us_per_io"] for i in rounds]),
+            other: stats([by[other][i]["cpu_us_per_io"] for i in rounds]),
+        },
+        "dmesg_bad_lines": sum(by[d][i]["dmesg_bad_lines"] for d in (base, other) for i in rounds),
+    }
+    if key == "lat_p50_us":
+        out["lat_p99_us"] = {
+            base: stats([by[base][i]["lat_p99_us"] for i in rounds]),
+            other: stats([by[other][i]["lat_p99_us"] for i in rounds]),
+        }
+    return out
+
+
+def comparisons(runs):
+    jobs = list(dict.fromkeys(r["job"] for r in runs))
+    drivers = set(r["driver"] for r in runs)
+    out = []
+    for job in jobs:
+        for base, other, label in (
+            ("c", "rv", ""),
+            ("c@1", "rv@1", " (1 queue)"),
+            ("rv", "rvnt", ""),
+        ):
+            if base in drivers and other in drivers:
+                c = compare(runs, job, base, other)
+                if c:
+                    c["label"] = job + label
+                    if other == "rvnt":
+                        c["label"] = job + " (timeout handling: compiled in / out)"
+                    elif base == "c" and any(
+                        r["job"] == job and r["driver"] == "c@1" for r in runs
+                    ):
+                        c["label"] = job + " (2 queues)"
+                    out.append(c)
+    return out
+
+
+def fmt(v, unit):
+    if unit == "IOPS":
+        return f"{v:,.0f}"
+    return f"{v:,.1f}"
+
+
+def markdown(meta, comps):
+    lines = [
+        "# rvirtio_blk against virtio_blk",
+        "",
+        f"`make bench` on {meta['date']}: Linux {meta['kernel']} (perf flavour), "
+        f"{meta['qemu']}, TCG on {meta['host_cpus']} host cores. "
+        "See [Documentation/benchmarks.rst](../../Documentation/benchmarks.rst) for the method.",
+        "",
+        "*Ratio* is rvirtio's speed over the C driver's, from the medians: above 1.00 "
+        "rvirtio is faster (more IOPS or MiB/s, lower latency). *Pairs* is the "
+        "min–max of the ratio within each round. *C spread* is the C driver's own "
+        "min–max across rounds, in percent of its median: the noise floor. "
+        "*CPU/IO* is guest CPU time (user, system, irq, softirq in /proc/stat) "
+        "per I/O, medians.",
+        "",
+    ]
+    for boot, title in BOOTS.items():
+        rows = [c for c in comps if c["boot"] == boot and c["other"] != "rvnt"]
+        if not rows:
+            continue
+        lines += [
+            f"## {title}",
+            "",
+            "| job | C median (min–max) | rvirtio median (min–max) | ratio | pairs | C spread | CPU/IO C → rvirtio (µs) |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for c in rows:
+            u = c["unit"]
+            a, b = c[c["base"]], c[c["other"]]
+            cpu = c["cpu_us_per_io"]
+            cpu_s = "–"
+            if cpu[c["base"]] and cpu[c["other"]]:
+                cpu_s = f"{cpu[c['base']]['median']:.2f} → {cpu[c['other']]['median']:.2f}"
+            lines.append(
+                f"| {c['label']} ({u}) | {fmt(a['median'], u)} ({fmt(a['min'], u)}–{fmt(a['max'], u)}) "
+                f"| {fmt(b['median'], u)} ({fmt(b['min'], u)}–{fmt(b['max'], u)}) "
+                f"| **{c['ratio']:.3f}** | {c['pair_ratio']['min']:.3f}–{c['pair_ratio']['max']:.3f} "
+                f"| ±{c['base_spread_pct'] / 2:.1f}% | {cpu_s} |"
+            )
+            if "lat_p99_us" in c:
+                p = c["lat_p99_us"]
+                lines.append(
+                    f"| {c['label']} (µs p99) | {fmt(p[c['base']]['median'], 'us')} "
+                    f"| {fmt(p[c['other']]['median'], 'us')} | "
+                    f"{p[c['base']]['median'] / p[c['other']]['median']:.3f} | | | |"
+                )
+        lines.append("")
+    nt = [c for c in comps if c["other"] == "rvnt"]
+    if nt:
+        lines += [
+            "## The cost of the timeout handling",
+            "",
+            "rvirtio_blk as built, against the same source built with "
+            "`RVIRTIO_NO_TIMEOUT=1` (no `.timeout` callback, none of its per-request "
+            "bookkeeping). A ratio of 1.00 means the handling costs nothing.",
+            "",
+            "| job | with (median) | without (median) | without/with | pairs |",
+            "|---|---|---|---|---|",
+        ]
+        for c in nt:
+            u = c["unit"]
+            lines.append(
+                f"| {c['job']} ({u}) | {fmt(c['rv']['median'], u)} | {fmt(c['rvnt']['median'], u)} "
+                f"| {c['ratio']:.3f} | {c['pair_ratio']['min']:.3f}–{c['pair_ratio']['max']:.3f} |"
+            )
+        lines.append("")
+    bad = sum(c["dmesg_bad_lines"] for c in comps)
+    lines += [
+        f"dmesg WARN/BUG/lockdep lines during the runs: {bad}.",
+        "",
+        "![ratios](ratios.svg)",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def svg(comps):
+    """A bar per comparison: the median ratio, with the pairs' min–max."""
+    rows = comps
+    w, left, right, top, rh = 900, 420, 40, 40, 22
+    h = top + rh * len(rows) + 40
+    lo = min([0.9] + [c["pair_ratio"]["min"] for c in rows])
+    hi = max([1.1] + [c["pair_ratio"]["max"] for c in rows])
+    span = hi - lo
+
+    def x(v):
+        return left + (v - lo) / span * (w - left - right)
+
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
+        'font-family="sans-serif" font-size="12">',
+        f'<rect width="{w}" height="{h}" fill="white"/>',
+        f'<text x="{w / 2}" y="20" text-anchor="middle" font-size="14">'
+        "rvirtio_blk speed / virtio_blk speed (median; whiskers: per-round min–max)</text>",
+    ]
+    for i, c in enumerate(rows):
+        y = top + i * rh
+        colour = "#3a7" if c["ratio"] >= 1 else "#d64"
+        if c["other"] == "rvnt":
+            colour = "#88a"
+        out.append(f'<text x="{left - 8}" y="{y + 15}" text-anchor="end">{c["label"]}</text>')
+        x0, x1 = x(1.0), x(c["ratio"])
+        out.append(
+            f'<rect x="{min(x0, x1):.1f}" y="{y + 4}" width="{abs(x1 - x0):.1f}" '
+            f'height="{rh - 8}" fill="{colour}"/>'
+        )
+        pm, px = x(c["pair_ratio"]["min"]), x(c["pair_ratio"]["max"])
+        out.append(f'<line x1="{pm:.1f}" x2="{px:.1f}" y1="{y + 11}" y2="{y + 11}" stroke="black"/>')
+        out.append(f'<text x="{w - right + 4}" y="{y + 15}" font-size="10">{c["ratio"]:.3f}</text>')
+    ybot = top + rh * len(rows)
+    for t in (lo, 1.0, hi):
+        out.append(f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top}" y2="{ybot}" stroke="#444" '
+                   f'stroke-dasharray="{"" if t == 1.0 else "3,3"}"/>')
+        out.append(f'<text x="{x(t):.1f}" y="{ybot + 16}" text-anchor="middle">{t:.2f}</text>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def meta_info(runs):
+    def cmd(*a):
+        try:
+            return subprocess.run(a, capture_output=True, text=True, check=False).stdout.strip()
+        except OSError:
+            return "?"
+
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "kernel": "6.12",
+        "qemu": cmd("qemu-system-x86_64", "--version").split("\n")[0] or "QEMU",
+        "host_cpus": os.cpu_count(),
+        "host": platform.platform(),
+        "git": cmd("git", "-C", os.path.dirname(os.path.abspath(__file__)), "describe",
+                   "--always", "--dirty"),
+        "runs": len(runs),
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", required=True)
+    ap.add_argument("logs", nargs="+")
+    args = ap.parse_args()
+    runs = [r for log in args.logs for r in parse_log(log)]
+    if not runs:
+        sys.exit("report: no BENCH-RUN results in " + " ".join(args.logs))
+    comps = comparisons(runs)
+    meta = meta_info(runs)
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "results.json"), "w", encoding="utf-8") as f:
+        json.dump({"meta": meta, "drivers": DRIVER_NAMES, "boots": BOOTS,
+                   "comparisons": comps, "runs": runs}, f, indent=1)
+    with open(os.path.join(args.out, "results.md"), "w", encoding="utf-8") as f:
+        f.write(markdown(meta, comps))
+    with open(os.path.join(args.out, "ratios.svg"), "w", encoding="utf-8") as f:
+        f.write(svg(comps))
+    for c in comps:
+        print(f"{c['label']:55s} ratio {c['ratio']:.3f} "
+              f"(pairs {c['pair_ratio']['min']:.3f}–{c['pair_ratio']['max']:.3f}, "
+              f"base spread {c['base_spread_pct']:.1f}%)")
+
+
+if __name__ == "__main__":
+    main()
