@@ -391,7 +391,7 @@ impl mq::Operations for RvirtioBlk {
             };
         }
         if last {
-            vq.kick();
+            Virtqueue::kick_unlocked(guard);
         }
         Ok(())
     }
@@ -431,7 +431,7 @@ impl mq::Operations for RvirtioBlk {
                 }
             }
         }
-        vq.kick();
+        Virtqueue::kick_unlocked(guard);
     }
 
     fn commit_rqs(shared: ArcBorrow<'_, Shared>, hw_queue: u32) {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * rvirtio lib: the out-of-line wrappers of shim.c, which the Rust lib
- * modules call (completion.rs, cpumask.rs, debugfs.rs, work.rs).
+ * modules call (completion.rs, cpumask.rs, debugfs.rs, irqlock.rs, work.rs).
  */
 #ifndef RVIRTIO_LIB_SHIM_H
 #define RVIRTIO_LIB_SHIM_H
@@ -11,6 +11,7 @@
 struct completion;
 struct cpumask;
 struct dentry;
+struct raw_spinlock;
 
 void rvirtio_init_completion(struct completion *c);
 unsigned int rvirtio_memalloc_noio_save(void);
@@ -21,5 +22,7 @@ struct dentry *rvirtio_debugfs_dir(const char *name, struct dentry *parent);
 void rvirtio_debugfs_u64(const char *name, umode_t mode, struct dentry *parent, u64 *value);
 void rvirtio_debugfs_u32(const char *name, umode_t mode, struct dentry *parent, u32 *value);
 void rvirtio_debugfs_remove(struct dentry *d);
+void rvirtio_raw_spin_unlock(struct raw_spinlock *lock);
+void rvirtio_local_irq_restore(unsigned long flags);
 
 #endif

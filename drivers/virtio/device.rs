@@ -356,6 +356,12 @@ impl<T: Driver> Device<T> {
         let any = !vqs.is_empty();
         drop(vqs);
         if any {
+            // A notify may still be running on another CPU, after dropping
+            // the queue's lock (`Virtqueue::kick_unlocked`), with interrupts
+            // off: wait for it before freeing the queues.
+            // SAFETY: Always safe to call from process context, which
+            // `del_vqs` (a reset, a suspend or remove) runs in.
+            unsafe { bindings::synchronize_rcu() };
             // SAFETY: The device is live and every handle to its queues was
             // just dropped.
             unsafe { vb::rvirtio_del_vqs(self.raw()) };

@@ -15,6 +15,7 @@
 
 use super::bindings as vb;
 use super::device::DeviceReset;
+use crate::lib::irqlock::IrqGuard;
 use crate::lib::sg::{SgList, SgTable};
 use core::cell::UnsafeCell;
 use core::marker::PhantomData;
@@ -382,6 +383,28 @@ impl<T: Token> Virtqueue<T> {
         if self.kick_prepare() {
             self.notify();
         }
+    }
+
+    /// Notifies the device of new buffers if it asked to be, the way the C
+    /// drivers do: decide under the queue's lock, then notify after dropping
+    /// it (with interrupts still off), so the lock is not held across the
+    /// notification, which is a VM exit on a real hypervisor.
+    pub fn kick_unlocked(mut guard: IrqGuard<'_, Option<Self>>) {
+        let Some(vq) = guard.as_mut() else {
+            return;
+        };
+        if !vq.kick_prepare() {
+            return;
+        }
+        let vq = vq.vq;
+        guard.unlock_then(|_irqs_off| {
+            // SAFETY: The queue was in the slot while we held its lock, and
+            // interrupts have stayed off since. Taking it out of the slot
+            // needs the lock, and freeing it needs `Device::del_vqs`, which
+            // waits for an RCU grace period first; interrupts off on this
+            // CPU hold that grace period back. So the queue is live.
+            unsafe { vb::virtqueue_notify(vq) };
+        });
     }
 
     /// Takes the next request the device has returned, with the number of
