@@ -448,7 +448,8 @@ impl HostOps for RvirtioScsi {
         match vq.add(cmd) {
             Ok(()) => {
                 if last {
-                    vq.kick();
+                    // Notified after the unlock, as virtio_scsi does.
+                    Virtqueue::kick_unlocked(guard);
                 }
                 Ok(())
             }
