@@ -79,6 +79,17 @@ disk_for() {
 	echo "$dev"
 }
 
+# Where the requests of a hung run are: blk-mq's view of the disk, and the
+# driver's interrupts.
+hung_diagnostics() {
+	local q=/sys/kernel/debug/block/$1 f
+	echo "BENCH-HUNG /sys/block/$1/inflight: $(cat "/sys/block/$1/inflight")"
+	for f in "$q"/hctx*/state "$q"/hctx*/busy "$q"/hctx*/dispatch "$q"/hctx*/tags; do
+		[ -r "$f" ] && sed "s|^|BENCH-HUNG ${f#"$q"/}: |" "$f"
+	done
+	grep virtio /proc/interrupts | sed 's/^/BENCH-HUNG /'
+}
+
 # The first run after a load is slower (cold caches, the first
 # allocations): a short unmeasured run on each disk first.
 warm_up() {
@@ -93,6 +104,7 @@ warm_up() {
 
 run_job() {
 	local spec=$1 drv=$2 round=$3 name serial engine rw bs qd nj rt who dev before after bad0 bad1
+	local pid waited
 	local ifs=$IFS
 	IFS=:
 	# shellcheck disable=SC2086 # split the spec at the colons
@@ -103,11 +115,26 @@ run_job() {
 	dev=$(disk_for "$serial" "$(driver_module "$drv")") || exit 1
 	bad0=$(dmesg_bad | wc -l)
 	before=$(cpu_ticks)
-	fio --name="$name" --filename="/dev/$dev" --direct=1 --ioengine="$engine" \
-		--rw="$rw" --bs="$bs" --iodepth="$qd" --numjobs="$nj" --group_reporting \
-		--time_based --runtime="$rt" --norandommap --randrepeat=0 \
-		--lat_percentiles=1 --output-format=json >/tmp/fio.json 2>/tmp/fio.err ||
-		bench_fail "fio $name on $drv: $(cat /tmp/fio.err)"
+	# A run that does not end in time has lost I/O (neither driver is
+	# meant to): say where the requests are, and stop. (Not `timeout`: a
+	# process with I/O stuck in the kernel cannot be killed, and waiting for
+	# it would hang here too.)
+	fio --name="$name" --filename="/dev/$dev" --direct=1 \
+		--ioengine="$engine" --rw="$rw" --bs="$bs" --iodepth="$qd" --numjobs="$nj" \
+		--group_reporting --time_based --runtime="$rt" --norandommap --randrepeat=0 \
+		--lat_percentiles=1 --output-format=json >/tmp/fio.json 2>/tmp/fio.err &
+	pid=$!
+	sleep "$rt"
+	waited=0
+	while kill -0 "$pid" 2>/dev/null; do
+		if [ "$waited" -ge $((rt * 50 + 300)) ]; then
+			hung_diagnostics "$dev"
+			bench_fail "fio $name on $drv (round $round) did not finish: I/O hung"
+		fi
+		sleep 0.2
+		waited=$((waited + 1))
+	done
+	wait "$pid" || bench_fail "fio $name on $drv: $(cat /tmp/fio.err)"
 	after=$(cpu_ticks)
 	bad1=$(dmesg_bad | wc -l)
 	# shellcheck disable=SC2086 # two numbers each

@@ -30,6 +30,10 @@ BOOTS = {
 }
 
 
+# (boot, line) for each BENCH-ERROR and BENCH-HUNG line the logs had.
+INCIDENTS = []
+
+
 def parse_log(path):
     """Yields one dict per fio run in the console log at `path`."""
     boot = os.path.basename(path)
@@ -38,7 +42,9 @@ def parse_log(path):
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
             line = line.rstrip("\r\n")
-            if line.startswith("BENCH-RUN "):
+            if line.startswith(("BENCH-ERROR", "BENCH-HUNG")):
+                INCIDENTS.append((boot, line))
+            elif line.startswith("BENCH-RUN "):
                 run = dict(kv.split("=", 1) for kv in line.split()[1:])
                 run["boot"] = boot
             elif line == "BENCH-FIO-BEGIN":
@@ -241,6 +247,16 @@ def markdown(meta, comps):
                 f"| {c['ratio']:.3f} | {c['pair_ratio']['min']:.3f}–{c['pair_ratio']['max']:.3f} |"
             )
         lines.append("")
+    if INCIDENTS:
+        lines += [
+            "## Incidents",
+            "",
+            "A boot that failed keeps the runs it finished before; what it said:",
+            "",
+            "```",
+        ]
+        lines += [f"{boot}: {line}" for boot, line in INCIDENTS]
+        lines += ["```", ""]
     bad = sum(c["dmesg_bad_lines"] for c in comps)
     lines += [
         f"dmesg WARN/BUG/lockdep lines during the runs: {bad}.",
@@ -325,7 +341,9 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "results.json"), "w", encoding="utf-8") as f:
         json.dump({"meta": meta, "drivers": DRIVER_NAMES, "boots": BOOTS,
-                   "comparisons": comps, "runs": runs}, f, indent=1)
+                   "comparisons": comps, "runs": runs,
+                   "incidents": [{"boot": b, "line": ln} for b, ln in INCIDENTS]},
+                  f, indent=1)
     with open(os.path.join(args.out, "results.md"), "w", encoding="utf-8") as f:
         f.write(markdown(meta, comps))
     with open(os.path.join(args.out, "ratios.svg"), "w", encoding="utf-8") as f:

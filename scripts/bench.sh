@@ -126,9 +126,11 @@ mkdir -p "$out"
 boot() {
 	local name=$1 smp=$2 icount=$3 queues=$4 nrounds=$5 drivers=$6 jobs=$7
 	local log=$out/$name.log
+	# Twice what the runs should take, at least ten minutes.
+	local limit=$((nrounds * $(echo "$jobs" | grep -c :) * 4 * 12 + 600))
 	local args=(--kernel "$kdir/arch/x86/boot/bzImage" --module "$cbuiltin"
 		--module "$work/build/drivers/block/rvirtio_blk.ko" --tree "$tree"
-		--quiet --log "$log" --timeout 1500
+		--quiet --log "$log" --timeout "$limit"
 		--qemu-arg -smp --qemu-arg "$smp"
 		--qemu-arg -blockdev --qemu-arg "driver=null-co,node-name=nullb,read-zeroes=on,size=1073741824"
 		--qemu-arg -device --qemu-arg "virtio-blk-pci,drive=nullb,id=nullb0,serial=null,num-queues=$queues"
@@ -140,13 +142,17 @@ boot() {
 	fi
 	say "boot $name: $smp vCPU(s), $queues queue(s), icount=$icount, $nrounds rounds of: $drivers"
 	local t0=$SECONDS
+	# A failed boot (a hung run, say) keeps what it measured before; the
+	# report lists the failure.
 	if ! "$repo/scripts/guest.sh" "${args[@]}" --run 'sh /bench/guest-bench.sh'; then
-		grep -a 'BENCH-ERROR' "$log" >&2 || tail -n 20 "$log" >&2
+		grep -a 'BENCH-ERROR\|BENCH-HUNG' "$log" >&2 || tail -n 20 "$log" >&2
+		grep -aq 'BENCH-ERROR' "$log" || echo "BENCH-ERROR: the guest stopped early" >>"$log"
 		say "boot $name failed; its console log is $log"
-		exit 1
+		failed_boots+=("$name")
 	fi
 	say "boot $name took $((SECONDS - t0)) s"
 }
+failed_boots=()
 
 case ",$only," in *,icount1,*) boot icount1 1 1 1 "$rounds" "c rv rvnt" "$jobs_icount1" ;; esac
 case ",$only," in *,icount2,*) boot icount2 2 1 2 "$rounds" "c rv c@1 rv@1" "$jobs_icount2" ;; esac
@@ -154,3 +160,7 @@ case ",$only," in *,latency,*) boot latency 1 0 1 "$lat_rounds" "c rv" "$jobs_la
 
 /usr/bin/python3 "$repo/bench/report.py" --out "$out" "$out"/*.log
 say "done in $(($(date +%s) - start)) s: $out/results.md"
+if [ ${#failed_boots[@]} -gt 0 ]; then
+	say "boots that failed: ${failed_boots[*]} (see results.md)"
+	exit 1
+fi

@@ -7,7 +7,8 @@
 #   2. the debug test kernel (built once, then cached) and the modules;
 #   3. static checks: rustfmt, clippy, and a SAFETY comment on every unsafe
 #      block;
-#   4. host unit and property tests (cargo test, tests/host);
+#   4. host unit and property tests (cargo test, tests/host), and the
+#      benchmark report's test on recorded output (bench/test_report.py);
 #   5. the guest suite on the debug kernel (tests/run-guest-tests.sh);
 #   6. blktests' rvirtio group, if BLKTESTS names a blktests checkout.
 #
@@ -76,6 +77,10 @@ else
 	[ "$hf" = 0 ] && hf=1
 fi
 passed=$((passed + hp)) failed=$((failed + hf))
+
+# The benchmark is not a test and does not run here; its report generator
+# is checked on recorded guest output (bench/testdata).
+run bench-report python3 -m unittest discover -s "$repo/bench" -p 'test_*.py'
 
 # Guest tests: the runner prints a line per test and a closing count line.
 echo "guest tests (debug kernel, QEMU TCG):"

@@ -55,11 +55,17 @@ impl SgTable {
         unsafe { (*self.table.get()).nents }
     }
 
-    /// Whether the table holds a mapping or an allocation to undo.
-    pub fn in_use(&self) -> bool {
-        // SAFETY: As in `nents`.
-        let t = unsafe { &*self.table.get() };
-        t.nents != 0 || t.orig_nents != 0
+    /// Forgets the mapping if it fits the inline chunk, where nothing was
+    /// allocated to free (`sg_free_table_chained` would do nothing); returns
+    /// whether it did. Saves a call for every small request.
+    pub fn forget_if_inline(&mut self) -> bool {
+        let t = self.table.get_mut();
+        if t.orig_nents as usize > INLINE_ENTRIES {
+            return false;
+        }
+        t.nents = 0;
+        t.orig_nents = 0;
+        true
     }
 
     /// The first entry of the mapped list, or `None` when nothing is mapped.

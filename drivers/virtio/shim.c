@@ -113,11 +113,6 @@ void rvirtio_synchronize_cbs(struct virtio_device *vdev)
 	virtio_synchronize_cbs(vdev);
 }
 
-void rvirtio_sg_init_one(struct scatterlist *sg, const void *buf, unsigned int len)
-{
-	sg_init_one(sg, buf, len);
-}
-
 void rvirtio_sg_mark_end(struct scatterlist *sg)
 {
 	sg_mark_end(sg);

@@ -32,7 +32,6 @@ int rvirtio_find_vqs(struct virtio_device *vdev, unsigned int nvqs, struct virtq
 void rvirtio_del_vqs(struct virtio_device *vdev);
 void rvirtio_synchronize_cbs(struct virtio_device *vdev);
 const struct cpumask *rvirtio_vq_affinity(struct virtio_device *vdev, int index);
-void rvirtio_sg_init_one(struct scatterlist *sg, const void *buf, unsigned int len);
 void rvirtio_sg_mark_end(struct scatterlist *sg);
 struct virtio_device *rvirtio_vq_device(struct virtqueue *vq);
 unsigned int rvirtio_vq_index(struct virtqueue *vq);

@@ -163,7 +163,7 @@ impl<'a> Chain<'a> {
             // SAFETY: `singles[i]` is ours to initialise; `sg_init_one` writes
             // all of it. `buf` is valid for `len` bytes for `'a` (callers
             // borrow it for that long).
-            unsafe { vb::rvirtio_sg_init_one(self.singles[i].as_mut_ptr(), buf.cast(), len) };
+            unsafe { bindings::sg_init_one(self.singles[i].as_mut_ptr(), buf.cast(), len) };
         }
     }
 

@@ -313,7 +313,7 @@ impl<T: Operations> Owned<T> {
     /// Undoes [`Self::map_data`].
     pub(super) fn unmap_data(&mut self) {
         let sg = &mut self.pdu_mut().sg;
-        if !sg.in_use() {
+        if sg.forget_if_inline() {
             return;
         }
         // SAFETY: We own the request; no device holds the mapping any more
