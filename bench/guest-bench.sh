@@ -29,8 +29,10 @@
 # shellcheck source=tests/guest/lib.sh
 . /rvirtio/lib.sh
 
-# Kernel messages would land in the middle of the JSON on the console.
-dmesg -n 1
+# Only errors and worse reach the console (a soft lockup or an RCU stall
+# would be the story of a hang); bench/report.py sets such lines apart from
+# fio's JSON.
+dmesg -n 4
 
 bench_fail() {
 	echo "BENCH-ERROR: $*"
@@ -90,21 +92,44 @@ hung_diagnostics() {
 	grep virtio /proc/interrupts | sed 's/^/BENCH-HUNG /'
 }
 
+# guarded_fio SECS DEV WHAT FIO-ARGS...: fio, which must end within SECS.
+# A run that does not has lost I/O (neither driver is meant to). A process
+# with I/O stuck in the kernel can neither be killed nor waited for, so a
+# watchdog says where the requests are, fails the benchmark and powers the
+# guest off.
+guarded_fio() {
+	local secs=$1 dev=$2 what=$3 watchdog rc
+	shift 3
+	(
+		sleep "$secs"
+		hung_diagnostics "$dev"
+		echo "BENCH-ERROR: $what did not finish in $secs s: I/O hung"
+		echo "RVIRTIO-EXIT: 1"
+		reboot -f
+	) &
+	watchdog=$!
+	fio "$@" 2>/tmp/fio.err
+	rc=$?
+	kill "$watchdog" 2>/dev/null
+	wait "$watchdog" 2>/dev/null
+	[ "$rc" = 0 ] || bench_fail "$what: $(cat /tmp/fio.err)"
+}
+
 # The first run after a load is slower (cold caches, the first
 # allocations): a short unmeasured run on each disk first.
 warm_up() {
 	local serial dev
 	for serial in $(for spec in $BENCH_JOBS; do echo "$spec" | cut -d: -f2; done | sort -u); do
 		dev=$(disk_for "$serial" "$(driver_module "$1")") || exit 1
-		fio --name=warm-up --filename="/dev/$dev" --direct=1 --ioengine=libaio \
-			--rw=randread --bs=4k --iodepth=32 --time_based --runtime=250ms \
-			--output=/dev/null || bench_fail "warm-up fio on $1"
+		guarded_fio 60 "$dev" "warm-up fio on $1" --name=warm-up --filename="/dev/$dev" \
+			--direct=1 --ioengine=libaio --rw=randread --bs=4k --iodepth=32 \
+			--time_based --runtime=250ms --output=/dev/null
 	done
 }
 
 run_job() {
 	local spec=$1 drv=$2 round=$3 name serial engine rw bs qd nj rt who dev before after bad0 bad1
-	local pid waited
+
 	local ifs=$IFS
 	IFS=:
 	# shellcheck disable=SC2086 # split the spec at the colons
@@ -115,26 +140,11 @@ run_job() {
 	dev=$(disk_for "$serial" "$(driver_module "$drv")") || exit 1
 	bad0=$(dmesg_bad | wc -l)
 	before=$(cpu_ticks)
-	# A run that does not end in time has lost I/O (neither driver is
-	# meant to): say where the requests are, and stop. (Not `timeout`: a
-	# process with I/O stuck in the kernel cannot be killed, and waiting for
-	# it would hang here too.)
-	fio --name="$name" --filename="/dev/$dev" --direct=1 \
+	guarded_fio $((rt * 10 + 60)) "$dev" "fio $name on $drv (round $round)" \
+		--name="$name" --filename="/dev/$dev" --direct=1 \
 		--ioengine="$engine" --rw="$rw" --bs="$bs" --iodepth="$qd" --numjobs="$nj" \
 		--group_reporting --time_based --runtime="$rt" --norandommap --randrepeat=0 \
-		--lat_percentiles=1 --output-format=json >/tmp/fio.json 2>/tmp/fio.err &
-	pid=$!
-	sleep "$rt"
-	waited=0
-	while kill -0 "$pid" 2>/dev/null; do
-		if [ "$waited" -ge $((rt * 50 + 300)) ]; then
-			hung_diagnostics "$dev"
-			bench_fail "fio $name on $drv (round $round) did not finish: I/O hung"
-		fi
-		sleep 0.2
-		waited=$((waited + 1))
-	done
-	wait "$pid" || bench_fail "fio $name on $drv: $(cat /tmp/fio.err)"
+		--lat_percentiles=1 --output-format=json >/tmp/fio.json
 	after=$(cpu_ticks)
 	bad1=$(dmesg_bad | wc -l)
 	# shellcheck disable=SC2086 # two numbers each

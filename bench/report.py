@@ -30,15 +30,17 @@ BOOTS = {
 }
 
 
-# (boot, line) for each BENCH-ERROR and BENCH-HUNG line the logs had.
+# (boot, line) for each BENCH-ERROR and BENCH-HUNG line the logs had, and
+# each kernel message on the console during the benchmark.
 INCIDENTS = []
+KERNEL_LINE = re.compile(r"^\[ *\d+\.\d+\] ")
 
 
 def parse_log(path):
     """Yields one dict per fio run in the console log at `path`."""
     boot = os.path.basename(path)
     boot = boot[:-4] if boot.endswith(".log") else boot
-    run, buf = None, None
+    run, buf, started = None, None, False
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
             line = line.rstrip("\r\n")
@@ -54,6 +56,14 @@ def parse_log(path):
                     raise SystemExit(f"{path}: fio output without a BENCH-RUN line")
                 yield summarise(run, json.loads("\n".join(buf)))
                 run, buf = None, None
+            elif line.startswith("BENCH-GUEST "):
+                started = True
+            elif line == "BENCH-DONE":
+                started = False
+            elif started and KERNEL_LINE.match(line):
+                # A console message from the kernel, maybe in the middle of
+                # fio's JSON.
+                INCIDENTS.append((boot, line))
             elif buf is not None:
                 buf.append(line)
 
@@ -251,7 +261,9 @@ def markdown(meta, comps):
         lines += [
             "## Incidents",
             "",
-            "A boot that failed keeps the runs it finished before; what it said:",
+            "What the guests printed besides the runs: errors, where the requests of a "
+            "hung run were, and kernel messages. A boot that failed keeps the runs it "
+            "finished before.",
             "",
             "```",
         ]
