@@ -20,21 +20,6 @@ bool rvirtio_rq_should_fake_timeout(struct request *rq)
 	return blk_should_fake_timeout(rq->q);
 }
 
-int rvirtio_rq_map_sg(struct request *rq, struct sg_table *table, struct scatterlist *first_chunk,
-		      unsigned int nents_first_chunk)
-{
-	unsigned short nsegs = blk_rq_nr_phys_segments(rq);
-
-	table->nents = 0;
-	if (!nsegs)
-		return 0;
-	table->sgl = first_chunk;
-	if (sg_alloc_table_chained(table, nsegs, first_chunk, nents_first_chunk))
-		return -ENOMEM;
-	table->nents = blk_rq_map_sg(rq->q, rq, table->sgl);
-	return table->nents;
-}
-
 void rvirtio_rq_unmap_sg(struct sg_table *table, unsigned int nents_first_chunk)
 {
 	if (table->orig_nents)

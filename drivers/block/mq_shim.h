@@ -21,8 +21,6 @@ struct attribute;
 struct hd_geometry;
 
 bool rvirtio_rq_should_fake_timeout(struct request *rq);
-int rvirtio_rq_map_sg(struct request *rq, struct sg_table *table, struct scatterlist *first_chunk,
-		      unsigned int nents_first_chunk);
 void rvirtio_rq_unmap_sg(struct sg_table *table, unsigned int nents_first_chunk);
 void *rvirtio_rq_queuedata(const struct request *rq);
 

@@ -319,6 +319,7 @@ enum Prep {
 
 /// Gets a started request ready for its virtqueue: the header, then the
 /// ranges of a discard-like request or the mapped data, then the status.
+#[inline]
 fn prep(shared: ArcBorrow<'_, Shared>, mut rq: Owned<RvirtioBlk>) -> Prep {
     let op = rq.op();
     // A driver-private request (GET_ID) arrives with its header set.

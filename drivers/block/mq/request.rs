@@ -293,21 +293,46 @@ impl<T: Operations> Owned<T> {
     }
 
     /// Maps the request's data pages into [`Request::mapped`]; returns the
-    /// number of entries (zero for a request without data).
+    /// number of entries (zero for a request without data). What the C
+    /// drivers do inline (`blk_rq_nr_phys_segments`, `sg_alloc_table_chained`,
+    /// `blk_rq_map_sg`), done here rather than in the shim: it runs for
+    /// every request.
     pub fn map_data(&mut self) -> Result<u32> {
         let rq = self.rq.as_ptr();
-        let sg = &mut self.pdu_mut().sg;
-        // SAFETY: We own the request, so nothing else uses its table; the
-        // shim leaves it mapped to the request's pages, which stay valid
-        // until the request is ended.
-        let n = unsafe {
-            let (table, chunk) = sg.raw_table();
-            mb::rvirtio_rq_map_sg(rq, table, chunk, INLINE_ENTRIES as u32)
+        // SAFETY: We own the started request, so its fields are stable.
+        let nsegs = unsafe {
+            if (*rq).rq_flags & mb::RVIRTIO_RQF_SPECIAL_PAYLOAD != 0 {
+                1
+            } else {
+                (*rq).nr_phys_segments
+            }
         };
-        if n < 0 {
-            return Err(Error::from_errno(n));
+        let sg = &mut self.pdu_mut().sg;
+        // SAFETY: We own the request, so nothing else uses its table, and no
+        // device holds a chain built from it. The table is left mapped to
+        // the request's pages, which stay valid until the request is ended,
+        // or empty: the invariant of `SgTable` holds either way.
+        unsafe {
+            let (table, chunk) = sg.raw_table();
+            (*table).nents = 0;
+            if nsegs == 0 {
+                return Ok(0);
+            }
+            (*table).sgl = chunk;
+            if bindings::sg_alloc_table_chained(
+                table,
+                i32::from(nsegs),
+                chunk,
+                INLINE_ENTRIES as u32,
+            ) != 0
+            {
+                return Err(ENOMEM);
+            }
+            let mut last = core::ptr::null_mut();
+            let n = bindings::__blk_rq_map_sg((*rq).q, rq, (*table).sgl, &mut last);
+            (*table).nents = n as u32;
+            Ok(n as u32)
         }
-        Ok(n as u32)
     }
 
     /// Undoes [`Self::map_data`].
