@@ -232,6 +232,8 @@ pub(crate) struct BlkDevice {
 
 impl virtio::Token for Owned<RvirtioBlk> {
     /// Header, then the data (read or written by the device), then status.
+    /// Inlined into `Virtqueue::add`, which runs it under the queue's lock.
+    #[inline(always)]
     fn describe<'a>(rq: &'a Request<RvirtioBlk>, chain: &mut Chain<'a>) {
         let d = rq.data();
         chain.read(&d.hdr);
@@ -261,9 +263,8 @@ fn block_op(op: Op) -> BlockOp {
 }
 
 /// The ranges of a discard, write-zeroes or secure-erase request, or `None`
-/// for another operation. A discard merged from several (when the device
-/// takes several ranges) has one range per bio; anything else is one
-/// contiguous range.
+/// for another operation.
+#[inline(always)]
 fn ranges_of(
     shared: &Shared,
     rq: &Request<RvirtioBlk>,
@@ -274,29 +275,38 @@ fn ranges_of(
         Op::WriteZeroes { unmap } => unmap,
         _ => return None,
     };
-    let build = || -> Result<KVec<proto::Range>> {
-        if op == Op::Discard && shared.multi_range_discard {
-            let mut n = 0;
-            rq.for_each_bio(|_, _| n += 1);
-            let mut v = KVec::with_capacity(n, GFP_ATOMIC)?;
-            let mut res = Ok(());
-            rq.for_each_bio(|sector, sectors| {
-                if res.is_ok() {
-                    res = v.push(proto::Range::new(sector, sectors, false), GFP_ATOMIC);
-                }
-            });
-            res?;
-            Ok(v)
-        } else {
-            let mut v = KVec::with_capacity(1, GFP_ATOMIC)?;
-            v.push(
-                proto::Range::new(rq.sector(), rq.bytes() >> 9, unmap),
-                GFP_ATOMIC,
-            )?;
-            Ok(v)
-        }
-    };
-    Some(build())
+    Some(build_ranges(shared, rq, op, unmap))
+}
+
+/// The ranges of a discard-like request. A discard merged from several (when
+/// the device takes several ranges) has one range per bio; anything else is
+/// one contiguous range.
+fn build_ranges(
+    shared: &Shared,
+    rq: &Request<RvirtioBlk>,
+    op: Op,
+    unmap: bool,
+) -> Result<KVec<proto::Range>> {
+    if op == Op::Discard && shared.multi_range_discard {
+        let mut n = 0;
+        rq.for_each_bio(|_, _| n += 1);
+        let mut v = KVec::with_capacity(n, GFP_ATOMIC)?;
+        let mut res = Ok(());
+        rq.for_each_bio(|sector, sectors| {
+            if res.is_ok() {
+                res = v.push(proto::Range::new(sector, sectors, false), GFP_ATOMIC);
+            }
+        });
+        res?;
+        Ok(v)
+    } else {
+        let mut v = KVec::with_capacity(1, GFP_ATOMIC)?;
+        v.push(
+            proto::Range::new(rq.sector(), rq.bytes() >> 9, unmap),
+            GFP_ATOMIC,
+        )?;
+        Ok(v)
+    }
 }
 
 fn status_of(outcome: Outcome) -> Status {
@@ -319,7 +329,7 @@ enum Prep {
 
 /// Gets a started request ready for its virtqueue: the header, then the
 /// ranges of a discard-like request or the mapped data, then the status.
-#[inline]
+#[inline(always)]
 fn prep(shared: ArcBorrow<'_, Shared>, mut rq: Owned<RvirtioBlk>) -> Prep {
     let op = rq.op();
     // A driver-private request (GET_ID) arrives with its header set.
@@ -416,11 +426,9 @@ impl mq::Operations for RvirtioBlk {
         };
         let mut guard = slot.lock();
         let Some(vq) = guard.as_mut() else {
-            // No queues: the device is dead or going away.
-            drop(guard);
-            while let Some(rq) = ready.pop() {
-                rq.end(Status::IO_ERROR);
-            }
+            // No queues: the device is dead or going away. The guard goes
+            // first (it was declared last); then dropping `ready` fails what
+            // it holds.
             return;
         };
         while let Some(rq) = ready.pop() {

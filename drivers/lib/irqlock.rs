@@ -7,7 +7,6 @@
 //! and lockdep says so. Virtqueue locks need this variant.
 
 use core::cell::UnsafeCell;
-use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use kernel::bindings;
 use kernel::init::PinInit;
@@ -71,24 +70,22 @@ pub struct IrqGuard<'a, T> {
     flags: kernel::ffi::c_ulong,
 }
 
-/// Interrupts are disabled on this CPU while this token lives: the
-/// closure of [`IrqGuard::unlock_then`] gets one. Code that holds it is in
-/// an RCU read-side critical section (interrupts off), so whatever is freed
-/// only after an RCU grace period stays alive meanwhile.
-pub struct IrqsOff(PhantomData<*mut ()>);
-
 impl<'a, T> IrqGuard<'a, T> {
     /// Releases the lock, then runs `f` with interrupts still disabled, then
     /// restores them (`spin_unlock` then `local_irq_restore`): for work that
     /// need not hold the lock but must not be interrupted, such as notifying
     /// a device, as the C drivers do after dropping a queue lock.
-    pub fn unlock_then<R>(self, f: impl FnOnce(&IrqsOff) -> R) -> R {
+    ///
+    /// While `f` runs, this CPU is in an RCU read-side critical section
+    /// (interrupts off), so whatever is freed only after an RCU grace period
+    /// stays alive meanwhile.
+    pub fn unlock_then<R>(self, f: impl FnOnce() -> R) -> R {
         let (raw, flags) = (self.lock.raw(), self.flags);
         core::mem::forget(self);
         // SAFETY: We held the lock (the guard, now forgotten, proved it) and
         // release it once; interrupts stay disabled until the restore.
         unsafe { rvirtio_raw_spin_unlock(raw) };
-        let r = f(&IrqsOff(PhantomData));
+        let r = f();
         // SAFETY: These are the flags saved when the lock was taken, on this
         // CPU (the guard cannot move between CPUs: interrupts were off).
         unsafe { rvirtio_local_irq_restore(flags) };

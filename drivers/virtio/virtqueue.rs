@@ -105,31 +105,57 @@ impl<T: Send + Sync + 'static> ForeignOwnable for ArcToken<T> {
 /// The most buffers one descriptor chain may have.
 const MAX_PARTS: usize = 4;
 
+/// Where a [`Chain`] puts what `virtqueue_add_sgs` takes: the array of
+/// lists, and one-entry scatterlists for plain buffers.
+struct Parts {
+    sgs: [MaybeUninit<*mut bindings::scatterlist>; MAX_PARTS],
+    singles: [MaybeUninit<bindings::scatterlist>; MAX_PARTS],
+}
+
+impl Parts {
+    #[inline(always)]
+    const fn new() -> Self {
+        Self {
+            sgs: [const { MaybeUninit::uninit() }; MAX_PARTS],
+            singles: [const { MaybeUninit::uninit() }; MAX_PARTS],
+        }
+    }
+}
+
 /// The buffers of one request, in the order the device sees them.
 ///
-/// Built on the stack of [`Virtqueue::add`] for every request, so it is kept
-/// lean: a plain buffer becomes a one-entry scatterlist right away, in
-/// `singles`; a mapped scatterlist is referred to in `lists`.
+/// Built for every request by [`Virtqueue::add`], under the queue's lock,
+/// so it is kept lean. The parts go straight into the array that
+/// `virtqueue_add_sgs` takes; a plain buffer becomes a one-entry scatterlist
+/// right away. The storage is apart from the counts, so that the compiler
+/// can keep the counts in registers while the scatterlists are written.
+///
+/// # Invariants
+///
+/// `parts` points to storage that outlives the chain and that nothing else
+/// uses meanwhile. `sgs[..len]` of it are initialised, each the first entry
+/// of an end-marked scatterlist valid for `'a`: a mapped one, or
+/// `singles[i]`, which is then initialised. `out <= len <= MAX_PARTS`.
 pub struct Chain<'a> {
-    /// `lists[i]` is the first entry of part `i` if that part is a mapped
-    /// scatterlist, or null if the part is `singles[i]`.
-    lists: [*mut bindings::scatterlist; MAX_PARTS],
-    /// One-entry scatterlists for plain buffers; `singles[i]` is initialised
-    /// when part `i` exists and `lists[i]` is null.
-    singles: [MaybeUninit<bindings::scatterlist>; MAX_PARTS],
+    parts: *mut Parts,
+    /// The number of parts.
     len: usize,
-    /// The number of parts the device reads; the rest it writes.
+    /// The number of parts the device reads; they come first.
     out: usize,
+    /// A part did not fit, or came in the wrong order.
     bad: bool,
     _p: PhantomData<&'a ()>,
 }
 
 impl<'a> Chain<'a> {
-    #[inline]
-    fn new() -> Self {
+    /// # Safety
+    ///
+    /// `parts` must be valid, and used by nothing else, for as long as the
+    /// chain lives.
+    #[inline(always)]
+    unsafe fn new(parts: *mut Parts) -> Self {
         Self {
-            lists: [core::ptr::null_mut(); MAX_PARTS],
-            singles: [const { MaybeUninit::uninit() }; MAX_PARTS],
+            parts,
             len: 0,
             out: 0,
             bad: false,
@@ -137,12 +163,12 @@ impl<'a> Chain<'a> {
         }
     }
 
-    /// Makes room for one more part; `None` (and the chain bad) if there is
-    /// none, or if a part the device reads follows one it writes.
+    /// The index of one more part; `None` (and the chain bad) if there is
+    /// no room, or if a part the device reads follows one it writes.
     ///
     /// Written so that the compiler can see that nothing here overflows and
     /// every index is in bounds: this runs for each buffer of every request.
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, device_writes: bool) -> Option<usize> {
         let i = self.len;
         // Parts the device reads come first: `out == len` until one it writes.
@@ -157,28 +183,32 @@ impl<'a> Chain<'a> {
         Some(i)
     }
 
-    #[inline]
+    #[inline(always)]
     fn push_buf(&mut self, buf: *const u8, len: u32, device_writes: bool) {
         if let Some(i) = self.next(device_writes) {
-            // SAFETY: `singles[i]` is ours to initialise; `sg_init_one` writes
-            // all of it. `buf` is valid for `len` bytes for `'a` (callers
-            // borrow it for that long).
-            unsafe { bindings::sg_init_one(self.singles[i].as_mut_ptr(), buf.cast(), len) };
+            // SAFETY: Per the type invariant `parts` is ours; `i` is in
+            // bounds. `sg_init_one` initialises all of `singles[i]`; `buf` is
+            // valid for `len` bytes for `'a` (callers borrow it for that long).
+            unsafe {
+                let single = (*self.parts).singles[i].as_mut_ptr();
+                bindings::sg_init_one(single, buf.cast(), len);
+                (*self.parts).sgs[i] = MaybeUninit::new(single);
+            }
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn push_list(&mut self, first: *mut bindings::scatterlist, device_writes: bool) {
         if first.is_null() {
-            // Null marks a single in `lists`; a list cannot start there.
             self.bad = true;
         } else if let Some(i) = self.next(device_writes) {
-            self.lists[i] = first;
+            // SAFETY: Per the type invariant `parts` is ours; `i` is in bounds.
+            unsafe { (*self.parts).sgs[i] = MaybeUninit::new(first) };
         }
     }
 
     /// The device reads `value`'s bytes.
-    #[inline]
+    #[inline(always)]
     pub fn read<T>(&mut self, value: &'a T) {
         let len = core::mem::size_of::<T>() as u32;
         self.push_buf((value as *const T).cast(), len, false);
@@ -186,7 +216,7 @@ impl<'a> Chain<'a> {
 
     /// The device reads the elements of `values`; an empty slice adds
     /// nothing.
-    #[inline]
+    #[inline(always)]
     pub fn read_slice<T>(&mut self, values: &'a [T]) {
         let len = core::mem::size_of_val(values);
         if len != 0 {
@@ -200,7 +230,7 @@ impl<'a> Chain<'a> {
     }
 
     /// The device writes `cell`.
-    #[inline]
+    #[inline(always)]
     pub fn write<T: Copy>(&mut self, cell: &'a DeviceWritable<T>) {
         let len = core::mem::size_of::<T>() as u32;
         self.push_buf(cell.0.get().cast_const().cast(), len, true);
@@ -208,7 +238,7 @@ impl<'a> Chain<'a> {
 
     /// The device reads (`device_writes == false`) or writes the memory that
     /// `table` maps. An empty table adds nothing.
-    #[inline]
+    #[inline(always)]
     pub fn sg(&mut self, table: &'a SgTable, device_writes: bool) {
         if let Some(first) = table.first() {
             self.push_list(first, device_writes);
@@ -216,7 +246,7 @@ impl<'a> Chain<'a> {
     }
 
     /// The device reads or writes the memory that `list` maps.
-    #[inline]
+    #[inline(always)]
     pub fn sg_list(&mut self, list: SgList<'a>, device_writes: bool) {
         self.push_list(list.first(), device_writes);
     }
@@ -328,29 +358,22 @@ impl<T: Token> Virtqueue<T> {
         let ptr = token.into_foreign();
         // SAFETY: `ptr` came from `into_foreign` just now.
         let borrowed = unsafe { T::borrow(ptr) };
-        let mut chain = Chain::new();
+        let mut parts = Parts::new();
+        // SAFETY: `parts` outlives the chain, and only the chain uses it.
+        let mut chain = unsafe { Chain::new(&mut parts) };
         T::describe(borrowed, &mut chain);
 
-        let bad = chain.bad || chain.len == 0 || ptr.is_null();
-        let mut sgs = [core::ptr::null_mut::<bindings::scatterlist>(); MAX_PARTS];
-        for (i, sg) in sgs.iter_mut().enumerate().take(chain.len) {
-            *sg = if chain.lists[i].is_null() {
-                chain.singles[i].as_mut_ptr()
-            } else {
-                chain.lists[i]
-            };
-        }
-        let ret = if bad {
+        let ret = if chain.bad || chain.len == 0 || ptr.is_null() {
             EINVAL.to_errno()
         } else {
-            // SAFETY: The queue is live; `sgs` holds `out + in` valid,
-            // end-marked lists (the singles were initialised by `push_buf`)
-            // whose memory lives as long as the token, which the queue now
-            // holds as `ptr`.
+            // SAFETY: The queue is live; per `Chain`'s invariant `parts.sgs`
+            // holds `len` valid, end-marked lists, `out` of them first, whose
+            // memory lives as long as the token, which the queue now holds
+            // as `ptr`.
             unsafe {
                 vb::virtqueue_add_sgs(
                     self.vq,
-                    sgs.as_mut_ptr(),
+                    parts.sgs.as_mut_ptr().cast(),
                     chain.out as u32,
                     (chain.len - chain.out) as u32,
                     ptr.cast_mut(),
@@ -397,7 +420,7 @@ impl<T: Token> Virtqueue<T> {
             return;
         }
         let vq = vq.vq;
-        guard.unlock_then(|_irqs_off| {
+        guard.unlock_then(|| {
             // SAFETY: The queue was in the slot while we held its lock, and
             // interrupts have stayed off since. Taking it out of the slot
             // needs the lock, and freeing it needs `Device::del_vqs`, which
