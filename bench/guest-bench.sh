@@ -23,7 +23,8 @@
 #   BENCH-RUN job=NAME driver=D round=R cpus=N busy=TICKS total=TICKS bad=N
 # (the guest's CPUs, its /proc/stat busy and total ticks across the run, and the count
 # of WARN/BUG/... lines dmesg gained), then fio's JSON between BENCH-FIO-BEGIN
-# and BENCH-FIO-END.
+# and BENCH-FIO-END. BENCH-RECOVERY lines say what rvirtio_blk's timeout
+# handling had to do (timeouts, lost interrupts, resets) while it was loaded.
 
 # shellcheck shell=dash
 # shellcheck source=tests/guest/lib.sh
@@ -64,7 +65,24 @@ load() {
 	insmod "$ko" $queues || bench_fail "insmod $ko $queues"
 }
 
+# What rvirtio_blk had to recover from while it was loaded (its debugfs
+# counters, for each disk): a lost interrupt or a reset during a benchmark
+# is an incident to report, not a figure.
+recovery_counters() {
+	local d f v line
+	for d in /sys/kernel/debug/rvirtio_blk/*/; do
+		[ -d "$d" ] || continue
+		line=''
+		for f in timeouts lost_interrupts resets requeued; do
+			v=$(cat "$d$f" 2>/dev/null) || continue
+			[ "$v" = 0 ] || line="$line $f=$v"
+		done
+		[ -z "$line" ] || echo "BENCH-RECOVERY driver=$1 round=$2 disk=$(basename "$d")$line"
+	done
+}
+
 unload() {
+	[ "$(driver_module "$1")" = virtio_blk ] || recovery_counters "$1" "$2"
 	rmmod "$(driver_module "$1")" || bench_fail "rmmod $(driver_module "$1")"
 }
 
@@ -105,6 +123,9 @@ guarded_fio() {
 		hung_diagnostics "$dev"
 		echo "BENCH-ERROR: $what did not finish in $secs s: I/O hung"
 		echo "RVIRTIO-EXIT: 1"
+		# The console sends what was echoed after this returns; a reboot
+		# now would lose it.
+		sleep 2
 		reboot -f
 	) &
 	watchdog=$!
@@ -172,7 +193,7 @@ while [ "$round" -le "$BENCH_ROUNDS" ]; do
 		for spec in $BENCH_JOBS; do
 			run_job "$spec" "$drv" "$round"
 		done
-		unload "$drv"
+		unload "$drv" "$round"
 	done
 	round=$((round + 1))
 done

@@ -30,7 +30,8 @@ BOOTS = {
 }
 
 
-# (boot, line) for each BENCH-ERROR and BENCH-HUNG line the logs had, and
+# (boot, line) for each BENCH-ERROR, BENCH-HUNG and BENCH-RECOVERY line the
+# logs had, and
 # each kernel message on the console during the benchmark.
 INCIDENTS = []
 KERNEL_LINE = re.compile(r"^\[ *\d+\.\d+\] ")
@@ -44,7 +45,7 @@ def parse_log(path):
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
             line = line.rstrip("\r\n")
-            if line.startswith(("BENCH-ERROR", "BENCH-HUNG")):
+            if line.startswith(("BENCH-ERROR", "BENCH-HUNG", "BENCH-RECOVERY")):
                 INCIDENTS.append((boot, line))
             elif line.startswith("BENCH-RUN "):
                 run = dict(kv.split("=", 1) for kv in line.split()[1:])
@@ -262,8 +263,9 @@ def markdown(meta, comps):
             "## Incidents",
             "",
             "What the guests printed besides the runs: errors, where the requests of a "
-            "hung run were, and kernel messages. A boot that failed keeps the runs it "
-            "finished before.",
+            "hung run were, what rvirtio_blk's timeout handling had to recover from "
+            "(BENCH-RECOVERY: its debugfs counters when it was unloaded), and kernel "
+            "messages. A boot that failed keeps the runs it finished before.",
             "",
             "```",
         ]

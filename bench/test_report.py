@@ -67,6 +67,11 @@ class ReportTest(unittest.TestCase):
             with open(os.path.join(out, "results.md"), encoding="utf-8") as f:
                 md = f.read()
             self.assertIn("| job |", md)
+            # What rvirtio_blk recovered from is an incident.
+            self.assertIn("icount1: BENCH-RECOVERY driver=rv round=1 disk=vda timeouts=1", md)
+            self.assertEqual(
+                [i["line"] for i in data["incidents"] if "RECOVERY" in i["line"]],
+                ["BENCH-RECOVERY driver=rv round=1 disk=vda timeouts=1 lost_interrupts=1"])
             with open(os.path.join(out, "ratios.svg"), encoding="utf-8") as f:
                 self.assertTrue(f.read().startswith("<svg"))
 

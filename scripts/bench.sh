@@ -137,6 +137,11 @@ boot() {
 		--disk "id=ram,file=$ram,serial=ram,num-queues=$queues"
 		--env "BENCH_ROUNDS=$nrounds" --env "BENCH_DRIVERS=$drivers"
 		--env "BENCH_JOBS=$(echo "$jobs" | xargs)")
+	# RDRAND lets the guest's CRNG be ready at boot. Without it the first
+	# fio of a boot (which reads /dev/urandom) gathers timer jitter for
+	# the CRNG, and under icount there is too little jitter: with 2 vCPUs
+	# that stalled the guest for minutes.
+	args+=(--qemu-arg -cpu --qemu-arg "qemu64,+rdrand")
 	if [ "$icount" = 1 ]; then
 		args+=(--qemu-arg -icount --qemu-arg "shift=0,sleep=on")
 	fi
