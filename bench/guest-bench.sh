@@ -35,6 +35,9 @@
 # fio's JSON.
 dmesg -n 4
 
+# The console: run_job sends fio's own output elsewhere.
+exec 3>&1
+
 bench_fail() {
 	echo "BENCH-ERROR: $*"
 	exit 1
@@ -118,6 +121,7 @@ hung_diagnostics() {
 guarded_fio() {
 	local secs=$1 dev=$2 what=$3 watchdog rc
 	shift 3
+	# To the console (fd 3), whatever the caller did with stdout.
 	(
 		sleep "$secs"
 		hung_diagnostics "$dev"
@@ -127,7 +131,7 @@ guarded_fio() {
 		# now would lose it.
 		sleep 2
 		reboot -f
-	) &
+	) >&3 2>&1 &
 	watchdog=$!
 	fio "$@" 2>/tmp/fio.err
 	rc=$?
