@@ -102,8 +102,8 @@ disk_for() {
 	echo "$dev"
 }
 
-# Where the requests of a hung run are: blk-mq's view of the disk, and the
-# driver's interrupts.
+# Where the requests of a hung run are: blk-mq's view of the disk, the
+# driver's interrupts, and the kernel's latest messages.
 hung_diagnostics() {
 	local q=/sys/kernel/debug/block/$1 f
 	echo "BENCH-HUNG /sys/block/$1/inflight: $(cat "/sys/block/$1/inflight")"
@@ -111,6 +111,9 @@ hung_diagnostics() {
 		[ -r "$f" ] && sed "s|^|BENCH-HUNG ${f#"$q"/}: |" "$f"
 	done
 	grep virtio /proc/interrupts | sed 's/^/BENCH-HUNG /'
+	# Warnings the console did not show (dmesg -n 4), such as a clocksource
+	# switch.
+	dmesg | tail -n 30 | sed 's/^/BENCH-HUNG dmesg: /'
 }
 
 # guarded_fio SECS DEV WHAT FIO-ARGS...: fio, which must end within SECS.
