@@ -7,6 +7,8 @@
 # Environment (set by scripts/bench.sh with guest.sh --env):
 #   BENCH_ROUNDS   rounds; each round runs every job once per driver, and the
 #                  drivers' order alternates from round to round
+#   BENCH_FIRST_ROUND  the round to start at (default 1): scripts/bench.sh
+#                  resumes a boot that hung in a new one
 #   BENCH_JOBS     space-separated job specs, each
 #                    NAME:SERIAL:ENGINE:RW:BS:QD:NUMJOBS:RUNTIME:DRIVERS
 #                  SERIAL picks the disk, RUNTIME is in seconds, DRIVERS is a
@@ -22,9 +24,11 @@
 # For every fio run it prints a line
 #   BENCH-RUN job=NAME driver=D round=R cpus=N busy=TICKS total=TICKS bad=N
 # (the guest's CPUs, its /proc/stat busy and total ticks across the run, and the count
-# of WARN/BUG/... lines dmesg gained), then fio's JSON between BENCH-FIO-BEGIN
-# and BENCH-FIO-END. BENCH-RECOVERY lines say what rvirtio_blk's timeout
-# handling had to do (timeouts, lost interrupts, resets) while it was loaded.
+# of WARN/BUG/... lines dmesg gained), with recovered=1 added if rvirtio_blk's
+# timeout handling had to act during the run, then fio's JSON between
+# BENCH-FIO-BEGIN and BENCH-FIO-END. BENCH-ROUND N starts round N.
+# BENCH-RECOVERY lines say what rvirtio_blk's timeout handling had to do
+# (timeouts, lost interrupts, resets) while it was loaded.
 
 # shellcheck shell=dash
 # shellcheck source=tests/guest/lib.sh
@@ -84,6 +88,16 @@ recovery_counters() {
 	done
 }
 
+# The sum of rvirtio_blk's recovery counters over its disks (0 for the C
+# driver): a run during which it moved was not a plain run.
+recovery_sum() {
+	local f n=0
+	for f in /sys/kernel/debug/rvirtio_blk/*/timeouts /sys/kernel/debug/rvirtio_blk/*/resets; do
+		[ -r "$f" ] && n=$((n + $(cat "$f")))
+	done
+	echo "$n"
+}
+
 unload() {
 	[ "$(driver_module "$1")" = virtio_blk ] || recovery_counters "$1" "$2"
 	rmmod "$(driver_module "$1")" || bench_fail "rmmod $(driver_module "$1")"
@@ -116,11 +130,13 @@ hung_diagnostics() {
 	dmesg | tail -n 30 | sed 's/^/BENCH-HUNG dmesg: /'
 }
 
-# guarded_fio SECS DEV WHAT FIO-ARGS...: fio, which must end within SECS.
-# A run that does not has lost I/O (neither driver is meant to). A process
-# with I/O stuck in the kernel can neither be killed nor waited for, so a
-# watchdog says where the requests are, fails the benchmark and powers the
-# guest off.
+# guarded_fio SECS DEV WHAT FIO-ARGS...: fio, which must end within SECS
+# (longer than rvirtio_blk's default io_timeout, so that its timeout
+# handling gets its chance). A run that does not has lost I/O: on this
+# host's QEMU that happens to either driver now and then
+# (Documentation/benchmarks.rst). A process with I/O stuck in the kernel can
+# neither be killed nor waited for, so a watchdog says where the requests
+# are and powers the guest off; scripts/bench.sh resumes in a new boot.
 guarded_fio() {
 	local secs=$1 dev=$2 what=$3 watchdog rc
 	shift 3
@@ -149,7 +165,7 @@ warm_up() {
 	local serial dev
 	for serial in $(for spec in $BENCH_JOBS; do echo "$spec" | cut -d: -f2; done | sort -u); do
 		dev=$(disk_for "$serial" "$(driver_module "$1")") || exit 1
-		guarded_fio 60 "$dev" "warm-up fio on $1" --name=warm-up --filename="/dev/$dev" \
+		guarded_fio 45 "$dev" "warm-up fio on $1 (round $2)" --name=warm-up --filename="/dev/$dev" \
 			--direct=1 --ioengine=libaio --rw=randread --bs=4k --iodepth=32 \
 			--time_based --runtime=250ms --output=/dev/null
 	done
@@ -157,6 +173,7 @@ warm_up() {
 
 run_job() {
 	local spec=$1 drv=$2 round=$3 name serial engine rw bs qd nj rt who dev before after bad0 bad1
+	local rec0 rec1 flag=''
 
 	local ifs=$IFS
 	IFS=:
@@ -167,17 +184,20 @@ run_job() {
 	case ",$who," in *",${drv%@*},"*) ;; *) return 0 ;; esac
 	dev=$(disk_for "$serial" "$(driver_module "$drv")") || exit 1
 	bad0=$(dmesg_bad | wc -l)
+	rec0=$(recovery_sum)
 	before=$(cpu_ticks)
-	guarded_fio $((rt * 10 + 60)) "$dev" "fio $name on $drv (round $round)" \
+	guarded_fio $((rt * 10 + 35)) "$dev" "fio $name on $drv (round $round)" \
 		--name="$name" --filename="/dev/$dev" --direct=1 \
 		--ioengine="$engine" --rw="$rw" --bs="$bs" --iodepth="$qd" --numjobs="$nj" \
 		--group_reporting --time_based --runtime="$rt" --norandommap --randrepeat=0 \
 		--lat_percentiles=1 --output-format=json >/tmp/fio.json
 	after=$(cpu_ticks)
 	bad1=$(dmesg_bad | wc -l)
+	rec1=$(recovery_sum)
+	[ "$rec0" = "$rec1" ] || flag=' recovered=1'
 	# shellcheck disable=SC2086 # two numbers each
 	set -- $before $after
-	echo "BENCH-RUN job=$name driver=$drv round=$round cpus=$(nproc) busy=$(($3 - $1)) total=$(($4 - $2)) bad=$((bad1 - bad0))"
+	echo "BENCH-RUN job=$name driver=$drv round=$round cpus=$(nproc) busy=$(($3 - $1)) total=$(($4 - $2)) bad=$((bad1 - bad0))$flag"
 	echo "BENCH-FIO-BEGIN"
 	cat /tmp/fio.json
 	echo "BENCH-FIO-END"
@@ -187,8 +207,10 @@ if [ -z "${BENCH_JOBS:-}" ] || [ -z "${BENCH_DRIVERS:-}" ]; then
 	bench_fail "BENCH_JOBS and BENCH_DRIVERS must be set"
 fi
 echo "BENCH-GUEST cpus=$(nproc) kernel=$(uname -r) rounds=$BENCH_ROUNDS"
-round=1
+round=${BENCH_FIRST_ROUND:-1}
+[ "$round" = 1 ] || echo "BENCH-RESUME: a new boot, from round $round"
 while [ "$round" -le "$BENCH_ROUNDS" ]; do
+	echo "BENCH-ROUND $round"
 	# Odd rounds in the given order, even rounds reversed.
 	order=$BENCH_DRIVERS
 	if [ $((round % 2)) = 0 ]; then
@@ -196,7 +218,7 @@ while [ "$round" -le "$BENCH_ROUNDS" ]; do
 	fi
 	for drv in $order; do
 		load "$drv"
-		warm_up "$drv"
+		warm_up "$drv" "$round"
 		for spec in $BENCH_JOBS; do
 			run_job "$spec" "$drv" "$round"
 		done

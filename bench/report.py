@@ -5,7 +5,9 @@
     bench/report.py --out DIR LOG...
 
 Each LOG is a guest console log with bench/guest-bench.sh's BENCH-RUN lines
-and fio JSON blocks. The log's name (without .log) names the boot.
+and fio JSON blocks. The log's name (without .log) names the boot; NAME.rN.log
+is boot NAME resumed in a new boot (scripts/bench.sh), whose runs replace
+those of the same round in the earlier logs.
 """
 
 import argparse
@@ -37,19 +39,29 @@ INCIDENTS = []
 KERNEL_LINE = re.compile(r"^\[ *\d+\.\d+\] ")
 
 
+def log_order(path):
+    """(boot, attempt) of a console log: NAME.log is attempt 1, NAME.rN.log N."""
+    name = os.path.basename(path)
+    name = name[:-4] if name.endswith(".log") else name
+    m = re.fullmatch(r"(.*)\.r(\d+)", name)
+    return (m.group(1), int(m.group(2))) if m else (name, 1)
+
+
 def parse_log(path):
     """Yields one dict per fio run in the console log at `path`."""
-    boot = os.path.basename(path)
-    boot = boot[:-4] if boot.endswith(".log") else boot
+    boot = log_order(path)[0]
     run, buf, started = None, None, False
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
             line = line.rstrip("\r\n")
-            if line.startswith(("BENCH-ERROR", "BENCH-HUNG", "BENCH-RECOVERY")):
+            if line.startswith(("BENCH-ERROR", "BENCH-HUNG", "BENCH-RECOVERY",
+                                "BENCH-RESUME")):
                 INCIDENTS.append((boot, line))
             elif line.startswith("BENCH-RUN "):
                 run = dict(kv.split("=", 1) for kv in line.split()[1:])
                 run["boot"] = boot
+                if "recovered" in run:
+                    INCIDENTS.append((boot, line + " (left out of the figures)"))
             elif line == "BENCH-FIO-BEGIN":
                 buf = []
             elif line == "BENCH-FIO-END":
@@ -97,7 +109,20 @@ def summarise(run, fio):
         "fio_usr_pct": job["usr_cpu"],
         "fio_sys_pct": job["sys_cpu"],
         "dmesg_bad_lines": int(run["bad"]),
+        # rvirtio_blk's timeout handling acted during the run: the run
+        # waited for a timeout, so its figures say nothing of the I/O path.
+        "recovered": run.get("recovered") == "1",
     }
+
+
+def latest_runs(runs):
+    """The runs to judge: the last of each (boot, job, driver, round), as a
+    resumed boot re-runs the round that hung, and none that waited for
+    rvirtio_blk's recovery."""
+    last = {}
+    for r in runs:
+        last[(r["boot"], r["job"], r["driver"], r["round"])] = r
+    return [r for r in last.values() if not r["recovered"]]
 
 
 def metric_of(job):
@@ -264,8 +289,10 @@ def markdown(meta, comps):
             "",
             "What the guests printed besides the runs: errors, where the requests of a "
             "hung run were, what rvirtio_blk's timeout handling had to recover from "
-            "(BENCH-RECOVERY: its debugfs counters when it was unloaded), and kernel "
-            "messages. A boot that failed keeps the runs it finished before.",
+            "(BENCH-RECOVERY: its debugfs counters when it was unloaded; a run during "
+            "which it acted is left out of the figures), and kernel messages. A boot "
+            "whose I/O hung keeps the runs it finished before and is resumed in a new "
+            "boot (BENCH-RESUME) from the round that hung, which is run again.",
             "",
             "```",
         ]
@@ -347,7 +374,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("logs", nargs="+")
     args = ap.parse_args()
-    runs = [r for log in args.logs for r in parse_log(log)]
+    logs = sorted(args.logs, key=log_order)
+    runs = latest_runs([r for log in logs for r in parse_log(log)])
     if not runs:
         sys.exit("report: no BENCH-RUN results in " + " ".join(args.logs))
     comps = comparisons(runs)

@@ -125,40 +125,52 @@ seqread-128k-qd8-io_uring:null:io_uring:read:128k:8:1:$lat_rt:c,rv"
 mkdir -p "$out"
 boot() {
 	local name=$1 smp=$2 icount=$3 queues=$4 nrounds=$5 drivers=$6 jobs=$7
-	local log=$out/$name.log
-	# Twice what the runs should take, at least ten minutes.
-	local limit=$((nrounds * $(echo "$jobs" | grep -c :) * 4 * 12 + 600))
-	local args=(--kernel "$kdir/arch/x86/boot/bzImage" --module "$cbuiltin"
-		--module "$work/build/drivers/block/rvirtio_blk.ko" --tree "$tree"
-		--quiet --log "$log" --timeout "$limit"
-		--qemu-arg -smp --qemu-arg "$smp"
-		--qemu-arg -blockdev --qemu-arg "driver=null-co,node-name=nullb,read-zeroes=on,size=1073741824"
-		--qemu-arg -device --qemu-arg "virtio-blk-pci,drive=nullb,id=nullb0,serial=null,num-queues=$queues"
-		--disk "id=ram,file=$ram,serial=ram,num-queues=$queues"
-		--env "BENCH_ROUNDS=$nrounds" --env "BENCH_DRIVERS=$drivers"
-		--env "BENCH_JOBS=$(echo "$jobs" | xargs)")
-	# With 2 vCPUs under icount, RDRAND lets the guest's CRNG be ready at
-	# boot. Without it the first fio of a boot (which reads /dev/urandom)
-	# gathers timer jitter for the CRNG, finds too little under icount, and
-	# stalled the guest for minutes. With 1 vCPU that never happened, but
-	# with RDRAND a whole batch of I/O stalled there, with either driver
-	# (Documentation/benchmarks.rst).
-	if [ "$smp" -gt 1 ] && [ "$icount" = 1 ]; then
-		args+=(--qemu-arg -cpu --qemu-arg "qemu64,+rdrand")
-	fi
-	if [ "$icount" = 1 ]; then
-		args+=(--qemu-arg -icount --qemu-arg "shift=0,sleep=on")
-	fi
+	local log=$out/$name.log first=1 attempt=1 t0=$SECONDS
+	rm -f "$out/$name".*.log "$out/$name".*.log.ctl
 	say "boot $name: $smp vCPU(s), $queues queue(s), icount=$icount, $nrounds rounds of: $drivers"
-	local t0=$SECONDS
-	# A failed boot (a hung run, say) keeps what it measured before; the
-	# report lists the failure.
-	if ! "$repo/scripts/guest.sh" "${args[@]}" --run 'sh /bench/guest-bench.sh'; then
-		grep -a 'BENCH-ERROR\|BENCH-HUNG' "$log" >&2 || tail -n 20 "$log" >&2
+	# A run that hangs ends its boot (the guest cannot take back I/O stuck
+	# in a driver without a timeout handler). The boot's runs so far are
+	# kept, and a new boot starts again at the round that hung, whose runs
+	# replace the first boot's; up to two such restarts
+	# (Documentation/benchmarks.rst, "Lost notifications").
+	while :; do
+		# Twice what the runs should take, at least ten minutes.
+		local limit=$(((nrounds - first + 1) * $(echo "$jobs" | grep -c :) * 4 * 12 + 600))
+		local args=(--kernel "$kdir/arch/x86/boot/bzImage" --module "$cbuiltin"
+			--module "$work/build/drivers/block/rvirtio_blk.ko" --tree "$tree"
+			--quiet --log "$log" --timeout "$limit"
+			--qemu-arg -smp --qemu-arg "$smp"
+			--qemu-arg -blockdev --qemu-arg "driver=null-co,node-name=nullb,read-zeroes=on,size=1073741824"
+			--qemu-arg -device --qemu-arg "virtio-blk-pci,drive=nullb,id=nullb0,serial=null,num-queues=$queues"
+			--disk "id=ram,file=$ram,serial=ram,num-queues=$queues"
+			--env "BENCH_ROUNDS=$nrounds" --env "BENCH_FIRST_ROUND=$first"
+			--env "BENCH_DRIVERS=$drivers" --env "BENCH_JOBS=$(echo "$jobs" | xargs)")
+		# With 2 vCPUs under icount, RDRAND lets the guest's CRNG be ready
+		# at boot. Without it the first fio of a boot (which reads
+		# /dev/urandom) gathers timer jitter for the CRNG, finds too little
+		# under icount, and stalled the guest for minutes. With 1 vCPU that
+		# never happened (Documentation/benchmarks.rst).
+		if [ "$smp" -gt 1 ] && [ "$icount" = 1 ]; then
+			args+=(--qemu-arg -cpu --qemu-arg "qemu64,+rdrand")
+		fi
+		if [ "$icount" = 1 ]; then
+			args+=(--qemu-arg -icount --qemu-arg "shift=0,sleep=on")
+		fi
+		"$repo/scripts/guest.sh" "${args[@]}" --run 'sh /bench/guest-bench.sh' && break
+		grep -a 'BENCH-ERROR' "$log" >&2 || tail -n 20 "$log" >&2
 		grep -aq 'BENCH-ERROR' "$log" || echo "BENCH-ERROR: the guest stopped early" >>"$log"
 		say "boot $name failed; its console log is $log"
-		failed_boots+=("$name")
-	fi
+		# Where it stopped: the last round the guest started.
+		local hung
+		hung=$(tr -d '\r' <"$log" | sed -n 's/^BENCH-ROUND \([0-9]*\)$/\1/p' | tail -n 1)
+		if [ -z "$hung" ] || [ "$attempt" -ge 3 ] || ! grep -aq 'I/O hung' "$log"; then
+			failed_boots+=("$name")
+			break
+		fi
+		attempt=$((attempt + 1)) first=$hung
+		log=$out/$name.r$attempt.log
+		say "boot $name: a new boot from round $first ($log)"
+	done
 	say "boot $name took $((SECONDS - t0)) s"
 }
 failed_boots=()
