@@ -133,30 +133,30 @@ boot() {
 	# kept, and a new boot starts again at the round that hung, whose runs
 	# replace the first boot's; up to two such restarts
 	# (Documentation/benchmarks.rst, "Lost notifications").
+	local args=(--kernel "$kdir/arch/x86/boot/bzImage" --module "$cbuiltin"
+		--module "$work/build/drivers/block/rvirtio_blk.ko" --tree "$tree" --quiet
+		--qemu-arg -smp --qemu-arg "$smp"
+		--qemu-arg -blockdev --qemu-arg "driver=null-co,node-name=nullb,read-zeroes=on,size=1073741824"
+		--qemu-arg -device --qemu-arg "virtio-blk-pci,drive=nullb,id=nullb0,serial=null,num-queues=$queues"
+		--disk "id=ram,file=$ram,serial=ram,num-queues=$queues"
+		--env "BENCH_ROUNDS=$nrounds" --env "BENCH_DRIVERS=$drivers"
+		--env "BENCH_JOBS=$(echo "$jobs" | xargs)")
+	# With 2 vCPUs under icount, RDRAND lets the guest's CRNG be ready at
+	# boot. Without it the first fio of a boot (which reads /dev/urandom)
+	# gathers timer jitter for the CRNG, finds too little under icount, and
+	# stalled the guest for minutes. With 1 vCPU that never happened
+	# (Documentation/benchmarks.rst).
+	if [ "$smp" -gt 1 ] && [ "$icount" = 1 ]; then
+		args+=(--qemu-arg -cpu --qemu-arg "qemu64,+rdrand")
+	fi
+	if [ "$icount" = 1 ]; then
+		args+=(--qemu-arg -icount --qemu-arg "shift=0,sleep=on")
+	fi
 	while :; do
 		# Twice what the runs should take, at least ten minutes.
 		local limit=$(((nrounds - first + 1) * $(echo "$jobs" | grep -c :) * 4 * 12 + 600))
-		local args=(--kernel "$kdir/arch/x86/boot/bzImage" --module "$cbuiltin"
-			--module "$work/build/drivers/block/rvirtio_blk.ko" --tree "$tree"
-			--quiet --log "$log" --timeout "$limit"
-			--qemu-arg -smp --qemu-arg "$smp"
-			--qemu-arg -blockdev --qemu-arg "driver=null-co,node-name=nullb,read-zeroes=on,size=1073741824"
-			--qemu-arg -device --qemu-arg "virtio-blk-pci,drive=nullb,id=nullb0,serial=null,num-queues=$queues"
-			--disk "id=ram,file=$ram,serial=ram,num-queues=$queues"
-			--env "BENCH_ROUNDS=$nrounds" --env "BENCH_FIRST_ROUND=$first"
-			--env "BENCH_DRIVERS=$drivers" --env "BENCH_JOBS=$(echo "$jobs" | xargs)")
-		# With 2 vCPUs under icount, RDRAND lets the guest's CRNG be ready
-		# at boot. Without it the first fio of a boot (which reads
-		# /dev/urandom) gathers timer jitter for the CRNG, finds too little
-		# under icount, and stalled the guest for minutes. With 1 vCPU that
-		# never happened (Documentation/benchmarks.rst).
-		if [ "$smp" -gt 1 ] && [ "$icount" = 1 ]; then
-			args+=(--qemu-arg -cpu --qemu-arg "qemu64,+rdrand")
-		fi
-		if [ "$icount" = 1 ]; then
-			args+=(--qemu-arg -icount --qemu-arg "shift=0,sleep=on")
-		fi
-		"$repo/scripts/guest.sh" "${args[@]}" --run 'sh /bench/guest-bench.sh' && break
+		"$repo/scripts/guest.sh" "${args[@]}" --log "$log" --timeout "$limit" \
+			--env "BENCH_FIRST_ROUND=$first" --run 'sh /bench/guest-bench.sh' && break
 		grep -a 'BENCH-ERROR' "$log" >&2 || tail -n 20 "$log" >&2
 		grep -aq 'BENCH-ERROR' "$log" || echo "BENCH-ERROR: the guest stopped early" >>"$log"
 		say "boot $name failed; its console log is $log"
