@@ -101,4 +101,5 @@ run: modules
 
 clean:
 	-$(MAKE) $(KBUILD_ARGS) clean 2>/dev/null
-	rm -f drivers/virtio/bindings_generated.rs drivers/block/mq_bindings_generated.rs
+	rm -f drivers/virtio/bindings_generated.rs drivers/block/mq/bindings_generated.rs \
+		drivers/scsi/midlayer/bindings_generated.rs

@@ -14,7 +14,7 @@ extern "C" {
 
 /// A completion.
 #[pin_data]
-pub struct Completion {
+pub(crate) struct Completion {
     #[pin]
     inner: Opaque<bindings::completion>,
 }
@@ -26,7 +26,7 @@ unsafe impl Sync for Completion {}
 
 impl Completion {
     /// A completion not yet signalled.
-    pub fn new() -> impl PinInit<Self> {
+    pub(crate) fn new() -> impl PinInit<Self> {
         pin_init!(Self {
             // SAFETY: `init_completion` initialises the struct in place; it is
             // pinned, as its wait queue requires.
@@ -35,14 +35,14 @@ impl Completion {
     }
 
     /// Signals the completion, waking the waiter. Any context.
-    pub fn complete(&self) {
+    pub(crate) fn complete(&self) {
         // SAFETY: The completion was initialised by `new`.
         unsafe { bindings::complete(self.inner.get()) };
     }
 
     /// Waits for the completion for at most `timeout` jiffies; true if it was
     /// signalled. Process context only.
-    pub fn wait_timeout(&self, timeout: u64) -> bool {
+    pub(crate) fn wait_timeout(&self, timeout: u64) -> bool {
         let timeout = timeout.min(i64::MAX as u64 - 1) as usize;
         // SAFETY: As above; the caller may sleep.
         unsafe { bindings::wait_for_completion_timeout(self.inner.get(), timeout) != 0 }

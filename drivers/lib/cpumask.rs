@@ -10,7 +10,7 @@ extern "C" {
 }
 
 /// The number of possible CPU ids.
-pub fn nr_cpu_ids() -> u32 {
+pub(crate) fn nr_cpu_ids() -> u32 {
     // SAFETY: Reads a kernel constant.
     unsafe { rvirtio_nr_cpu_ids() }
 }
@@ -20,7 +20,7 @@ pub fn nr_cpu_ids() -> u32 {
 /// # Invariants
 ///
 /// `mask` points to a valid `struct cpumask` for `'a`.
-pub struct CpuMask<'a> {
+pub(crate) struct CpuMask<'a> {
     mask: *const bindings::cpumask,
     _p: core::marker::PhantomData<&'a ()>,
 }
@@ -29,7 +29,8 @@ impl<'a> CpuMask<'a> {
     /// # Safety
     ///
     /// `mask` must point to a valid cpumask for `'a`.
-    pub unsafe fn from_raw(mask: *const bindings::cpumask) -> Self {
+    pub(crate) unsafe fn from_raw(mask: *const bindings::cpumask) -> Self {
+        // INVARIANT: Per the safety requirements.
         Self {
             mask,
             _p: core::marker::PhantomData,
@@ -37,7 +38,7 @@ impl<'a> CpuMask<'a> {
     }
 
     /// The CPUs in the mask, in increasing order.
-    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = u32> + '_ {
         let mut n: i32 = -1;
         let limit = nr_cpu_ids();
         core::iter::from_fn(move || {

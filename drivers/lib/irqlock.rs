@@ -7,6 +7,7 @@
 //! and lockdep says so. Virtqueue locks need this variant.
 
 use core::cell::UnsafeCell;
+use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use kernel::bindings;
 use kernel::init::PinInit;
@@ -26,7 +27,7 @@ extern "C" {
 /// `lock` is an initialised `spinlock_t`; `data` is only accessed while it is
 /// held.
 #[pin_data]
-pub struct IrqSpinLock<T> {
+pub(crate) struct IrqSpinLock<T> {
     #[pin]
     lock: Opaque<bindings::spinlock_t>,
     data: UnsafeCell<T>,
@@ -40,7 +41,13 @@ unsafe impl<T: Send> Sync for IrqSpinLock<T> {}
 
 impl<T> IrqSpinLock<T> {
     /// Returns an initialiser for a lock named `name` in lockdep class `key`.
-    pub fn new(data: T, name: &'static CStr, key: &'static LockClassKey) -> impl PinInit<Self> {
+    pub(crate) fn new(
+        data: T,
+        name: &'static CStr,
+        key: &'static LockClassKey,
+    ) -> impl PinInit<Self> {
+        // INVARIANT: The lock is initialised before the value is used, and
+        // `data` is reached only through `lock()`'s guard.
         pin_init!(Self {
             data: UnsafeCell::new(data),
             // SAFETY: `__spin_lock_init` initialises the lock in place; `name`
@@ -52,11 +59,17 @@ impl<T> IrqSpinLock<T> {
     }
 
     /// Takes the lock with interrupts disabled; they are restored on drop.
-    pub fn lock(&self) -> IrqGuard<'_, T> {
+    pub(crate) fn lock(&self) -> IrqGuard<'_, T> {
         // SAFETY: `spinlock_t` starts with its `raw_spinlock_t` (the union's
         // first member), and the lock is initialised per the type invariant.
         let flags = unsafe { bindings::_raw_spin_lock_irqsave(self.raw()) };
-        IrqGuard { lock: self, flags }
+        // INVARIANT: The lock is held, with interrupts off on this CPU since
+        // `flags` were saved.
+        IrqGuard {
+            lock: self,
+            flags,
+            _not_send: PhantomData,
+        }
     }
 
     fn raw(&self) -> *mut bindings::raw_spinlock_t {
@@ -65,9 +78,16 @@ impl<T> IrqSpinLock<T> {
 }
 
 /// Proof that an [`IrqSpinLock`] is held; gives access to its data.
-pub struct IrqGuard<'a, T> {
+///
+/// # Invariants
+///
+/// The lock is held, and interrupts have been off on this CPU since `flags`
+/// were saved. The guard is neither `Send` nor `Sync`: it must be released
+/// on the CPU that took it, as the lock guards of the `kernel` crate are.
+pub(crate) struct IrqGuard<'a, T> {
     lock: &'a IrqSpinLock<T>,
     flags: kernel::ffi::c_ulong,
+    _not_send: PhantomData<*mut ()>,
 }
 
 impl<'a, T> IrqGuard<'a, T> {
@@ -79,7 +99,7 @@ impl<'a, T> IrqGuard<'a, T> {
     /// While `f` runs, this CPU is in an RCU read-side critical section
     /// (interrupts off), so whatever is freed only after an RCU grace period
     /// stays alive meanwhile.
-    pub fn unlock_then<R>(self, f: impl FnOnce() -> R) -> R {
+    pub(crate) fn unlock_then<R>(self, f: impl FnOnce() -> R) -> R {
         let (raw, flags) = (self.lock.raw(), self.flags);
         core::mem::forget(self);
         // SAFETY: We held the lock (the guard, now forgotten, proved it) and
@@ -87,7 +107,7 @@ impl<'a, T> IrqGuard<'a, T> {
         unsafe { rvirtio_raw_spin_unlock(raw) };
         let r = f();
         // SAFETY: These are the flags saved when the lock was taken, on this
-        // CPU (the guard cannot move between CPUs: interrupts were off).
+        // CPU: the guard is not `Send`, and interrupts were off since.
         unsafe { rvirtio_local_irq_restore(flags) };
         r
     }

@@ -3,6 +3,7 @@
 //! Which hardware queue serves each CPU: a blk-mq queue map, as a tag set's
 //! `map_queues` callback sees it. Shared by the blk-mq and SCSI glues.
 
+use super::cpumask::CpuMask;
 use kernel::bindings;
 
 /// Which hardware queue serves each CPU (`struct blk_mq_queue_map`).
@@ -11,7 +12,7 @@ use kernel::bindings;
 ///
 /// The map is valid, and only this handle changes it, while the
 /// `map_queues` callback that created it runs.
-pub struct QueueMap(*mut bindings::blk_mq_queue_map);
+pub(crate) struct QueueMap(*mut bindings::blk_mq_queue_map);
 
 impl QueueMap {
     /// # Safety
@@ -19,25 +20,26 @@ impl QueueMap {
     /// `map` must be a queue map of a tag set whose `map_queues` callback
     /// is running, and stay valid and unchanged by others while the handle
     /// lives.
-    pub unsafe fn from_raw(map: *mut bindings::blk_mq_queue_map) -> Self {
+    pub(crate) unsafe fn from_raw(map: *mut bindings::blk_mq_queue_map) -> Self {
+        // INVARIANT: Per the safety requirements.
         Self(map)
     }
 
     /// Hardware queues in this map.
-    pub fn nr_queues(&self) -> u32 {
+    pub(crate) fn nr_queues(&self) -> u32 {
         // SAFETY: The map is valid while `map_queues` runs.
         unsafe { (*self.0).nr_queues }
     }
 
     /// The first hardware queue of this map.
-    pub fn queue_offset(&self) -> u32 {
+    pub(crate) fn queue_offset(&self) -> u32 {
         // SAFETY: As above.
         unsafe { (*self.0).queue_offset }
     }
 
     /// Makes hardware queue `queue_offset() + queue` serve `cpu`; ignored for
     /// an impossible CPU or queue.
-    pub fn set(&mut self, cpu: u32, queue: u32) {
+    pub(crate) fn set(&mut self, cpu: u32, queue: u32) {
         if cpu >= super::cpumask::nr_cpu_ids() || queue >= self.nr_queues() {
             return;
         }
@@ -47,7 +49,7 @@ impl QueueMap {
 
     /// Sets how many hardware queues the map has and the first one (for a
     /// tag set with several maps, which the caller lays out).
-    pub fn configure(&mut self, nr_queues: u32, queue_offset: u32) {
+    pub(crate) fn configure(&mut self, nr_queues: u32, queue_offset: u32) {
         // SAFETY: The map is valid while `map_queues` runs.
         unsafe {
             (*self.0).nr_queues = nr_queues;
@@ -55,8 +57,27 @@ impl QueueMap {
         }
     }
 
+    /// Makes each hardware queue `q` of the map serve the CPUs of
+    /// `mask_of(queue_offset() + q)`, as `blk_mq_virtio_map_queues` does with
+    /// interrupt affinity; false, the map then partly set, if a queue has no
+    /// mask: the caller spreads the map instead ([`Self::map_default`]).
+    pub(crate) fn set_by_masks<'m>(
+        &mut self,
+        mut mask_of: impl FnMut(u32) -> Option<CpuMask<'m>>,
+    ) -> bool {
+        for q in 0..self.nr_queues() {
+            let Some(mask) = mask_of(self.queue_offset() + q) else {
+                return false;
+            };
+            for cpu in mask.iter() {
+                self.set(cpu, q);
+            }
+        }
+        true
+    }
+
     /// blk-mq's default mapping, which spreads the CPUs over the queues.
-    pub fn map_default(&mut self) {
+    pub(crate) fn map_default(&mut self) {
         // SAFETY: The map is valid.
         unsafe { bindings::blk_mq_map_queues(self.0) };
     }
@@ -67,7 +88,7 @@ impl QueueMap {
 /// `total - poll` queues are interrupt-driven and `place` places them in
 /// `default`; there are no read queues; the last `poll` are poll queues,
 /// which have no interrupt and so no affinity: spread evenly.
-pub fn layout(
+pub(crate) fn layout(
     default: &mut QueueMap,
     others: Option<(QueueMap, QueueMap)>,
     total: u32,

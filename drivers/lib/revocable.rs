@@ -12,7 +12,7 @@ use kernel::sync::{Arc, LockClassKey, Mutex};
 
 /// A shared, revocable `T`.
 #[pin_data]
-pub struct Revocable<T: Send> {
+pub(crate) struct Revocable<T: Send> {
     #[pin]
     value: Mutex<Option<T>>,
 }
@@ -21,7 +21,11 @@ impl<T: Send> Revocable<T> {
     /// Shares `value` until [`Self::revoke`]. Each kind of revocable needs
     /// its own lockdep class (`name`, `key`), since one may be used inside
     /// another's [`Self::with`].
-    pub fn new(value: T, name: &'static CStr, key: &'static LockClassKey) -> Result<Arc<Self>> {
+    pub(crate) fn new(
+        value: T,
+        name: &'static CStr,
+        key: &'static LockClassKey,
+    ) -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Self {
                 value <- Mutex::new(Some(value), name, key),
@@ -32,13 +36,13 @@ impl<T: Send> Revocable<T> {
 
     /// Runs `f` with the value, unless it was revoked. Revocation waits until
     /// `f` returns. Must not be nested for the same `Revocable`.
-    pub fn with<R>(&self, f: impl FnOnce(&T) -> R) -> Option<R> {
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&T) -> R) -> Option<R> {
         let guard = self.value.lock();
         guard.as_ref().map(f)
     }
 
     /// Revokes the value, waiting for a running [`Self::with`]; returns it.
-    pub fn revoke(&self) -> Option<T> {
+    pub(crate) fn revoke(&self) -> Option<T> {
         self.value.lock().take()
     }
 }

@@ -13,7 +13,7 @@ use kernel::bindings;
 
 /// Number of scatterlist entries kept inline in an [`SgTable`]; larger lists
 /// are chained from the kernel's sg pool, as the C drivers do.
-pub const INLINE_ENTRIES: usize = 2;
+pub(crate) const INLINE_ENTRIES: usize = 2;
 
 /// A chained scatter-gather table with an inline first chunk.
 ///
@@ -25,7 +25,7 @@ pub const INLINE_ENTRIES: usize = 2;
 /// filled the table (through [`SgTable::raw_table`]) can break this, and it
 /// must uphold it.
 #[repr(C)]
-pub struct SgTable {
+pub(crate) struct SgTable {
     table: UnsafeCell<bindings::sg_table>,
     chunk: UnsafeCell<[bindings::scatterlist; INLINE_ENTRIES]>,
 }
@@ -47,9 +47,10 @@ impl Default for SgTable {
     }
 }
 
+#[cfg_attr(rvirtio_scsi, expect(dead_code, reason = "only rvirtio_blk uses it"))]
 impl SgTable {
     /// Number of mapped entries; zero when nothing is mapped.
-    pub fn nents(&self) -> u32 {
+    pub(crate) fn nents(&self) -> u32 {
         // SAFETY: Reading a field of the table we own; writers hold `&mut self`
         // or exclusive access per the type invariant.
         unsafe { (*self.table.get()).nents }
@@ -58,7 +59,7 @@ impl SgTable {
     /// Forgets the mapping if it fits the inline chunk, where nothing was
     /// allocated to free (`sg_free_table_chained` would do nothing); returns
     /// whether it did. Saves a call for every small request.
-    pub fn forget_if_inline(&mut self) -> bool {
+    pub(crate) fn forget_if_inline(&mut self) -> bool {
         let t = self.table.get_mut();
         if t.orig_nents as usize > INLINE_ENTRIES {
             return false;
@@ -69,7 +70,7 @@ impl SgTable {
     }
 
     /// The first entry of the mapped list, or `None` when nothing is mapped.
-    pub fn first(&self) -> Option<*mut bindings::scatterlist> {
+    pub(crate) fn first(&self) -> Option<*mut bindings::scatterlist> {
         if self.nents() == 0 {
             None
         } else {
@@ -85,7 +86,7 @@ impl SgTable {
     /// The caller must have exclusive access to the table (no descriptor chain
     /// built from it may still be owned by a device) and must leave it
     /// satisfying the type invariant.
-    pub unsafe fn raw_table(&self) -> (*mut bindings::sg_table, *mut bindings::scatterlist) {
+    pub(crate) unsafe fn raw_table(&self) -> (*mut bindings::sg_table, *mut bindings::scatterlist) {
         (self.table.get(), self.chunk.get().cast())
     }
 }
@@ -95,39 +96,34 @@ impl SgTable {
 ///
 /// # Invariants
 ///
-/// `first` points to `nents` valid, end-marked entries describing memory
-/// that stays valid for `'a`; `nents` is not zero.
+/// `first` points to valid, end-marked entries describing memory that
+/// stays valid for `'a`.
 #[derive(Clone, Copy)]
-pub struct SgList<'a> {
+pub(crate) struct SgList<'a> {
     first: *mut bindings::scatterlist,
-    nents: u32,
     _p: PhantomData<&'a ()>,
 }
 
+#[cfg_attr(rvirtio_blk, expect(dead_code, reason = "only rvirtio_scsi uses it"))]
 impl<'a> SgList<'a> {
     /// # Safety
     ///
     /// `first` must point to `nents` valid, end-marked entries whose memory
     /// stays valid, and is not remapped, for `'a`.
-    pub unsafe fn from_raw(first: *mut bindings::scatterlist, nents: u32) -> Option<Self> {
+    pub(crate) unsafe fn from_raw(first: *mut bindings::scatterlist, nents: u32) -> Option<Self> {
         if first.is_null() || nents == 0 {
             None
         } else {
+            // INVARIANT: Per the safety requirements.
             Some(Self {
                 first,
-                nents,
                 _p: PhantomData,
             })
         }
     }
 
     /// The first entry.
-    pub fn first(&self) -> *mut bindings::scatterlist {
+    pub(crate) fn first(&self) -> *mut bindings::scatterlist {
         self.first
-    }
-
-    /// Number of entries.
-    pub fn nents(&self) -> u32 {
-        self.nents
     }
 }

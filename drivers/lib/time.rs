@@ -5,20 +5,20 @@
 use kernel::bindings;
 
 /// The current jiffies count.
-pub fn jiffies() -> u64 {
+pub(crate) fn jiffies() -> u64 {
     // SAFETY: `jiffies` is a kernel global updated by the timer interrupt; a
     // volatile read of the aligned word is how C reads it too.
     unsafe { core::ptr::addr_of!(bindings::jiffies).read_volatile() as u64 }
 }
 
 /// Sleeps for at least `ms` milliseconds.
-pub fn sleep_ms(ms: u32) {
+pub(crate) fn sleep_ms(ms: u32) {
     // SAFETY: Called from process context, where sleeping is allowed.
     unsafe { bindings::msleep(ms) };
 }
 
 /// `secs` seconds in jiffies.
-pub fn secs_to_jiffies(secs: u32) -> u64 {
+pub(crate) fn secs_to_jiffies(secs: u32) -> u64 {
     // SAFETY: Pure function.
     unsafe { bindings::__msecs_to_jiffies(secs.saturating_mul(1000)) as u64 }
 }

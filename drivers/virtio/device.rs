@@ -4,10 +4,9 @@
 
 use super::bindings as vb;
 use super::driver::{Driver, Slot};
-use super::virtqueue::Vq;
+use super::virtqueue::{Token, Virtqueue, Vq};
 use super::Level;
 use crate::lib::cpumask::CpuMask;
-use crate::lib::queuemap::QueueMap;
 use crate::lib::revocable::Revocable;
 use core::ffi::c_void;
 use core::marker::PhantomData;
@@ -27,21 +26,21 @@ use kernel::types::Opaque;
 /// `T`'s driver, whose `priv` points to a live [`Slot<T>`], for the duration
 /// of the callback.
 #[repr(transparent)]
-pub struct Device<T: Driver>(Opaque<vb::virtio_device>, PhantomData<T>);
+pub(crate) struct Device<T: Driver>(Opaque<vb::virtio_device>, PhantomData<T>);
 
 /// How to create one virtqueue.
-pub struct VqSpec {
+pub(crate) struct VqSpec {
     /// The queue's name, as `/proc/interrupts` shows it.
-    pub name: CString,
+    pub(crate) name: CString,
     /// Whether the device interrupts the driver when it uses buffers; a
     /// polled queue has no callback.
-    pub callback: bool,
+    pub(crate) callback: bool,
 }
 
 /// A handle on a bound device for code that runs outside the driver's
 /// callbacks (work items, timeout handlers). The layer revokes it when
 /// `remove` returns; [`DeviceRef::with`] then does nothing.
-pub struct DeviceRef<T: Driver> {
+pub(crate) struct DeviceRef<T: Driver> {
     inner: Arc<Revocable<RawDevice>>,
     _p: PhantomData<T>,
 }
@@ -64,7 +63,7 @@ impl<T: Driver> Clone for DeviceRef<T> {
 impl<T: Driver> DeviceRef<T> {
     /// Runs `f` with the device if it is still bound; `remove` waits for
     /// `f` to return. `f` may sleep; it must not call `with` again.
-    pub fn with<R>(&self, f: impl FnOnce(&Device<T>) -> R) -> Option<R> {
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&Device<T>) -> R) -> Option<R> {
         self.inner.with(|raw| {
             // SAFETY: Not yet revoked, so the device is bound to `T` with
             // our slot in `priv` (revocation happens before the slot goes).
@@ -73,11 +72,85 @@ impl<T: Driver> DeviceRef<T> {
     }
 }
 
-/// Proof that the device has been reset since its virtqueues were created:
-/// the device owns none of their buffers any more.
-pub struct DeviceReset<'a> {
-    pub(super) dev: *mut vb::virtio_device,
-    _p: PhantomData<&'a ()>,
+/// Proof that the device has been reset since its current virtqueues were
+/// created: the device owns none of their buffers any more, so
+/// [`super::Virtqueue::detach_unused`] may take them back. The queues are then
+/// retired into it ([`Self::retire`]) and deleted ([`Self::delete_vqs`]),
+/// which consumes the proof: it cannot outlive the queues it is about.
+///
+/// # Invariants
+///
+/// `dev` was reset after the virtqueues of `generation` were created, and
+/// none of a later generation exist. `retired` of them were given back.
+pub(crate) struct DeviceReset<'a, T: Driver> {
+    dev: &'a Device<T>,
+    generation: u64,
+    retired: usize,
+}
+
+impl<'a, T: Driver> DeviceReset<'a, T> {
+    /// Whether the queue `vq` (of `generation`) is one this proof is about.
+    pub(super) fn covers(&self, vq: *mut vb::virtio_device, generation: u64) -> bool {
+        vq == self.dev.raw() && generation == self.generation
+    }
+
+    /// Gives back a queue of the reset device, to be deleted by
+    /// [`Self::delete_vqs`]. The caller has taken back what it held
+    /// ([`super::Virtqueue::detach_unused`]); a buffer still left in it is
+    /// taken back and dropped here. False (and the queue is kept alive,
+    /// never deleted) for a queue this proof is not about.
+    pub(crate) fn retire<K: Token>(&mut self, mut vq: Virtqueue<K>) -> bool {
+        if !self.covers(vq.device(), vq.generation()) {
+            return false;
+        }
+        while let Some(token) = vq.detach_unused(self) {
+            drop(token);
+        }
+        self.retired += 1;
+        true
+    }
+
+    /// Deletes the device's virtqueues; every one must have been retired,
+    /// so that no handle outlives its queue. Otherwise nothing is deleted
+    /// (`EINVAL`). The device is then reset with no queues, and can be
+    /// brought back with [`NoQueues::restart`].
+    pub(crate) fn delete_vqs(self) -> Result<NoQueues<'a, T>> {
+        let dev = self.dev;
+        let slot = dev.slot();
+        let live = slot.live_vqs();
+        if self.retired != live || self.generation != slot.generation() {
+            return Err(EINVAL);
+        }
+        if live != 0 {
+            // A notify may still be running on another CPU, after dropping
+            // the queue's lock (`Virtqueue::kick_unlocked`), with interrupts
+            // off: wait for it before freeing the queues.
+            // SAFETY: Always safe to call from process context, which
+            // a reset, a suspend and remove run in.
+            unsafe { bindings::synchronize_rcu() };
+            // SAFETY: The device is live and reset, and every handle to its
+            // queues was retired into this proof and is gone.
+            unsafe { vb::rvirtio_del_vqs(dev.raw()) };
+        }
+        slot.set_live_vqs(0);
+        slot.set_shared(None, None);
+        Ok(NoQueues { dev })
+    }
+}
+
+/// A reset device whose virtqueues are deleted.
+pub(crate) struct NoQueues<'a, T: Driver> {
+    dev: &'a Device<T>,
+}
+
+impl<T: Driver> NoQueues<'_, T> {
+    /// Brings the device back to FEATURES_OK with the features it had, so
+    /// that its virtqueues can be created again ([`Device::find_vqs`]). On
+    /// failure the device is marked FAILED.
+    pub(crate) fn restart(self) -> Result {
+        // SAFETY: The device is live, reset and without queues.
+        kernel::error::to_result(unsafe { vb::rvirtio_restart(self.dev.raw()) })
+    }
 }
 
 impl<T: Driver> Device<T> {
@@ -88,6 +161,7 @@ impl<T: Driver> Device<T> {
     /// `ptr` must satisfy the type invariant for the returned lifetime.
     pub(super) unsafe fn from_raw<'a>(ptr: *mut vb::virtio_device) -> &'a Self {
         // SAFETY: `Device<T>` is a transparent wrapper of `virtio_device`.
+        // INVARIANT: The caller guarantees it for `'a`.
         unsafe { &*ptr.cast() }
     }
 
@@ -100,36 +174,33 @@ impl<T: Driver> Device<T> {
         unsafe { &*vb::rvirtio_get_priv(self.raw()).cast::<Slot<T>>() }
     }
 
-    /// The device's index on the virtio bus (the N of `virtioN`).
-    pub fn index(&self) -> i32 {
-        // SAFETY: The device is live per the type invariant.
-        unsafe { (*self.raw()).index }
-    }
-
     /// The generic `struct device` of this virtio device.
-    pub fn as_dev(&self) -> *mut bindings::device {
-        // SAFETY: The device is live per the type invariant.
-        unsafe { vb::rvirtio_device_dev(self.raw()) }
+    pub(crate) fn as_dev(&self) -> &kernel::device::Device {
+        // SAFETY: The device is live per the type invariant, and bound, so
+        // its embedded `struct device` is referenced for as long as `self`.
+        unsafe { kernel::device::Device::as_ref(vb::rvirtio_device_dev(self.raw())) }
     }
 
     /// Whether feature `bit` was negotiated.
-    pub fn has_feature(&self, bit: u32) -> bool {
+    pub(crate) fn has_feature(&self, bit: u32) -> bool {
         // SAFETY: The device is live per the type invariant.
         unsafe { vb::rvirtio_has_feature(self.raw(), bit) }
     }
 
+    #[cfg_attr(rvirtio_scsi, expect(dead_code, reason = "only rvirtio_blk uses it"))]
     /// The largest DMA segment the transport can map.
-    pub fn max_dma_size(&self) -> u64 {
+    pub(crate) fn max_dma_size(&self) -> u64 {
         // SAFETY: The device is live per the type invariant.
         unsafe { vb::virtio_max_dma_size(self.raw()) as u64 }
     }
 
     /// The CPUs the interrupt of virtqueue `index` is affine to, if the
     /// transport spreads them (MSI-X with per-queue vectors).
-    pub fn vq_affinity(&self, index: u32) -> Option<CpuMask<'_>> {
+    pub(crate) fn vq_affinity(&self, index: u32) -> Option<CpuMask<'_>> {
+        let index = i32::try_from(index).ok()?;
         // SAFETY: The device is live; the mask, if any, lives as long as its
         // queues, which outlive this borrow of the device.
-        let mask = unsafe { vb::rvirtio_vq_affinity(self.raw(), index as i32) };
+        let mask = unsafe { vb::rvirtio_vq_affinity(self.raw(), index) };
         if mask.is_null() {
             None
         } else {
@@ -138,24 +209,8 @@ impl<T: Driver> Device<T> {
         }
     }
 
-    /// Makes hardware queue `q` of `map` serve the CPUs that virtqueue
-    /// `first_vq + map.queue_offset() + q`'s interrupt is affine to, as
-    /// `blk_mq_virtio_map_queues` does; false (the map is then partly set)
-    /// if a queue has no affinity, and the caller should spread the map.
-    pub fn map_queues_by_affinity(&self, map: &mut QueueMap, first_vq: u32) -> bool {
-        for q in 0..map.nr_queues() {
-            let Some(mask) = self.vq_affinity(first_vq + map.queue_offset() + q) else {
-                return false;
-            };
-            for cpu in mask.iter() {
-                map.set(cpu, q);
-            }
-        }
-        true
-    }
-
     /// Whether the transport gives access to config space at all.
-    pub fn has_config_access(&self) -> bool {
+    pub(crate) fn has_config_access(&self) -> bool {
         // SAFETY: The device is live per the type invariant.
         unsafe { vb::rvirtio_can_get_config(self.raw()) }
     }
@@ -163,7 +218,7 @@ impl<T: Driver> Device<T> {
     /// Reads `buf.len()` bytes of config space at `offset`, retrying until
     /// the device's config generation is the same before and after, so that
     /// a multi-byte field is never torn by a concurrent config change.
-    pub fn read_config(&self, offset: u32, buf: &mut [u8]) {
+    pub(crate) fn read_config(&self, offset: u32, buf: &mut [u8]) {
         let len = buf.len() as u32;
         loop {
             // SAFETY: The device is live per the type invariant, and `buf` is
@@ -184,15 +239,16 @@ impl<T: Driver> Device<T> {
         unsafe { vb::rvirtio_is_little_endian(self.raw()) }
     }
 
+    #[cfg_attr(rvirtio_scsi, expect(dead_code, reason = "only rvirtio_blk uses it"))]
     /// Reads an 8-bit config field.
-    pub fn read_u8(&self, offset: u32) -> u8 {
+    pub(crate) fn read_u8(&self, offset: u32) -> u8 {
         let mut b = [0u8; 1];
         self.read_config(offset, &mut b);
         b[0]
     }
 
     /// Reads a 16-bit config field in the device's byte order.
-    pub fn read_u16(&self, offset: u32) -> u16 {
+    pub(crate) fn read_u16(&self, offset: u32) -> u16 {
         let mut b = [0u8; 2];
         self.read_config(offset, &mut b);
         if self.little_endian() {
@@ -203,7 +259,7 @@ impl<T: Driver> Device<T> {
     }
 
     /// Reads a 32-bit config field in the device's byte order.
-    pub fn read_u32(&self, offset: u32) -> u32 {
+    pub(crate) fn read_u32(&self, offset: u32) -> u32 {
         let mut b = [0u8; 4];
         self.read_config(offset, &mut b);
         if self.little_endian() {
@@ -213,8 +269,9 @@ impl<T: Driver> Device<T> {
         }
     }
 
+    #[cfg_attr(rvirtio_scsi, expect(dead_code, reason = "only rvirtio_blk uses it"))]
     /// Reads a 64-bit config field in the device's byte order.
-    pub fn read_u64(&self, offset: u32) -> u64 {
+    pub(crate) fn read_u64(&self, offset: u32) -> u64 {
         let mut b = [0u8; 8];
         self.read_config(offset, &mut b);
         if self.little_endian() {
@@ -224,15 +281,17 @@ impl<T: Driver> Device<T> {
         }
     }
 
+    #[cfg_attr(rvirtio_scsi, expect(dead_code, reason = "only rvirtio_blk uses it"))]
     /// Writes an 8-bit config field.
-    pub fn write_u8(&self, offset: u32, value: u8) {
+    pub(crate) fn write_u8(&self, offset: u32, value: u8) {
         // SAFETY: The device is live per the type invariant; `value` is valid
         // for one byte of reads.
         unsafe { vb::rvirtio_config_set(self.raw(), offset, (&value as *const u8).cast(), 1) };
     }
 
+    #[cfg_attr(rvirtio_blk, expect(dead_code, reason = "only rvirtio_scsi uses it"))]
     /// Writes a 32-bit config field, in the device's byte order.
-    pub fn write_u32(&self, offset: u32, value: u32) {
+    pub(crate) fn write_u32(&self, offset: u32, value: u32) {
         let b = if self.little_endian() {
             value.to_le_bytes()
         } else {
@@ -244,44 +303,36 @@ impl<T: Driver> Device<T> {
     }
 
     /// The device status byte; decode it with [`super::status::health`].
-    pub fn status(&self) -> u8 {
+    pub(crate) fn status(&self) -> u8 {
         // SAFETY: The device is live per the type invariant.
         unsafe { vb::rvirtio_get_status(self.raw()) }
     }
 
     /// A handle for work items and timeout handlers.
-    pub fn to_ref(&self) -> DeviceRef<T> {
+    pub(crate) fn to_ref(&self) -> DeviceRef<T> {
         DeviceRef {
             inner: self.slot().binding().clone(),
             _p: PhantomData,
         }
     }
 
-    /// Brings a reset device back to FEATURES_OK with the features it had,
-    /// so that its virtqueues can be created again. On failure the device
-    /// is marked FAILED.
-    pub fn restart(&self, _reset: DeviceReset<'_>) -> Result {
-        if self.slot().live_vqs() != 0 {
-            return Err(EBUSY);
-        }
-        // SAFETY: The device is live and was reset.
-        kernel::error::to_result(unsafe { vb::rvirtio_restart(self.raw()) })
-    }
-
     /// Sets DRIVER_OK: from here on the device may use the virtqueues.
-    pub fn ready(&self) {
+    pub(crate) fn ready(&self) {
         // SAFETY: The device is live per the type invariant.
         unsafe { vb::rvirtio_device_ready(self.raw()) }
     }
 
     /// Resets the device. On return it owns no buffer of any virtqueue, and
     /// the returned proof lets [`super::Virtqueue::detach_unused`] take them back.
-    pub fn reset(&self) -> DeviceReset<'_> {
+    pub(crate) fn reset(&self) -> DeviceReset<'_, T> {
         // SAFETY: The device is live per the type invariant.
         unsafe { vb::virtio_reset_device(self.raw()) };
+        // INVARIANT: Just reset; the proof borrows the device, and queues of
+        // a later generation (`find_vqs`) are not covered by it.
         DeviceReset {
-            dev: self.raw(),
-            _p: PhantomData,
+            dev: self,
+            generation: self.slot().generation(),
+            retired: 0,
         }
     }
 
@@ -290,7 +341,7 @@ impl<T: Driver> Device<T> {
     /// run [`Driver::vq_done`] with `shared`. The first `pre_vectors` queues
     /// get interrupts without CPU affinity (virtio-scsi's control and event
     /// queues); the others' are spread over the CPUs.
-    pub fn find_vqs(
+    pub(crate) fn find_vqs(
         &self,
         shared: &Arc<T::Shared>,
         specs: KVec<VqSpec>,
@@ -336,43 +387,18 @@ impl<T: Driver> Device<T> {
             return Err(Error::from_errno(ret));
         }
         slot.set_live_vqs(n);
+        let generation = slot.next_generation();
         let mut vqs = KVec::with_capacity(n, GFP_KERNEL)?;
         for ptr in raw.iter() {
             // SAFETY: `find_vqs` succeeded, so each pointer is a virtqueue of
-            // this device, alive until `del_vqs`; each is wrapped once.
-            vqs.push(unsafe { Vq::from_raw(*ptr) }, GFP_KERNEL)?;
+            // this device, alive until `delete_vqs`; each is wrapped once.
+            vqs.push(unsafe { Vq::from_raw(*ptr, generation) }, GFP_KERNEL)?;
         }
         Ok(vqs)
     }
 
-    /// Deletes the device's virtqueues. All of them must be given back, so
-    /// that no handle outlives its queue; otherwise nothing is deleted and
-    /// `EINVAL` is returned. The device must have been reset first.
-    pub fn del_vqs(&self, vqs: KVec<Vq>) -> Result {
-        let slot = self.slot();
-        if vqs.len() != slot.live_vqs() || vqs.iter().any(|vq| vq.device() != self.raw()) {
-            return Err(EINVAL);
-        }
-        let any = !vqs.is_empty();
-        drop(vqs);
-        if any {
-            // A notify may still be running on another CPU, after dropping
-            // the queue's lock (`Virtqueue::kick_unlocked`), with interrupts
-            // off: wait for it before freeing the queues.
-            // SAFETY: Always safe to call from process context, which
-            // `del_vqs` (a reset, a suspend or remove) runs in.
-            unsafe { bindings::synchronize_rcu() };
-            // SAFETY: The device is live and every handle to its queues was
-            // just dropped.
-            unsafe { vb::rvirtio_del_vqs(self.raw()) };
-        }
-        slot.set_live_vqs(0);
-        slot.set_shared(None, None);
-        Ok(())
-    }
-
     /// Prints `args` prefixed with the device's name.
-    pub fn log(&self, level: Level, args: core::fmt::Arguments<'_>) {
+    pub(crate) fn log(&self, level: Level, args: core::fmt::Arguments<'_>) {
         let f = match level {
             Level::Err => bindings::_dev_err,
             Level::Warn => bindings::_dev_warn,
@@ -383,7 +409,7 @@ impl<T: Driver> Device<T> {
         // by pointer, which lives until the call returns.
         unsafe {
             f(
-                self.as_dev(),
+                vb::rvirtio_device_dev(self.raw()),
                 c_str!("%pA\n").as_char_ptr(),
                 (&args as *const core::fmt::Arguments<'_>).cast::<c_void>(),
             )

@@ -6,19 +6,23 @@ use super::bindings as vb;
 use super::device::{Device, RawDevice, VqSpec};
 use crate::lib::revocable::Revocable;
 use core::cell::UnsafeCell;
-use core::marker::PhantomData;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use kernel::error::to_result;
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};
 use kernel::types::Opaque;
 
 /// A virtio device driver.
-pub trait Driver: Sized + Send + Sync + 'static {
+pub(crate) trait Driver: Sized + Send + Sync + 'static {
     /// State the virtqueue callbacks see; set by [`Device::find_vqs`].
     type Shared: Send + Sync + 'static;
     /// What `probe` returns and `remove` consumes.
     type Data: Send + Sync + 'static;
+    /// What all devices of the driver share (a workqueue, a debugfs
+    /// directory, a block major): made once, by [`Self::context`], before the
+    /// driver is registered, and dropped after it is unregistered, so after
+    /// the last `remove`.
+    type Context: Send + Sync + 'static;
 
     /// The driver's name (`/sys/bus/virtio/drivers/NAME`).
     const NAME: &'static CStr;
@@ -27,8 +31,10 @@ pub trait Driver: Sized + Send + Sync + 'static {
     /// The feature bits the driver understands.
     const FEATURES: &'static [u32];
 
+    /// Makes the driver's [`Self::Context`] (at module load).
+    fn context() -> Result<Self::Context>;
     /// Sets up a newly found device.
-    fn probe(dev: &Device<Self>) -> Result<Self::Data>;
+    fn probe(dev: &Device<Self>, ctx: &Self::Context) -> Result<Self::Data>;
     /// Tears a device down; it must delete the virtqueues it created.
     fn remove(dev: &Device<Self>, data: Self::Data);
     /// The device used buffers of virtqueue `index`; may run in hard-IRQ context.
@@ -52,17 +58,17 @@ pub trait Driver: Sized + Send + Sync + 'static {
 
 /// A zero-terminated table of the device ids a driver binds to.
 #[repr(C)]
-pub struct IdTable {
+pub(crate) struct IdTable {
     ids: [vb::virtio_device_id; IdTable::CAPACITY + 1],
 }
 
 impl IdTable {
     /// How many ids a table holds.
-    pub const CAPACITY: usize = 4;
+    pub(crate) const CAPACITY: usize = 4;
 
     /// Builds a table from `(device, vendor)` pairs; `vendor` may be
     /// `VIRTIO_DEV_ANY_ID`. Ids past [`Self::CAPACITY`] fail to compile.
-    pub const fn new(ids: &[(u32, u32)]) -> Self {
+    pub(crate) const fn new(ids: &[(u32, u32)]) -> Self {
         const END: vb::virtio_device_id = vb::virtio_device_id {
             device: 0,
             vendor: 0,
@@ -87,17 +93,20 @@ impl IdTable {
 /// `shared` and `names` change only in `find_vqs` and `del_vqs`, while no
 /// virtqueue callback can run (before the queues exist, after they are
 /// deleted). `data` changes only in probe and remove, while config-change
-/// callbacks are disabled by the virtio core.
+/// callbacks are disabled by the virtio core. `generation` counts the sets
+/// of virtqueues `find_vqs` created.
 pub(super) struct Slot<T: Driver> {
     binding: Arc<Revocable<RawDevice>>,
     shared: UnsafeCell<Option<Arc<T::Shared>>>,
     names: UnsafeCell<Option<KVec<VqSpec>>>,
     data: UnsafeCell<Option<T::Data>>,
     live_vqs: AtomicUsize,
+    generation: AtomicU64,
 }
 
 impl<T: Driver> Slot<T> {
     fn new(vdev: *mut vb::virtio_device) -> Result<Self> {
+        // INVARIANT: No queues, no data yet: nothing reads the cells.
         Ok(Self {
             binding: Revocable::new(
                 RawDevice(vdev),
@@ -108,7 +117,18 @@ impl<T: Driver> Slot<T> {
             names: UnsafeCell::new(None),
             data: UnsafeCell::new(None),
             live_vqs: AtomicUsize::new(0),
+            generation: AtomicU64::new(0),
         })
+    }
+
+    /// The generation of the current (or last) set of virtqueues.
+    pub(super) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Starts a new generation of virtqueues; returns it.
+    pub(super) fn next_generation(&self) -> u64 {
+        self.generation.fetch_add(1, Ordering::AcqRel) + 1
     }
 
     pub(super) fn binding(&self) -> &Arc<Revocable<RawDevice>> {
@@ -132,27 +152,42 @@ impl<T: Driver> Slot<T> {
     }
 }
 
-/// Registers driver `T` with the virtio bus for as long as it lives.
+/// Registers driver `T` with the virtio bus for as long as it lives, with
+/// its context, which every probe sees.
+///
+/// # Invariants
+///
+/// `drv` is the first field (`repr(C)`), so a pointer to the registered
+/// `virtio_driver` is a pointer to the registration; `ctx` is initialised
+/// before the driver is registered and dropped after it is unregistered.
+#[repr(C)]
 #[pin_data(PinnedDrop)]
-pub struct Registration<T: Driver> {
+pub(crate) struct Registration<T: Driver> {
     #[pin]
     drv: Opaque<vb::virtio_driver>,
-    _p: PhantomData<T>,
+    ctx: T::Context,
 }
 
-// SAFETY: The registration is only touched at creation and drop.
+// SAFETY: The C driver struct is only touched at creation and drop; the
+// context is `Send`.
 unsafe impl<T: Driver> Send for Registration<T> {}
-// SAFETY: As above.
+// SAFETY: The C driver struct is only touched at creation and drop; the
+// context is `Sync`.
 unsafe impl<T: Driver> Sync for Registration<T> {}
 
 impl<T: Driver> Registration<T> {
-    /// Returns an initialiser that registers the driver.
-    pub fn new() -> impl PinInit<Self, Error> {
+    /// Returns an initialiser that makes the driver's context
+    /// ([`Driver::context`]) and registers the driver.
+    pub(crate) fn new() -> impl PinInit<Self, Error> {
         let init = |this: *mut Self| {
-            // SAFETY: `this` is valid for writes and pinned; an all-zero
-            // driver has no callbacks, and everything set below outlives the
-            // registration (statics and functions).
+            let ctx = T::context()?;
+            // SAFETY: `this` is valid for writes and pinned. The context is
+            // written before the driver is registered, as probe reads it. An
+            // all-zero driver has no callbacks, and everything set below
+            // outlives the registration (statics and functions). If the
+            // registration fails, the context is dropped again.
             unsafe {
+                core::ptr::addr_of_mut!((*this).ctx).write(ctx);
                 let drv = Opaque::raw_get(core::ptr::addr_of!((*this).drv));
                 drv.write(core::mem::zeroed());
                 (*drv).driver.name = T::NAME.as_char_ptr();
@@ -169,12 +204,31 @@ impl<T: Driver> Registration<T> {
                     (*drv).freeze = Some(freeze_callback::<T>);
                     (*drv).restore = Some(restore_callback::<T>);
                 }
-                to_result(vb::rvirtio_register_driver(drv))
+                let ret = to_result(vb::rvirtio_register_driver(drv));
+                if ret.is_err() {
+                    core::ptr::drop_in_place(core::ptr::addr_of_mut!((*this).ctx));
+                }
+                ret
             }
         };
-        // SAFETY: On success the closure initialised every field (`_p` is a
-        // ZST); on failure nothing needs dropping.
+        // INVARIANT: `drv` is the first field (`repr(C)`); the context is
+        // written before the driver is registered, and dropped after
+        // `PinnedDrop` unregistered it.
+        // SAFETY: On success the closure initialised every field; on failure
+        // it dropped what it had initialised.
         unsafe { kernel::init::pin_init_from_closure(init) }
+    }
+
+    /// The registration of the driver `vdev` is bound to.
+    ///
+    /// # Safety
+    ///
+    /// `vdev` must be bound to (or being probed by) `T`'s driver, which
+    /// stays registered for `'a`.
+    unsafe fn of<'a>(vdev: *mut vb::virtio_device) -> &'a Self {
+        // SAFETY: The device's driver is our `virtio_driver`, the first field
+        // of a live, pinned `Registration<T>` (type invariant).
+        unsafe { &*vb::rvirtio_driver_of(vdev).cast::<Self>() }
     }
 }
 
@@ -198,7 +252,10 @@ extern "C" fn probe_callback<T: Driver>(vdev: *mut vb::virtio_device) -> core::f
     // SAFETY: `vdev` is bound to `T` for the duration of probe and `priv`
     // points to a live slot.
     let dev = unsafe { Device::<T>::from_raw(vdev) };
-    match T::probe(dev) {
+    // SAFETY: The device is being probed by `T`'s driver, registered until
+    // after the device is removed.
+    let reg = unsafe { Registration::<T>::of(vdev) };
+    match T::probe(dev, &reg.ctx) {
         Ok(data) => {
             // SAFETY: Config-change callbacks are enabled only after probe
             // returns, so nobody reads `data` yet.

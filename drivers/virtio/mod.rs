@@ -7,26 +7,82 @@
 //! subsystem's glue.
 //!
 //! - [`Driver`] and [`Registration`]: binding to virtio devices (probe,
-//!   remove, config change), with feature tables and device ids.
+//!   remove, config change, freeze and restore), with feature tables, device
+//!   ids and a context every device of the driver shares;
+//!   [`crate::module_virtio_driver`] declares the kernel module around it.
 //! - [`Device`]: feature bits, config-space reads with generation-count
-//!   retry, the device status (get, reset, ready), virtqueue creation and
-//!   deletion, and `dev_*`-style logging.
+//!   retry, the device status (get, reset, ready), virtqueue creation, the
+//!   CPUs a queue's interrupt is affine to, and `dev_*`-style logging.
 //! - [`Virtqueue`]: a queue that carries typed [`Token`]s. Adding a buffer
 //!   *moves* the token into the device; only [`Virtqueue::get_buf`] (the
 //!   device returned it) and [`Virtqueue::detach_unused`] (which needs a
 //!   [`DeviceReset`] proof) give it back. A request the device owns cannot
 //!   be completed, because the driver no longer has it.
+//! - [`DeviceReset`]: what [`Device::reset`] returns. The queues are retired
+//!   into it and deleted with it ([`DeviceReset::delete_vqs`]), so the proof
+//!   cannot outlive them, nor cover queues created after it.
 //! - [`status`]: the status byte decoded, NEEDS_RESET before DRIVER_OK.
 
-pub mod bindings;
+pub(crate) mod bindings;
 mod device;
 mod driver;
-pub mod status;
+#[cfg_attr(
+    any(rvirtio_blk, rvirtio_scsi),
+    expect(
+        unreachable_pub,
+        reason = "pub for the host test crate, which builds this file too"
+    )
+)]
+pub(crate) mod status;
 mod virtqueue;
 
-pub use device::{Device, DeviceRef, DeviceReset, VqSpec};
-pub use driver::{Driver, IdTable, Registration};
-pub use virtqueue::{ArcToken, Chain, DeviceWritable, Token, Virtqueue, Vq};
+pub(crate) use device::{Device, DeviceRef, DeviceReset, NoQueues, VqSpec};
+pub(crate) use driver::{Driver, IdTable, Registration};
+#[cfg_attr(
+    rvirtio_blk,
+    expect(unused_imports, reason = "only rvirtio_scsi uses it")
+)]
+pub(crate) use virtqueue::ArcToken;
+pub(crate) use virtqueue::{Chain, DeviceWritable, Token, Virtqueue, Vq};
+
+/// Declares the kernel module of a virtio driver: `module!` with a module
+/// that makes the driver's context and registers it at load, and
+/// unregisters it (removing every device) and drops the context at unload.
+///
+/// ```ignore
+/// crate::module_virtio_driver! {
+///     type: MyDriver,
+///     name: "my_driver",
+///     author: "...",
+///     description: "...",
+///     license: "GPL",
+///     alias: ["virtio:d00000002v*"],
+/// }
+/// ```
+#[macro_export]
+macro_rules! module_virtio_driver {
+    (type: $driver:ty, $($fields:tt)*) => {
+        /// The module: the driver's registration.
+        struct VirtioModule {
+            _registration:
+                ::core::pin::Pin<::kernel::prelude::KBox<$crate::virtio::Registration<$driver>>>,
+        }
+
+        impl ::kernel::Module for VirtioModule {
+            fn init(_module: &'static ::kernel::ThisModule) -> ::kernel::error::Result<Self> {
+                use ::kernel::prelude::*;
+                Ok(Self {
+                    _registration: KBox::pin_init($crate::virtio::Registration::new(), GFP_KERNEL)?,
+                })
+            }
+        }
+
+        ::kernel::prelude::module! {
+            type: VirtioModule,
+            $($fields)*
+        }
+    };
+}
 
 /// Prints a message prefixed with the virtio device's name, at `dev_info` level.
 #[macro_export]
@@ -62,13 +118,15 @@ macro_rules! vdev_err {
 
 /// Log levels for [`Device::log`].
 #[derive(Clone, Copy)]
-pub enum Level {
+pub(crate) enum Level {
     /// `dev_err`.
     Err,
     /// `dev_warn`.
     Warn,
     /// `dev_notice`.
+    #[cfg_attr(rvirtio_scsi, expect(dead_code, reason = "only rvirtio_blk uses it"))]
     Notice,
     /// `dev_info`.
+    #[cfg_attr(rvirtio_scsi, expect(dead_code, reason = "only rvirtio_blk uses it"))]
     Info,
 }

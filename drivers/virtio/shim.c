@@ -147,3 +147,8 @@ void rvirtio_set_priv(struct virtio_device *vdev, void *priv)
 {
 	vdev->priv = priv;
 }
+
+struct virtio_driver *rvirtio_driver_of(struct virtio_device *vdev)
+{
+	return drv_to_virtio(vdev->dev.driver);
+}

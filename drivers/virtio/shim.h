@@ -39,5 +39,6 @@ unsigned int rvirtio_vq_num_free(struct virtqueue *vq);
 struct device *rvirtio_device_dev(struct virtio_device *vdev);
 void *rvirtio_get_priv(struct virtio_device *vdev);
 void rvirtio_set_priv(struct virtio_device *vdev, void *priv);
+struct virtio_driver *rvirtio_driver_of(struct virtio_device *vdev);
 
 #endif

@@ -6,12 +6,24 @@
 //! host test crate.
 
 /// `ACKNOWLEDGE`: the guest has noticed the device.
+#[cfg_attr(
+    any(rvirtio_blk, rvirtio_scsi),
+    expect(dead_code, reason = "the host tests use it")
+)]
 pub const ACKNOWLEDGE: u8 = 1;
 /// `DRIVER`: the guest knows how to drive the device.
+#[cfg_attr(
+    any(rvirtio_blk, rvirtio_scsi),
+    expect(dead_code, reason = "the host tests use it")
+)]
 pub const DRIVER: u8 = 2;
 /// `DRIVER_OK`: the driver is set up and ready to drive the device.
 pub const DRIVER_OK: u8 = 4;
 /// `FEATURES_OK`: feature negotiation is complete.
+#[cfg_attr(
+    any(rvirtio_blk, rvirtio_scsi),
+    expect(dead_code, reason = "the host tests use it")
+)]
 pub const FEATURES_OK: u8 = 8;
 /// `DEVICE_NEEDS_RESET`: the device has hit an error it cannot recover from.
 pub const NEEDS_RESET: u8 = 64;

@@ -15,6 +15,7 @@
 
 use super::bindings as vb;
 use super::device::DeviceReset;
+use super::driver::Driver;
 use crate::lib::irqlock::IrqGuard;
 use crate::lib::sg::{SgList, SgTable};
 use core::cell::UnsafeCell;
@@ -29,7 +30,7 @@ use kernel::types::ForeignOwnable;
 ///
 /// The buffers a token gives the device are described by [`Token::describe`]
 /// from a borrow of the token itself, so they live as long as the token does.
-pub trait Token: ForeignOwnable + Send {
+pub(crate) trait Token: ForeignOwnable + Send {
     /// Adds the buffers of the request `token` to `chain`: first those the
     /// device reads, then those it writes.
     fn describe<'a>(token: Self::Borrowed<'a>, chain: &mut Chain<'a>);
@@ -40,7 +41,7 @@ pub trait Token: ForeignOwnable + Send {
 /// The CPU reads it only after the device has returned the request, and
 /// writes it only while it holds the request exclusively.
 #[repr(transparent)]
-pub struct DeviceWritable<T: Copy>(UnsafeCell<T>);
+pub(crate) struct DeviceWritable<T: Copy>(UnsafeCell<T>);
 
 // SAFETY: CPU writes need `&mut self`; shared CPU access only reads, with a
 // volatile read because the device may have written the memory.
@@ -48,19 +49,19 @@ unsafe impl<T: Copy + Send> Sync for DeviceWritable<T> {}
 
 impl<T: Copy> DeviceWritable<T> {
     /// Creates a cell holding `value`.
-    pub const fn new(value: T) -> Self {
+    pub(crate) const fn new(value: T) -> Self {
         Self(UnsafeCell::new(value))
     }
 
     /// Reads the value the device (or the CPU) last wrote.
-    pub fn get(&self) -> T {
+    pub(crate) fn get(&self) -> T {
         // SAFETY: The cell is valid for reads; the device writes it only
         // while it owns the request, which the caller has got back.
         unsafe { self.0.get().read_volatile() }
     }
 
     /// Sets the value, before the request is given to the device.
-    pub fn set(&mut self, value: T) {
+    pub(crate) fn set(&mut self, value: T) {
         *self.0.get_mut() = value;
     }
 }
@@ -74,7 +75,8 @@ impl<T: Copy + Default> Default for DeviceWritable<T> {
 /// A token the driver keeps a second reference to, such as a control
 /// request whose submitter waits for the answer: the queue holds one
 /// reference of the `Arc`, the submitter another.
-pub struct ArcToken<T: Send + Sync + 'static>(pub Arc<T>);
+#[cfg_attr(rvirtio_blk, expect(dead_code, reason = "only rvirtio_scsi uses it"))]
+pub(crate) struct ArcToken<T: Send + Sync + 'static>(pub(crate) Arc<T>);
 
 impl<T: Send + Sync + 'static> ForeignOwnable for ArcToken<T> {
     type Borrowed<'a> = &'a T;
@@ -136,7 +138,7 @@ impl Parts {
 /// uses meanwhile. `sgs[..len]` of it are initialised, each the first entry
 /// of an end-marked scatterlist valid for `'a`: a mapped one, or
 /// `singles[i]`, which is then initialised. `out <= len <= MAX_PARTS`.
-pub struct Chain<'a> {
+pub(crate) struct Chain<'a> {
     parts: *mut Parts,
     /// The number of parts.
     len: usize,
@@ -154,6 +156,8 @@ impl<'a> Chain<'a> {
     /// chain lives.
     #[inline(always)]
     unsafe fn new(parts: *mut Parts) -> Self {
+        // INVARIANT: No part yet; `parts` is the caller's, for as long as
+        // the chain lives.
         Self {
             parts,
             len: 0,
@@ -209,15 +213,16 @@ impl<'a> Chain<'a> {
 
     /// The device reads `value`'s bytes.
     #[inline(always)]
-    pub fn read<T>(&mut self, value: &'a T) {
+    pub(crate) fn read<T>(&mut self, value: &'a T) {
         let len = core::mem::size_of::<T>() as u32;
         self.push_buf((value as *const T).cast(), len, false);
     }
 
+    #[cfg_attr(rvirtio_scsi, expect(dead_code, reason = "only rvirtio_blk uses it"))]
     /// The device reads the elements of `values`; an empty slice adds
     /// nothing.
     #[inline(always)]
-    pub fn read_slice<T>(&mut self, values: &'a [T]) {
+    pub(crate) fn read_slice<T>(&mut self, values: &'a [T]) {
         let len = core::mem::size_of_val(values);
         if len != 0 {
             // A slice longer than `u32::MAX` bytes cannot be described.
@@ -231,39 +236,43 @@ impl<'a> Chain<'a> {
 
     /// The device writes `cell`.
     #[inline(always)]
-    pub fn write<T: Copy>(&mut self, cell: &'a DeviceWritable<T>) {
+    pub(crate) fn write<T: Copy>(&mut self, cell: &'a DeviceWritable<T>) {
         let len = core::mem::size_of::<T>() as u32;
         self.push_buf(cell.0.get().cast_const().cast(), len, true);
     }
 
+    #[cfg_attr(rvirtio_scsi, expect(dead_code, reason = "only rvirtio_blk uses it"))]
     /// The device reads (`device_writes == false`) or writes the memory that
     /// `table` maps. An empty table adds nothing.
     #[inline(always)]
-    pub fn sg(&mut self, table: &'a SgTable, device_writes: bool) {
+    pub(crate) fn sg(&mut self, table: &'a SgTable, device_writes: bool) {
         if let Some(first) = table.first() {
             self.push_list(first, device_writes);
         }
     }
 
+    #[cfg_attr(rvirtio_blk, expect(dead_code, reason = "only rvirtio_scsi uses it"))]
     /// The device reads or writes the memory that `list` maps.
     #[inline(always)]
-    pub fn sg_list(&mut self, list: SgList<'a>, device_writes: bool) {
+    pub(crate) fn sg_list(&mut self, list: SgList<'a>, device_writes: bool) {
         self.push_list(list.first(), device_writes);
     }
 }
 
 /// A virtqueue as [`super::Device::find_vqs`] creates it: no buffers yet,
 /// and no token type. The driver gives each queue the type of what it will
-/// carry with [`Vq::into_typed`]; [`super::Device::del_vqs`] takes them back
-/// untyped ([`Virtqueue::into_untyped`]).
+/// carry with [`Vq::into_typed`]; after a reset, [`DeviceReset::retire`]
+/// takes them back for deletion.
 ///
 /// # Invariants
 ///
-/// `vq` is a live virtqueue with no buffers the device may hold, until
-/// [`super::Device::del_vqs`] consumes this handle; there is one handle per
-/// queue, typed or not.
-pub struct Vq {
+/// `vq` is a live virtqueue of the set `generation` of its device, with no
+/// buffers the device may hold; it stays alive until the set is deleted,
+/// which needs every handle retired. There is one handle per queue, typed or
+/// not.
+pub(crate) struct Vq {
     vq: *mut vb::virtqueue,
+    generation: u64,
 }
 
 // SAFETY: The handle may be moved to any thread; it does nothing by itself.
@@ -272,29 +281,23 @@ unsafe impl Send for Vq {}
 impl Vq {
     /// # Safety
     ///
-    /// `vq` must be a live virtqueue of a device with no buffers and no other
-    /// handle.
-    pub(super) unsafe fn from_raw(vq: *mut vb::virtqueue) -> Self {
-        Self { vq }
-    }
-
-    pub(super) fn device(&self) -> *mut vb::virtio_device {
-        // SAFETY: The queue is live per the type invariant.
-        unsafe { vb::rvirtio_vq_device(self.vq) }
-    }
-
-    /// The queue's index on its device.
-    pub fn index(&self) -> u32 {
-        // SAFETY: The queue is live per the type invariant.
-        unsafe { vb::rvirtio_vq_index(self.vq) }
+    /// `vq` must be a live virtqueue of the set `generation` of a device,
+    /// with no buffers and no other handle.
+    pub(super) unsafe fn from_raw(vq: *mut vb::virtqueue, generation: u64) -> Self {
+        // INVARIANT: Per the safety requirements.
+        Self { vq, generation }
     }
 
     /// Makes this the queue of tokens of type `T`.
-    pub fn into_typed<T: Token>(self) -> Virtqueue<T> {
-        // SAFETY: Per the type invariant the queue is live, has no buffers
+    pub(crate) fn into_typed<T: Token>(self) -> Virtqueue<T> {
+        // INVARIANT: Per `Vq`'s invariant the queue is live, has no buffers
         // (so none that another type produced) and this is its only handle,
         // which we consume.
-        unsafe { Virtqueue::from_raw(self.vq) }
+        Virtqueue {
+            vq: self.vq,
+            generation: self.generation,
+            _p: PhantomData,
+        }
     }
 }
 
@@ -302,12 +305,13 @@ impl Vq {
 ///
 /// # Invariants
 ///
-/// `vq` is a live virtqueue, until [`super::Device::del_vqs`] consumes this
-/// handle; there is one handle per queue. Every non-null pointer the queue
-/// returns as a buffer was produced by `T::into_foreign` in [`Self::add`] and
-/// not yet converted back.
-pub struct Virtqueue<T: Token> {
+/// `vq` is a live virtqueue of the set `generation` of its device, until
+/// this handle is retired ([`DeviceReset::retire`]); there is one handle per
+/// queue. Every non-null pointer the queue returns as a buffer was produced
+/// by `T::into_foreign` in [`Self::add`] and not yet converted back.
+pub(crate) struct Virtqueue<T: Token> {
     vq: *mut vb::virtqueue,
+    generation: u64,
     _p: PhantomData<T>,
 }
 
@@ -316,14 +320,8 @@ pub struct Virtqueue<T: Token> {
 unsafe impl<T: Token> Send for Virtqueue<T> {}
 
 impl<T: Token> Virtqueue<T> {
-    /// # Safety
-    ///
-    /// `vq` must be a live virtqueue of a device, with no other handle.
-    pub(super) unsafe fn from_raw(vq: *mut vb::virtqueue) -> Self {
-        Self {
-            vq,
-            _p: PhantomData,
-        }
+    pub(super) fn generation(&self) -> u64 {
+        self.generation
     }
 
     pub(super) fn device(&self) -> *mut vb::virtio_device {
@@ -331,22 +329,8 @@ impl<T: Token> Virtqueue<T> {
         unsafe { vb::rvirtio_vq_device(self.vq) }
     }
 
-    /// The queue's index on its device.
-    pub fn index(&self) -> u32 {
-        // SAFETY: The queue is live per the type invariant.
-        unsafe { vb::rvirtio_vq_index(self.vq) }
-    }
-
-    /// Gives the handle back untyped, for [`super::Device::del_vqs`]. Only
-    /// once the device is reset and [`Self::detach_unused`] has taken every
-    /// token back does deleting the queue lose nothing: a token left inside
-    /// is never returned (a request never ends).
-    pub fn into_untyped(self) -> Vq {
-        Vq { vq: self.vq }
-    }
-
     /// Free descriptors.
-    pub fn num_free(&self) -> u32 {
+    pub(crate) fn num_free(&self) -> u32 {
         // SAFETY: The queue is live per the type invariant.
         unsafe { vb::rvirtio_vq_num_free(self.vq) }
     }
@@ -354,7 +338,7 @@ impl<T: Token> Virtqueue<T> {
     /// Gives the request `token` to the device. On failure (`ENOSPC` when the
     /// ring is full, `ENOMEM`, or `EINVAL` for a malformed chain) the token
     /// comes back with the error.
-    pub fn add(&mut self, token: T) -> Result<(), (T, Error)> {
+    pub(crate) fn add(&mut self, token: T) -> Result<(), (T, Error)> {
         let ptr = token.into_foreign();
         // SAFETY: `ptr` came from `into_foreign` just now.
         let borrowed = unsafe { T::borrow(ptr) };
@@ -389,20 +373,20 @@ impl<T: Token> Virtqueue<T> {
     }
 
     /// Whether the device must be notified of new buffers.
-    pub fn kick_prepare(&mut self) -> bool {
+    pub(crate) fn kick_prepare(&mut self) -> bool {
         // SAFETY: The queue is live per the type invariant.
         unsafe { vb::virtqueue_kick_prepare(self.vq) }
     }
 
     /// Notifies the device; false if the queue is broken.
-    pub fn notify(&mut self) -> bool {
+    pub(crate) fn notify(&mut self) -> bool {
         // SAFETY: The queue is live per the type invariant.
         unsafe { vb::virtqueue_notify(self.vq) }
     }
 
     /// Notifies the device of new buffers if it asked to be
     /// (`virtqueue_kick`, with the lock the caller holds).
-    pub fn kick(&mut self) {
+    pub(crate) fn kick(&mut self) {
         if self.kick_prepare() {
             self.notify();
         }
@@ -412,7 +396,7 @@ impl<T: Token> Virtqueue<T> {
     /// drivers do: decide under the queue's lock, then notify after dropping
     /// it (with interrupts still off), so the lock is not held across the
     /// notification, which is a VM exit on a real hypervisor.
-    pub fn kick_unlocked(mut guard: IrqGuard<'_, Option<Self>>) {
+    pub(crate) fn kick_unlocked(mut guard: IrqGuard<'_, Option<Self>>) {
         let Some(vq) = guard.as_mut() else {
             return;
         };
@@ -423,7 +407,7 @@ impl<T: Token> Virtqueue<T> {
         guard.unlock_then(|| {
             // SAFETY: The queue was in the slot while we held its lock, and
             // interrupts have stayed off since. Taking it out of the slot
-            // needs the lock, and freeing it needs `Device::del_vqs`, which
+            // needs the lock, and freeing it needs `DeviceReset::delete_vqs`, which
             // waits for an RCU grace period first; interrupts off on this
             // CPU hold that grace period back. So the queue is live.
             unsafe { vb::virtqueue_notify(vq) };
@@ -432,7 +416,7 @@ impl<T: Token> Virtqueue<T> {
 
     /// Takes the next request the device has returned, with the number of
     /// bytes it wrote.
-    pub fn get_buf(&mut self) -> Option<(T, u32)> {
+    pub(crate) fn get_buf(&mut self) -> Option<(T, u32)> {
         let mut len = 0u32;
         // SAFETY: The queue is live per the type invariant.
         let ptr = unsafe { vb::virtqueue_get_buf(self.vq, &mut len) };
@@ -445,9 +429,10 @@ impl<T: Token> Virtqueue<T> {
     }
 
     /// Takes back a request the device never returned. Only possible after
-    /// a reset of this queue's device, which `reset` proves.
-    pub fn detach_unused(&mut self, reset: &DeviceReset<'_>) -> Option<T> {
-        if reset.dev != self.device() {
+    /// a reset of this queue's device since the queue was created, which
+    /// `reset` proves.
+    pub(crate) fn detach_unused<D: Driver>(&mut self, reset: &DeviceReset<'_, D>) -> Option<T> {
+        if !reset.covers(self.device(), self.generation) {
             return None;
         }
         // SAFETY: The queue is live, and its device was reset, so the device
@@ -461,21 +446,15 @@ impl<T: Token> Virtqueue<T> {
     }
 
     /// Stops callbacks for this queue (a hint to the device).
-    pub fn disable_cb(&mut self) {
+    pub(crate) fn disable_cb(&mut self) {
         // SAFETY: The queue is live per the type invariant.
         unsafe { vb::virtqueue_disable_cb(self.vq) }
     }
 
     /// Restarts callbacks; false if buffers arrived meanwhile, so the caller
     /// must poll again.
-    pub fn enable_cb(&mut self) -> bool {
+    pub(crate) fn enable_cb(&mut self) -> bool {
         // SAFETY: The queue is live per the type invariant.
         unsafe { vb::virtqueue_enable_cb(self.vq) }
-    }
-
-    /// Whether the queue is broken (the device misbehaved or is gone).
-    pub fn is_broken(&self) -> bool {
-        // SAFETY: The queue is live per the type invariant.
-        unsafe { vb::virtqueue_is_broken(self.vq) }
     }
 }

@@ -17,27 +17,24 @@ use kernel::sync::Arc;
 use kernel::types::Opaque;
 
 /// A dynamically allocated block major, released on drop.
-pub struct Major {
+pub(crate) struct Major {
     major: u32,
     name: &'static CStr,
 }
 
 impl Major {
     /// Registers a block major called `name` (as `/proc/devices` shows it).
-    pub fn register(name: &'static CStr) -> Result<Self> {
+    pub(crate) fn register(name: &'static CStr) -> Result<Self> {
         // SAFETY: `name` is a static string.
         let major = unsafe { mb::rvirtio_register_blkdev(name.as_char_ptr()) };
-        if major < 0 {
+        let Ok(major) = u32::try_from(major) else {
             return Err(Error::from_errno(major));
-        }
-        Ok(Self {
-            major: major as u32,
-            name,
-        })
+        };
+        Ok(Self { major, name })
     }
 
     /// The major number.
-    pub fn number(&self) -> u32 {
+    pub(crate) fn number(&self) -> u32 {
         self.major
     }
 }
@@ -52,7 +49,7 @@ impl Drop for Major {
 /// The `block_device_operations` of a driver's disks. Declare one per driver
 /// with [`crate::declare_disk_ops`], which makes it a static of the module
 /// (its `owner` pins the module while a disk is open).
-pub struct DiskOps<T: Operations> {
+pub(crate) struct DiskOps<T: Operations> {
     fops: UnsafeCell<bindings::block_device_operations>,
     _p: PhantomData<T>,
 }
@@ -62,12 +59,14 @@ unsafe impl<T: Operations> Sync for DiskOps<T> {}
 
 impl<T: Operations> DiskOps<T> {
     /// A table owned by `module`.
-    pub const fn new(module: *mut bindings::module) -> Self {
+    pub(crate) const fn new(module: *mut bindings::module) -> Self {
         // SAFETY: An all-zero table has no operations.
         let mut fops: bindings::block_device_operations = unsafe { core::mem::zeroed() };
         fops.owner = module;
         fops.free_disk = Some(free_disk);
-        fops.getgeo = Some(getgeo::<T>);
+        if T::HAS_GEOMETRY {
+            fops.getgeo = Some(getgeo::<T>);
+        }
         Self {
             fops: UnsafeCell::new(fops),
             _p: PhantomData,
@@ -139,37 +138,37 @@ unsafe extern "C" fn getgeo<T: Operations>(
 /// Queue limits, as `struct queue_limits` takes them. Zero means "the block
 /// layer's default" for every field but the block sizes.
 #[derive(Clone, Debug, Default)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// Logical block size in bytes.
-    pub logical_block_size: u32,
+    pub(crate) logical_block_size: u32,
     /// Physical block size in bytes (0: the logical size).
-    pub physical_block_size: u32,
+    pub(crate) physical_block_size: u32,
     /// Alignment offset of the first logical block, in bytes.
-    pub alignment_offset: u32,
+    pub(crate) alignment_offset: u32,
     /// Minimum I/O size, in bytes.
-    pub io_min: u32,
+    pub(crate) io_min: u32,
     /// Optimal I/O size, in bytes.
-    pub io_opt: u32,
+    pub(crate) io_opt: u32,
     /// Largest request, in 512-byte sectors.
-    pub max_hw_sectors: u32,
+    pub(crate) max_hw_sectors: u32,
     /// Most data segments in one request.
-    pub max_segments: u16,
+    pub(crate) max_segments: u16,
     /// Largest data segment, in bytes.
-    pub max_segment_size: u32,
+    pub(crate) max_segment_size: u32,
     /// Largest discard, in sectors.
-    pub max_hw_discard_sectors: u32,
+    pub(crate) max_hw_discard_sectors: u32,
     /// Most ranges in one discard.
-    pub max_discard_segments: u16,
+    pub(crate) max_discard_segments: u16,
     /// Discard granularity, in bytes.
-    pub discard_granularity: u32,
+    pub(crate) discard_granularity: u32,
     /// Largest write-zeroes, in sectors.
-    pub max_write_zeroes_sectors: u32,
+    pub(crate) max_write_zeroes_sectors: u32,
     /// Largest secure erase, in sectors.
-    pub max_secure_erase_sectors: u32,
+    pub(crate) max_secure_erase_sectors: u32,
     /// The device has a volatile write cache (it needs flushes).
-    pub write_cache: bool,
+    pub(crate) write_cache: bool,
     /// The device is rotational.
-    pub rotational: bool,
+    pub(crate) rotational: bool,
 }
 
 impl Limits {
@@ -209,28 +208,28 @@ pub(super) struct TagSet {
 }
 
 /// How to build the tag set.
-pub struct TagSetConfig {
+pub(crate) struct TagSetConfig {
     /// Hardware queues, poll queues included.
-    pub nr_hw_queues: u32,
+    pub(crate) nr_hw_queues: u32,
     /// How many of them (the last ones) are poll queues: queues without
     /// interrupts, that serve polled I/O (`io_uring` with `IORING_SETUP_IOPOLL`)
     /// through [`Operations::poll`].
-    pub poll_queues: u32,
+    pub(crate) poll_queues: u32,
     /// Tags per hardware queue.
-    pub queue_depth: u32,
+    pub(crate) queue_depth: u32,
     /// Request timeout in jiffies (0: the block layer's 30 s).
-    pub timeout: u32,
+    pub(crate) timeout: u32,
 }
 
 /// A sysfs attribute of the disk device: read-only, or read-write when it
 /// has a `store`.
-pub struct DiskAttr<T: Operations> {
+pub(crate) struct DiskAttr<T: Operations> {
     /// The file name.
-    pub name: &'static CStr,
+    pub(crate) name: &'static CStr,
     /// Fills the page with the value; returns the length written.
-    pub show: ShowFn<T>,
+    pub(crate) show: ShowFn<T>,
     /// Takes a value written to the file (the whole write).
-    pub store: Option<StoreFn<T>>,
+    pub(crate) store: Option<StoreFn<T>>,
 }
 
 /// A live gendisk of driver `T`, as sysfs attributes see it.
@@ -240,7 +239,7 @@ pub struct DiskAttr<T: Operations> {
 /// The gendisk was built by [`Disk`] for `T` and has not been deleted: its
 /// queue, tag set and queue data are alive.
 #[repr(transparent)]
-pub struct DiskRef<T: Operations>(Opaque<bindings::gendisk>, PhantomData<T>);
+pub(crate) struct DiskRef<T: Operations>(Opaque<bindings::gendisk>, PhantomData<T>);
 
 impl<T: Operations> DiskRef<T> {
     fn raw(&self) -> *mut bindings::gendisk {
@@ -248,7 +247,7 @@ impl<T: Operations> DiskRef<T> {
     }
 
     /// The driver's per-device data.
-    pub fn queue_data(&self) -> &T::QueueData {
+    pub(crate) fn queue_data(&self) -> &T::QueueData {
         // SAFETY: `Disk` sets `private_data` to its queue data, alive while
         // the disk is (type invariant).
         unsafe { &*(*self.raw()).private_data.cast::<T::QueueData>() }
@@ -257,7 +256,7 @@ impl<T: Operations> DiskRef<T> {
     /// Turns the queue's volatile write cache flag on or off (what sysfs
     /// `queue/write_cache` shows, and whether flushes are sent). Freezes the
     /// queue while doing so, so it waits for requests in flight.
-    pub fn set_write_cache(&self, on: bool) -> Result {
+    pub(crate) fn set_write_cache(&self, on: bool) -> Result {
         // SAFETY: The disk is alive (type invariant); may sleep.
         to_result(unsafe { mb::rvirtio_disk_set_write_cache(self.raw(), on) })
     }
@@ -265,7 +264,7 @@ impl<T: Operations> DiskRef<T> {
     /// Runs a driver-private command (`REQ_OP_DRV_IN`) that reads into `buf`,
     /// and waits for it. `setup` prepares the request's driver data, which
     /// [`Operations::queue_rq`] then finds as it left it.
-    pub fn execute_driver_in(
+    pub(crate) fn execute_driver_in(
         &self,
         buf: &mut [u8],
         setup: impl FnOnce(&mut T::RequestData),
@@ -308,10 +307,10 @@ impl<T: Operations> DiskRef<T> {
 const MAX_ATTRS: usize = 4;
 
 /// How a [`DiskAttr`] fills its page.
-pub type ShowFn<T> = fn(&DiskRef<T>, &mut [u8]) -> Result<usize>;
+pub(crate) type ShowFn<T> = fn(&DiskRef<T>, &mut [u8]) -> Result<usize>;
 
 /// How a [`DiskAttr`] takes a written value.
-pub type StoreFn<T> = fn(&DiskRef<T>, &[u8]) -> Result;
+pub(crate) type StoreFn<T> = fn(&DiskRef<T>, &[u8]) -> Result;
 
 #[repr(C)]
 struct RawAttr<T: Operations> {
@@ -386,19 +385,19 @@ unsafe extern "C" fn attr_store<T: Operations>(
 }
 
 /// How to build the gendisk.
-pub struct DiskConfig {
+pub(crate) struct DiskConfig {
     /// The block major number.
-    pub major: u32,
+    pub(crate) major: u32,
     /// Minors per disk (a power of two: the disk and its partitions).
-    pub minors: u32,
+    pub(crate) minors: u32,
     /// The disk name for a disk index (`vda` for 0).
-    pub name: fn(u32, &mut [u8]) -> Result<usize>,
+    pub(crate) name: fn(u32, &mut [u8]) -> Result<usize>,
     /// Queue limits.
-    pub limits: Limits,
+    pub(crate) limits: Limits,
     /// Capacity in 512-byte sectors.
-    pub capacity: u64,
+    pub(crate) capacity: u64,
     /// Read-only disk.
-    pub read_only: bool,
+    pub(crate) read_only: bool,
 }
 
 /// The queue pointer a [`QueueRef`] shares.
@@ -410,18 +409,18 @@ unsafe impl Send for RawQueue {}
 /// A handle on a disk's request queue for work items (recovery), revoked
 /// when the [`Disk`] is dropped.
 #[derive(Clone)]
-pub struct QueueRef(Arc<Revocable<RawQueue>>);
+pub(crate) struct QueueRef(Arc<Revocable<RawQueue>>);
 
 impl QueueRef {
     /// Runs `f` with the queue unless the disk is gone; dropping the disk
     /// waits for `f`. `f` must not call `with` again.
-    pub fn with<R>(&self, f: impl FnOnce(&QueueCtl) -> R) -> Option<R> {
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&QueueCtl) -> R) -> Option<R> {
         self.0.with(|raw| f(&QueueCtl(raw.0)))
     }
 }
 
 /// What recovery may do to a live disk's queue.
-pub struct QueueCtl(*mut bindings::gendisk);
+pub(crate) struct QueueCtl(*mut bindings::gendisk);
 
 impl QueueCtl {
     fn q(&self) -> *mut bindings::request_queue {
@@ -430,25 +429,25 @@ impl QueueCtl {
     }
 
     /// Stops dispatching (no new `queue_rq`) and waits for running ones.
-    pub fn quiesce(&self) {
+    pub(crate) fn quiesce(&self) {
         // SAFETY: The queue is alive.
         unsafe { bindings::blk_mq_quiesce_queue(self.q()) };
     }
 
     /// Dispatches again.
-    pub fn unquiesce(&self) {
+    pub(crate) fn unquiesce(&self) {
         // SAFETY: The queue is alive and was quiesced by us.
         unsafe { bindings::blk_mq_unquiesce_queue(self.q()) };
     }
 
     /// Dispatches requests given back with [`super::Owned::requeue`].
-    pub fn kick_requeue_list(&self) {
+    pub(crate) fn kick_requeue_list(&self) {
         // SAFETY: The queue is alive.
         unsafe { bindings::blk_mq_kick_requeue_list(self.q()) };
     }
 
     /// Marks the disk dead: new I/O fails at once with `-EIO`.
-    pub fn mark_dead(&self) {
+    pub(crate) fn mark_dead(&self) {
         // SAFETY: The disk is alive.
         unsafe { bindings::blk_mark_disk_dead(self.0) };
     }
@@ -456,7 +455,7 @@ impl QueueCtl {
     /// Stops new requests from entering and waits up to `timeout` jiffies for
     /// those in flight to end; true if they all did. Undo with
     /// [`Self::unfreeze`].
-    pub fn freeze_wait(&self, timeout: u64) -> bool {
+    pub(crate) fn freeze_wait(&self, timeout: u64) -> bool {
         // SAFETY: The queue is alive.
         unsafe {
             bindings::blk_freeze_queue_start(self.q());
@@ -466,25 +465,25 @@ impl QueueCtl {
 
     /// Updates the capacity (in 512-byte sectors); tells user space if it
     /// changed, and returns whether it did.
-    pub fn set_capacity(&self, sectors: u64) -> bool {
+    pub(crate) fn set_capacity(&self, sectors: u64) -> bool {
         // SAFETY: The disk is alive.
         unsafe { bindings::set_capacity_and_notify(self.0, sectors) }
     }
 
     /// The disk's name (`vda`).
-    pub fn name(&self) -> &CStr {
+    pub(crate) fn name(&self) -> &CStr {
         // SAFETY: The disk is alive and its name NUL-terminated.
         unsafe { CStr::from_char_ptr((*self.0).disk_name.as_ptr()) }
     }
 
     /// The queue's logical block size.
-    pub fn logical_block_size(&self) -> u32 {
+    pub(crate) fn logical_block_size(&self) -> u32 {
         // SAFETY: The disk is alive.
         unsafe { mb::rvirtio_disk_logical_block_size(self.0) }
     }
 
     /// Undoes [`Self::freeze_wait`].
-    pub fn unfreeze(&self) {
+    pub(crate) fn unfreeze(&self) {
         // SAFETY: The queue is alive and frozen by us.
         unsafe { bindings::blk_mq_unfreeze_queue(self.q()) };
     }
@@ -497,7 +496,7 @@ impl QueueCtl {
 /// `tag_set` is an allocated tag set for `T` whose `driver_data` is `queue`;
 /// `disk` is a gendisk on it, with `queue` as `queuedata` and
 /// `private_data`; `added` says whether `device_add_disk` succeeded.
-pub struct Disk<T: Operations> {
+pub(crate) struct Disk<T: Operations> {
     tag_set: Pin<KBox<TagSet>>,
     disk: *mut bindings::gendisk,
     queue: *const T::QueueData,
@@ -514,7 +513,7 @@ unsafe impl<T: Operations> Sync for Disk<T> {}
 
 impl<T: Operations> Disk<T> {
     /// Allocates the tag set and the gendisk (not yet visible: see [`Self::add`]).
-    pub fn new(
+    pub(crate) fn new(
         queue: Arc<T::QueueData>,
         tags: &TagSetConfig,
         cfg: &DiskConfig,
@@ -526,11 +525,10 @@ impl<T: Operations> Disk<T> {
         let max_index = (1u32 << mb::RVIRTIO_MINORBITS) / cfg.minors - 1;
         // SAFETY: Plain allocation from the shim's IDA.
         let index = unsafe { mb::rvirtio_disk_index_alloc(max_index) };
-        if index < 0 {
+        let Ok(index) = u32::try_from(index) else {
             return Err(Error::from_errno(index));
-        }
-        let index = index as u32;
-        if tags.poll_queues >= tags.nr_hw_queues {
+        };
+        if tags.poll_queues >= tags.nr_hw_queues || (tags.poll_queues != 0 && !T::HAS_POLL) {
             // SAFETY: Undo the allocation above.
             unsafe { mb::rvirtio_disk_index_free(index as c_int) };
             return Err(EINVAL);
@@ -609,23 +607,25 @@ impl<T: Operations> Disk<T> {
             bindings::set_capacity_and_notify(disk, cfg.capacity);
             bindings::set_disk_ro(disk, cfg.read_only);
         }
+        // INVARIANT: The tag set is allocated for `T` with `queue` as its
+        // data, and the gendisk on it with `queue` as its data; not added.
         Ok(this)
     }
 
     /// The disk's name (`vda`).
-    pub fn name(&self) -> &CStr {
+    pub(crate) fn name(&self) -> &CStr {
         // SAFETY: The disk is allocated and its name NUL-terminated.
         unsafe { CStr::from_char_ptr((*self.disk).disk_name.as_ptr()) }
     }
 
     /// The logical block size the queue ended up with.
-    pub fn logical_block_size(&self) -> u32 {
+    pub(crate) fn logical_block_size(&self) -> u32 {
         // SAFETY: The disk is allocated.
         unsafe { mb::rvirtio_disk_logical_block_size(self.disk) }
     }
 
     /// Makes the disk visible under `parent`, with sysfs attributes `attrs`.
-    pub fn add(&mut self, parent: *mut bindings::device, attrs: &[DiskAttr<T>]) -> Result {
+    pub(crate) fn add(&mut self, parent: &kernel::device::Device, attrs: &[DiskAttr<T>]) -> Result {
         if self.added || attrs.len() > MAX_ATTRS {
             return Err(EINVAL);
         }
@@ -656,8 +656,13 @@ impl<T: Operations> Disk<T> {
         }
         storage.group.attrs = storage.ptrs.as_mut_ptr();
         storage.groups[0] = core::ptr::addr_of!(storage.group);
-        // SAFETY: The disk is allocated and not added; `parent` is the live
-        // device the caller binds to; the attribute storage lives in its box
+        // `Device` is a transparent wrapper of `struct device`.
+        let parent = core::ptr::from_ref(parent)
+            .cast_mut()
+            .cast::<bindings::device>();
+        // SAFETY: The disk is allocated and not added; `parent` is a live
+        // device (the borrow), which the driver core keeps referenced while
+        // the disk is its child; the attribute storage lives in its box
         // until after `del_gendisk`.
         let ret = unsafe {
             bindings::device_add_disk(parent, self.disk, storage.groups.as_ptr().cast_mut())
@@ -669,7 +674,7 @@ impl<T: Operations> Disk<T> {
     }
 
     /// A handle on the queue for recovery work.
-    pub fn queue_ref(&self) -> Option<QueueRef> {
+    pub(crate) fn queue_ref(&self) -> Option<QueueRef> {
         self.queue_ref.clone()
     }
 }

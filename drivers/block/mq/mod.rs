@@ -20,36 +20,36 @@
 //! - [`Disk`]: a tag set and its gendisk, with sysfs attributes, from
 //!   allocation to `del_gendisk`.
 
-pub mod bindings;
+pub(crate) mod bindings;
 mod disk;
 mod ops;
 mod request;
 
-pub use crate::lib::queuemap::QueueMap;
-pub use disk::TagSetConfig;
-pub use disk::{Disk, DiskAttr, DiskConfig, DiskOps, DiskRef, Limits, Major, QueueCtl, QueueRef};
-pub use disk::{ShowFn, StoreFn};
-pub use request::{Batch, Op, Owned, Request, RqList};
+pub(crate) use crate::lib::queuemap::QueueMap;
+pub(crate) use disk::TagSetConfig;
+pub(crate) use disk::{
+    Disk, DiskAttr, DiskConfig, DiskOps, DiskRef, Limits, Major, QueueCtl, QueueRef,
+};
+pub(crate) use request::{Batch, Op, Owned, Request, RqList};
 
+use kernel::error::VTABLE_DEFAULT_ERROR;
 use kernel::prelude::*;
 use kernel::sync::ArcBorrow;
 
 /// A block-layer status (`blk_status_t`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Status(pub(crate) u8);
+pub(crate) struct Status(pub(crate) u8);
 
 impl Status {
     /// Success.
-    pub const OK: Status = Status(bindings::RVIRTIO_BLK_STS_OK);
+    pub(crate) const OK: Status = Status(bindings::RVIRTIO_BLK_STS_OK);
     /// The operation is not supported (`EOPNOTSUPP`).
-    pub const NOT_SUPPORTED: Status = Status(bindings::RVIRTIO_BLK_STS_NOTSUPP);
+    pub(crate) const NOT_SUPPORTED: Status = Status(bindings::RVIRTIO_BLK_STS_NOTSUPP);
     /// An I/O error (`EIO`).
-    pub const IO_ERROR: Status = Status(bindings::RVIRTIO_BLK_STS_IOERR);
-    /// A timeout (`ETIMEDOUT`).
-    pub const TIMEOUT: Status = Status(bindings::RVIRTIO_BLK_STS_TIMEOUT);
+    pub(crate) const IO_ERROR: Status = Status(bindings::RVIRTIO_BLK_STS_IOERR);
 
     /// The negative errno the block layer reports for this status.
-    pub fn to_errno(self) -> i32 {
+    pub(crate) fn to_errno(self) -> i32 {
         // SAFETY: Pure function of its argument.
         unsafe { kernel::bindings::blk_status_to_errno(self.0) }
     }
@@ -57,7 +57,7 @@ impl Status {
 
 /// Why `queue_rq` could not take a request now. The request goes back to
 /// blk-mq, which dispatches it again later.
-pub enum Busy<T: Operations> {
+pub(crate) enum Busy<T: Operations> {
     /// The device is full; blk-mq retries when one of this queue's requests
     /// completes.
     Device(Owned<T>),
@@ -68,26 +68,30 @@ pub enum Busy<T: Operations> {
 /// A disk's legacy CHS geometry (`struct hd_geometry`), for old
 /// partitioning tools.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Geometry {
+pub(crate) struct Geometry {
     /// Cylinders.
-    pub cylinders: u16,
+    pub(crate) cylinders: u16,
     /// Heads.
-    pub heads: u8,
+    pub(crate) heads: u8,
     /// Sectors per track.
-    pub sectors: u8,
+    pub(crate) sectors: u8,
 }
 
 /// What the timeout handler decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TimeoutAction {
+pub(crate) enum TimeoutAction {
     /// The request is still owned by the hardware: restart its timer.
     ResetTimer,
     /// The handler completed the request (it had already come back).
     Done,
 }
 
-/// A blk-mq driver.
-pub trait Operations: Sized + Send + Sync + 'static {
+/// A blk-mq driver. Implement it with `#[vtable]`: the optional callbacks
+/// (`queue_rqs`, `map_queues`, `poll`, `geometry`, `timeout`) are installed
+/// only when the driver provides them, as the `kernel` crate's own
+/// `#[vtable]` traits do.
+#[vtable]
+pub(crate) trait Operations: Sized + Send + Sync + 'static {
     /// Per-device data the callbacks see (the queue's `queuedata`).
     type QueueData: Send + Sync + 'static;
     /// Per-request driver data, kept in the request's PDU.
@@ -101,20 +105,18 @@ pub trait Operations: Sized + Send + Sync + 'static {
         last: bool,
     ) -> Result<(), Busy<Self>>;
 
-    /// Whether the driver takes whole plug lists ([`Self::queue_rqs`]).
-    const HAS_QUEUE_RQS: bool = false;
-
     /// Takes a batch of requests for hardware queue `hw_queue`, the head of a
     /// plug list, so that the driver can hand them to the hardware with one
-    /// lock and one notification (`queue_rqs`; only with
-    /// [`Self::HAS_QUEUE_RQS`]). Each request the driver takes from `batch`
-    /// is started; it keeps, ends or retries ([`Owned::retry`]) each. Those
-    /// it leaves in `batch` go through [`Self::queue_rq`] one by one.
+    /// lock and one notification (`queue_rqs`; optional). Each request the
+    /// driver takes from `batch` is started; it keeps, ends or retries
+    /// ([`Owned::retry`]) each. Those it leaves in `batch` go through
+    /// [`Self::queue_rq`] one by one.
     fn queue_rqs(
         _queue: ArcBorrow<'_, Self::QueueData>,
         _hw_queue: u32,
         _batch: &mut Batch<'_, Self>,
     ) {
+        kernel::build_error!(VTABLE_DEFAULT_ERROR)
     }
 
     /// Flushes requests queued without `last` on hardware queue `hw_queue`.
@@ -123,32 +125,35 @@ pub trait Operations: Sized + Send + Sync + 'static {
     /// Ends a request that `Owned::complete` handed to blk-mq.
     fn complete(queue: ArcBorrow<'_, Self::QueueData>, rq: Owned<Self>);
 
-    /// Maps CPUs to hardware queues. The default spreads them evenly.
-    fn map_queues(_queue: ArcBorrow<'_, Self::QueueData>, map: &mut QueueMap) {
-        map.map_default();
+    /// Maps CPUs to the interrupt-driven hardware queues (optional; blk-mq
+    /// spreads them evenly without it).
+    fn map_queues(_queue: ArcBorrow<'_, Self::QueueData>, _map: &mut QueueMap) {
+        kernel::build_error!(VTABLE_DEFAULT_ERROR)
     }
 
     /// Polls hardware queue `hw_queue`, one of the poll queues (see
     /// [`TagSetConfig::poll_queues`]), for finished requests, and completes
-    /// them; returns how many it found.
+    /// them; returns how many it found (optional; a driver without it has
+    /// no poll queues).
     fn poll(_queue: ArcBorrow<'_, Self::QueueData>, _hw_queue: u32) -> u32 {
-        0
+        kernel::build_error!(VTABLE_DEFAULT_ERROR)
     }
 
-    /// The geometry `HDIO_GETGEO` reports for a disk of `capacity` sectors;
-    /// the default is that there is none (`ENOTTY`).
+    /// The geometry `HDIO_GETGEO` reports for a disk of `capacity` sectors
+    /// (optional; without it the ioctl fails with `ENOTTY`).
     fn geometry(_queue: &Self::QueueData, _capacity: u64) -> Result<Geometry> {
-        Err(ENOTTY)
+        kernel::build_error!(VTABLE_DEFAULT_ERROR)
     }
 
     /// The request's timer expired, for the `expiries`-th time in a row since
     /// it was dispatched. The hardware may still own it: the handler cannot
     /// end it, only look at it (and harvest the hardware's completions).
+    /// Optional: without it blk-mq restarts the timer.
     fn timeout(
         _queue: ArcBorrow<'_, Self::QueueData>,
         _rq: &Request<Self>,
         _expiries: u32,
     ) -> TimeoutAction {
-        TimeoutAction::ResetTimer
+        kernel::build_error!(VTABLE_DEFAULT_ERROR)
     }
 }

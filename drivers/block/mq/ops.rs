@@ -27,11 +27,15 @@ impl<T: Operations> OpsTable<T> {
         set_rq_budget_token: None,
         get_rq_budget_token: None,
         #[cfg(not(rvirtio_no_timeout))]
-        timeout: Some(timeout::<T>),
+        timeout: if T::HAS_TIMEOUT {
+            Some(timeout::<T>)
+        } else {
+            None
+        },
         // A benchmark build (`RVIRTIO_NO_TIMEOUT=1`): blk-mq re-arms the timer.
         #[cfg(rvirtio_no_timeout)]
         timeout: None,
-        poll: Some(poll::<T>),
+        poll: if T::HAS_POLL { Some(poll::<T>) } else { None },
         complete: Some(complete::<T>),
         init_hctx: None,
         exit_hctx: None,
@@ -39,7 +43,13 @@ impl<T: Operations> OpsTable<T> {
         exit_request: Some(exit_request::<T>),
         cleanup_rq: None,
         busy: None,
-        map_queues: Some(map_queues::<T>),
+        // Poll queues need the maps laid out, whether or not the driver
+        // places its queues itself.
+        map_queues: if T::HAS_MAP_QUEUES || T::HAS_POLL {
+            Some(map_queues::<T>)
+        } else {
+            None
+        },
         show_rq: None,
     };
 
@@ -145,7 +155,11 @@ unsafe extern "C" fn map_queues<T: Operations>(set: *mut bindings::blk_mq_tag_se
     });
     let mut default = map_of(bindings::hctx_type_HCTX_TYPE_DEFAULT);
     queuemap::layout(&mut default, others, total, poll, |map| {
-        T::map_queues(queue, map)
+        if T::HAS_MAP_QUEUES {
+            T::map_queues(queue, map);
+        } else {
+            map.map_default();
+        }
     });
 }
 
@@ -160,7 +174,7 @@ unsafe extern "C" fn poll<T: Operations>(
 ) -> core::ffi::c_int {
     // SAFETY: blk-mq passes a valid hardware context of our queue.
     let (queue, index) = unsafe { (queue_data::<T>((*hctx).queue), (*hctx).queue_num) };
-    T::poll(queue, index).min(i32::MAX as u32) as core::ffi::c_int
+    core::ffi::c_int::try_from(T::poll(queue, index)).unwrap_or(core::ffi::c_int::MAX)
 }
 
 /// C callback.

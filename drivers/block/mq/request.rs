@@ -71,7 +71,7 @@ impl<T: Operations> Pdu<T> {
 
 /// The block operation a request performs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Op {
+pub(crate) enum Op {
     /// Read sectors.
     Read,
     /// Write sectors.
@@ -101,7 +101,7 @@ pub enum Op {
 /// PDU, and it is in flight (started, not yet ended) for as long as the
 /// reference lives.
 #[repr(transparent)]
-pub struct Request<T: Operations>(Opaque<bindings::request>, PhantomData<T>);
+pub(crate) struct Request<T: Operations>(Opaque<bindings::request>, PhantomData<T>);
 
 impl<T: Operations> Request<T> {
     /// # Safety
@@ -109,6 +109,7 @@ impl<T: Operations> Request<T> {
     /// `rq` must satisfy the type invariant for `'a`.
     pub(super) unsafe fn from_raw<'a>(rq: *mut bindings::request) -> &'a Self {
         // SAFETY: `Request<T>` is a transparent wrapper of `struct request`.
+        // INVARIANT: The caller guarantees it for `'a`.
         unsafe { &*rq.cast() }
     }
 
@@ -123,12 +124,12 @@ impl<T: Operations> Request<T> {
 
     /// The driver's data of this request.
     #[inline]
-    pub fn data(&self) -> &T::RequestData {
+    pub(crate) fn data(&self) -> &T::RequestData {
         &self.pdu().data
     }
 
     /// The request's data pages, once [`Owned::map_data`] mapped them.
-    pub fn mapped(&self) -> &SgTable {
+    pub(crate) fn mapped(&self) -> &SgTable {
         &self.pdu().sg
     }
 
@@ -138,7 +139,7 @@ impl<T: Operations> Request<T> {
 
     /// First sector (in 512-byte units): `blk_rq_pos()`.
     #[inline]
-    pub fn sector(&self) -> u64 {
+    pub(crate) fn sector(&self) -> u64 {
         // SAFETY: The request is in flight per the type invariant, so nothing
         // changes these fields while we read them.
         unsafe { (*self.raw()).__sector }
@@ -146,14 +147,14 @@ impl<T: Operations> Request<T> {
 
     /// Size in bytes: `blk_rq_bytes()`.
     #[inline]
-    pub fn bytes(&self) -> u32 {
+    pub(crate) fn bytes(&self) -> u32 {
         // SAFETY: As above.
         unsafe { (*self.raw()).__data_len }
     }
 
     /// The I/O priority: `req_get_ioprio()`.
     #[inline]
-    pub fn ioprio(&self) -> u16 {
+    pub(crate) fn ioprio(&self) -> u16 {
         // SAFETY: As above; the request's bios live while it is in flight.
         unsafe {
             let bio = (*self.raw()).bio;
@@ -167,27 +168,21 @@ impl<T: Operations> Request<T> {
 
     /// The hardware queue the request was dispatched on.
     #[inline]
-    pub fn hw_queue(&self) -> u32 {
+    pub(crate) fn hw_queue(&self) -> u32 {
         // SAFETY: As above; a started request has a live hardware context.
         unsafe { (*(*self.raw()).mq_hctx).queue_num }
     }
 
     /// How many times the request was requeued since it was submitted.
-    pub fn requeues(&self) -> u32 {
+    pub(crate) fn requeues(&self) -> u32 {
         self.pdu().requeues.load(Ordering::Relaxed)
-    }
-
-    /// The request's tag.
-    pub fn tag(&self) -> i32 {
-        // SAFETY: As above.
-        unsafe { (*self.raw()).tag }
     }
 
     /// Calls `f(first sector, sectors)` for each bio of the request, in
     /// order. A discard request merged from several discards (when the queue
     /// allows more than one discard segment) is not contiguous: each bio is
     /// one range.
-    pub fn for_each_bio(&self, mut f: impl FnMut(u64, u32)) {
+    pub(crate) fn for_each_bio(&self, mut f: impl FnMut(u64, u32)) {
         // SAFETY: The request is in flight (type invariant), so its bio list
         // is stable and each bio alive.
         unsafe {
@@ -201,7 +196,7 @@ impl<T: Operations> Request<T> {
 
     /// The operation.
     #[inline]
-    pub fn op(&self) -> Op {
+    pub(crate) fn op(&self) -> Op {
         // SAFETY: As above.
         let flags = unsafe { (*self.raw()).cmd_flags };
         // `req_op()`.
@@ -226,7 +221,7 @@ impl<T: Operations> Request<T> {
 ///
 /// `rq` satisfies the invariant of [`Request<T>`], and there is exactly one
 /// `Owned` for it: whoever holds this may map, change and end it.
-pub struct Owned<T: Operations> {
+pub(crate) struct Owned<T: Operations> {
     rq: NonNull<bindings::request>,
     _p: PhantomData<T>,
 }
@@ -248,6 +243,8 @@ impl<T: Operations> Owned<T> {
     ///
     /// `rq` must satisfy the type invariant, including uniqueness.
     pub(super) unsafe fn from_raw(rq: *mut bindings::request) -> Self {
+        // INVARIANT: The caller passes a started request of ours and its
+        // only handle.
         Self {
             // SAFETY: The caller passes a valid request.
             rq: unsafe { NonNull::new_unchecked(rq) },
@@ -288,7 +285,7 @@ impl<T: Operations> Owned<T> {
 
     /// The driver's data of this request, for changing.
     #[inline]
-    pub fn data_mut(&mut self) -> &mut T::RequestData {
+    pub(crate) fn data_mut(&mut self) -> &mut T::RequestData {
         &mut self.pdu_mut().data
     }
 
@@ -297,7 +294,7 @@ impl<T: Operations> Owned<T> {
     /// drivers do inline (`blk_rq_nr_phys_segments`, `sg_alloc_table_chained`,
     /// `blk_rq_map_sg`), done here rather than in the shim: it runs for
     /// every request.
-    pub fn map_data(&mut self) -> Result<u32> {
+    pub(crate) fn map_data(&mut self) -> Result<u32> {
         let rq = self.rq.as_ptr();
         // SAFETY: We own the started request, so its fields are stable.
         let nsegs = unsafe {
@@ -350,7 +347,7 @@ impl<T: Operations> Owned<T> {
     }
 
     /// Ends the request with `status`.
-    pub fn end(mut self, status: Status) {
+    pub(crate) fn end(mut self, status: Status) {
         self.unmap_data();
         self.pdu_mut().requeues.store(0, Ordering::Relaxed);
         let rq = self.into_raw();
@@ -360,7 +357,7 @@ impl<T: Operations> Owned<T> {
 
     /// Gives the request back to blk-mq, which dispatches it again (after
     /// [`super::QueueCtl::kick_requeue_list`]).
-    pub fn requeue(mut self) {
+    pub(crate) fn requeue(mut self) {
         self.unmap_data();
         self.pdu_mut().requeues.fetch_add(1, Ordering::Relaxed);
         let rq = self.into_raw();
@@ -374,7 +371,7 @@ impl<T: Operations> Owned<T> {
     /// requests from a [`Batch`], which cannot be answered with [`Busy`].
     ///
     /// [`Busy`]: super::Busy
-    pub fn retry(mut self) {
+    pub(crate) fn retry(mut self) {
         self.unmap_data();
         let rq = self.into_raw();
         // SAFETY: We owned the started request and give up the handle;
@@ -384,7 +381,7 @@ impl<T: Operations> Owned<T> {
 
     /// Like [`Self::complete`], but never parked for a fake timeout: for the
     /// request a timeout handler is handling, which must end now.
-    pub fn complete_now(self) {
+    pub(crate) fn complete_now(self) {
         let rq = self.into_raw();
         // SAFETY: We owned the request and give up the handle; blk-mq passes
         // it to `complete` once.
@@ -396,7 +393,7 @@ impl<T: Operations> Owned<T> {
     ///
     /// If blk-mq's fault injection wants a fake timeout, the request is
     /// parked instead, and the timeout handler completes it.
-    pub fn complete(self) {
+    pub(crate) fn complete(self) {
         let rq = self.into_raw();
         // SAFETY: We owned the request and give up the handle: blk-mq passes
         // it to `complete` or the timeout handler, which recreate it once.
@@ -480,7 +477,7 @@ impl<T: Operations> ForeignOwnable for Owned<T> {
 /// `list` is the plug list blk-mq passed to `queue_rqs`, of requests of a
 /// tag set created for `T`, not yet started; `hctx` is the hardware context
 /// of this batch.
-pub struct Batch<'a, T: Operations> {
+pub(crate) struct Batch<'a, T: Operations> {
     list: *mut bindings::rq_list,
     hctx: *mut bindings::blk_mq_hw_ctx,
     _p: PhantomData<(&'a mut bindings::rq_list, T)>,
@@ -504,6 +501,7 @@ impl<'a, T: Operations> Batch<'a, T> {
             }
             (*head).mq_hctx
         };
+        // INVARIANT: Per the safety requirements; `hctx` is the head's.
         Some(Self {
             list,
             hctx,
@@ -557,7 +555,7 @@ impl<T: Operations> Iterator for Batch<'_, T> {
 ///
 /// `head` and `tail` form a `rq_next`-linked list of requests for each of
 /// which the list holds the unique [`Owned`] handle.
-pub struct RqList<T: Operations> {
+pub(crate) struct RqList<T: Operations> {
     head: *mut bindings::request,
     tail: *mut bindings::request,
     _p: PhantomData<Owned<T>>,
@@ -568,7 +566,8 @@ unsafe impl<T: Operations> Send for RqList<T> {}
 
 impl<T: Operations> RqList<T> {
     /// An empty list.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
+        // INVARIANT: An empty list.
         Self {
             head: core::ptr::null_mut(),
             tail: core::ptr::null_mut(),
@@ -578,7 +577,7 @@ impl<T: Operations> RqList<T> {
 
     /// Appends `rq`.
     #[inline]
-    pub fn push(&mut self, rq: Owned<T>) {
+    pub(crate) fn push(&mut self, rq: Owned<T>) {
         let rq = rq.into_raw();
         // SAFETY: We own `rq` (its handle is now the list's) and the requests
         // of the list; the driver that owns a request may use `rq_next`.
@@ -595,7 +594,7 @@ impl<T: Operations> RqList<T> {
 
     /// Takes the first request off the list.
     #[inline]
-    pub fn pop(&mut self) -> Option<Owned<T>> {
+    pub(crate) fn pop(&mut self) -> Option<Owned<T>> {
         let rq = self.head;
         if rq.is_null() {
             return None;

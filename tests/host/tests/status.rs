@@ -3,7 +3,7 @@
 //! Tests of drivers/virtio/status.rs.
 
 use proptest::prelude::*;
-use rvirtio_host_tests::status::*;
+use rvirtio_host_tests::virtio::status::*;
 
 #[test]
 fn needs_reset_wins_over_driver_ok() {

@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! rvirtio_blk's request path: what a request looks like on the ring, how
+//! it reaches its virtqueue (one by one, or a plug list at once), how it
+//! comes back (interrupt, poll, or a timeout's harvest), and what a timeout
+//! does.
+
+use crate::device::{RvirtioBlk, Shared};
+use crate::mq::{self, Batch, Busy, Op, Owned, QueueMap, Request, RqList, Status, TimeoutAction};
+use crate::params;
+use crate::proto::{self, BlockOp, OutHdr, Outcome};
+use crate::recovery::{Expiry, Reason, Recovery, Refused};
+use crate::virtio::{self, Chain, DeviceWritable};
+use kernel::prelude::*;
+use kernel::sync::ArcBorrow;
+
+/// Per-request data: the header the device reads and the status byte it
+/// writes. The data itself is the request's mapped pages, or for discard,
+/// write-zeroes and secure erase, the ranges.
+#[derive(Default)]
+pub(crate) struct BlkRequest {
+    pub(crate) hdr: OutHdr,
+    status: DeviceWritable<u8>,
+    ranges: KVec<proto::Range>,
+    /// Fault injection: send this request without its status byte and data,
+    /// which the device must treat as malformed.
+    malformed: bool,
+}
+
+impl virtio::Token for Owned<RvirtioBlk> {
+    /// Header, then the data (read or written by the device), then status.
+    /// Inlined into `Virtqueue::add`, which runs it under the queue's lock.
+    #[inline(always)]
+    fn describe<'a>(rq: &'a Request<RvirtioBlk>, chain: &mut Chain<'a>) {
+        let d = rq.data();
+        chain.read(&d.hdr);
+        if d.malformed {
+            return;
+        }
+        if d.ranges.is_empty() {
+            chain.sg(rq.mapped(), proto::device_writes_data(d.hdr.type_()));
+        } else {
+            chain.read_slice(&d.ranges);
+        }
+        chain.write(&d.status);
+    }
+}
+
+fn block_op(op: Op) -> BlockOp {
+    match op {
+        Op::Read => BlockOp::Read,
+        Op::Write => BlockOp::Write,
+        Op::Flush => BlockOp::Flush,
+        Op::DriverIn => BlockOp::GetId,
+        Op::Discard => BlockOp::Discard,
+        Op::WriteZeroes { .. } => BlockOp::WriteZeroes,
+        Op::SecureErase => BlockOp::SecureErase,
+        Op::Other(_) => BlockOp::Unsupported,
+    }
+}
+
+/// The ranges of a discard, write-zeroes or secure-erase request, or `None`
+/// for another operation.
+#[inline(always)]
+fn ranges_of(
+    shared: &Shared,
+    rq: &Request<RvirtioBlk>,
+    op: Op,
+) -> Option<Result<KVec<proto::Range>>> {
+    let unmap = match op {
+        Op::Discard | Op::SecureErase => false,
+        Op::WriteZeroes { unmap } => unmap,
+        _ => return None,
+    };
+    Some(build_ranges(shared, rq, op, unmap))
+}
+
+/// The ranges of a discard-like request. A discard merged from several (when
+/// the device takes several ranges) has one range per bio; anything else is
+/// one contiguous range.
+fn build_ranges(
+    shared: &Shared,
+    rq: &Request<RvirtioBlk>,
+    op: Op,
+    unmap: bool,
+) -> Result<KVec<proto::Range>> {
+    if op == Op::Discard && shared.multi_range_discard {
+        let mut n = 0;
+        rq.for_each_bio(|_, _| n += 1);
+        let mut v = KVec::with_capacity(n, GFP_ATOMIC)?;
+        let mut res = Ok(());
+        rq.for_each_bio(|sector, sectors| {
+            if res.is_ok() {
+                res = v.push(proto::Range::new(sector, sectors, false), GFP_ATOMIC);
+            }
+        });
+        res?;
+        Ok(v)
+    } else {
+        let mut v = KVec::with_capacity(1, GFP_ATOMIC)?;
+        v.push(
+            proto::Range::new(rq.sector(), rq.bytes() >> 9, unmap),
+            GFP_ATOMIC,
+        )?;
+        Ok(v)
+    }
+}
+
+fn status_of(outcome: Outcome) -> Status {
+    match outcome {
+        Outcome::Ok => Status::OK,
+        Outcome::Unsupported => Status::NOT_SUPPORTED,
+        Outcome::IoError => Status::IO_ERROR,
+    }
+}
+
+/// What [`prep`] made of a request.
+enum Prep {
+    /// Ready for its virtqueue.
+    Ready(Owned<RvirtioBlk>),
+    /// Not now.
+    Busy(Busy<RvirtioBlk>),
+    /// Ended already (an operation the device does not support).
+    Ended,
+}
+
+/// Gets a started request ready for its virtqueue: the header, then the
+/// ranges of a discard-like request or the mapped data, then the status.
+#[inline(always)]
+fn prep(shared: ArcBorrow<'_, Shared>, mut rq: Owned<RvirtioBlk>) -> Prep {
+    let op = rq.op();
+    // A driver-private request (GET_ID) arrives with its header set.
+    if op != Op::DriverIn {
+        match proto::header_for(block_op(op), rq.sector(), rq.ioprio()) {
+            Some(hdr) => rq.data_mut().hdr = hdr,
+            None => {
+                rq.end(Status::NOT_SUPPORTED);
+                return Prep::Ended;
+            }
+        }
+    }
+    match ranges_of(&shared, &rq, op) {
+        Some(Ok(ranges)) => rq.data_mut().ranges = ranges,
+        Some(Err(_)) => return Prep::Busy(Busy::Resource(rq)),
+        None => {
+            if !rq.data().ranges.is_empty() {
+                rq.data_mut().ranges = KVec::new();
+            }
+            if rq.map_data().is_err() {
+                return Prep::Busy(Busy::Resource(rq));
+            }
+        }
+    }
+    let r = &shared.recovery;
+    let knobs = &r.stats().knobs;
+    let d = rq.data_mut();
+    d.status.set(proto::STATUS_UNSET);
+    d.malformed = r.shot(&knobs.inject_malformed);
+    if r.shot(&knobs.inject_reset) {
+        Recovery::schedule(shared, Reason::Injected);
+    }
+    Prep::Ready(rq)
+}
+
+#[vtable]
+impl mq::Operations for RvirtioBlk {
+    type QueueData = Shared;
+    type RequestData = BlkRequest;
+
+    fn queue_rq(
+        shared: ArcBorrow<'_, Shared>,
+        rq: Owned<Self>,
+        last: bool,
+    ) -> Result<(), Busy<Self>> {
+        let rq = match prep(shared, rq) {
+            Prep::Ready(rq) => rq,
+            Prep::Busy(busy) => return Err(busy),
+            Prep::Ended => return Ok(()),
+        };
+        match shared.vqs.submit(rq.hw_queue(), rq, last) {
+            Ok(()) => Ok(()),
+            Err(Refused::Full(rq)) => Err(Busy::Device(rq)),
+            Err(Refused::NoMemory(rq)) => Err(Busy::Resource(rq)),
+            // No queues: the device is being reset, dead or going away.
+            Err(Refused::NoQueue(rq) | Refused::Broken(rq)) => {
+                rq.end(Status::IO_ERROR);
+                Ok(())
+            }
+        }
+    }
+
+    /// A plug list's requests for one queue, as `virtio_queue_rqs` takes
+    /// them: each prepared, then all added under one lock, with one kick.
+    fn queue_rqs(shared: ArcBorrow<'_, Shared>, hw_queue: u32, batch: &mut Batch<'_, Self>) {
+        let mut ready = RqList::new();
+        for rq in batch {
+            match prep(shared, rq) {
+                Prep::Ready(rq) => ready.push(rq),
+                Prep::Busy(Busy::Device(rq) | Busy::Resource(rq)) => rq.retry(),
+                Prep::Ended => {}
+            }
+        }
+        shared.vqs.submit_batch(
+            hw_queue,
+            || ready.pop(),
+            |refused| match refused {
+                Refused::Full(rq) | Refused::NoMemory(rq) => rq.retry(),
+                Refused::NoQueue(rq) | Refused::Broken(rq) => rq.end(Status::IO_ERROR),
+            },
+        );
+    }
+
+    fn commit_rqs(shared: ArcBorrow<'_, Shared>, hw_queue: u32) {
+        shared.vqs.commit(hw_queue);
+    }
+
+    /// Hardware queue `i` serves the CPUs that virtqueue `i`'s interrupt is
+    /// affine to, as `blk_mq_virtio_map_queues` does for the C driver.
+    fn map_queues(shared: ArcBorrow<'_, Shared>, map: &mut QueueMap) {
+        shared.vqs.map_queues(shared.recovery.dev(), map);
+    }
+
+    fn complete(_shared: ArcBorrow<'_, Shared>, mut rq: Owned<Self>) {
+        let status = status_of(proto::outcome(rq.data().status.get()));
+        if !rq.data().ranges.is_empty() {
+            rq.data_mut().ranges = KVec::new();
+        }
+        rq.end(status);
+    }
+
+    /// A poll queue: take what the device finished, as an interrupt would.
+    fn poll(shared: ArcBorrow<'_, Shared>, hw_queue: u32) -> u32 {
+        let found = shared.vqs.drain(hw_queue, Owned::complete);
+        shared.recovery.polled(found);
+        found
+    }
+
+    fn geometry(shared: &Shared, capacity: u64) -> Result<mq::Geometry> {
+        crate::sysfs::geometry(shared, capacity)
+    }
+
+    /// A request's timer expired: harvest, then the engine looks at the
+    /// device's health and waits or resets. The request itself is never
+    /// ended here unless the device already returned it.
+    fn timeout(shared: ArcBorrow<'_, Shared>, rq: &Request<Self>, expiries: u32) -> TimeoutAction {
+        let harvest = || returned(&shared, rq);
+        let stall = Some((expiries, params::timeouts_before_reset()));
+        match Recovery::timed_out(shared, harvest, stall) {
+            Expiry::Returned => TimeoutAction::Done,
+            Expiry::Pending | Expiry::Resetting | Expiry::Healthy => TimeoutAction::ResetTimer,
+        }
+    }
+}
+
+/// Completes every request the device returned on `target`'s queue;
+/// whether `target` was among them. It is completed at once, bypassing
+/// fake-timeout injection, since its timeout handler is the caller.
+fn returned(shared: &Shared, target: &Request<RvirtioBlk>) -> bool {
+    let mut found = false;
+    shared.vqs.drain(target.hw_queue(), |rq| {
+        if core::ptr::eq::<Request<RvirtioBlk>>(&*rq, target) {
+            found = true;
+            rq.complete_now();
+        } else {
+            rq.complete();
+        }
+    });
+    found
+}
+
+/// The device returned requests on queue `index`: hand each back to blk-mq.
+pub(crate) fn vq_done(shared: ArcBorrow<'_, Shared>, index: u32) {
+    let r = &shared.recovery;
+    if r.shot(&r.stats().knobs.drop_irqs) {
+        // Fault injection: a lost interrupt. The responses stay on the used
+        // ring until a timeout harvests them.
+        return;
+    }
+    shared.vqs.interrupt(index, Owned::complete);
+}

@@ -1,0 +1,571 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The recovery engine in the kernel: the state machine behind its lock, the
+//! reset work item, the counters and their debugfs files, and the
+//! [`Hooks`] a driver plugs in. What runs when is [`super::protocol`]'s;
+//! this file binds its steps to the virtio device and the driver.
+
+use super::machine::{Machine, Reason, State};
+use super::params;
+use super::protocol::{self, DeviceSteps, Drain, Expiry, Msg, Steps};
+use super::stats::{self, Stats};
+use crate::lib::debugfs::{Counters, Dir, FileSet};
+use crate::lib::irqlock::IrqSpinLock;
+use crate::lib::time;
+use crate::lib::work::{self, WorkQueue, WQ_MEM_RECLAIM, WQ_UNBOUND};
+use crate::virtio::status::{health, Health};
+use crate::virtio::{self, Device, DeviceRef, DeviceReset, NoQueues};
+use crate::{vdev_err, vdev_warn};
+use core::sync::atomic::{AtomicU32, Ordering};
+use kernel::c_str;
+use kernel::prelude::*;
+use kernel::sync::{Arc, ArcBorrow};
+use kernel::workqueue::{HasWork, Work, WorkItem};
+
+/// The id of the engine's work item among the work items of the driver's
+/// shared state (the driver's own use other ids).
+pub(crate) const RESET_WORK: u64 = 100;
+
+/// What every device of a driver shares, made at module load: the
+/// workqueue the reset work runs on (also for the driver's other recovery
+/// work), and the driver's debugfs directory.
+pub(crate) struct ModuleContext {
+    wq: Arc<WorkQueue>,
+    debugfs: Arc<Dir>,
+}
+
+impl ModuleContext {
+    /// Allocates the workqueue `wq_name` (unbound, with a rescuer: it may
+    /// be what memory reclaim waits for) and creates `/sys/kernel/debug/DIR`.
+    pub(crate) fn new(wq_name: &'static CStr, dir: &'static CStr) -> Result<Self> {
+        Ok(Self {
+            wq: WorkQueue::new(wq_name, WQ_UNBOUND | WQ_MEM_RECLAIM)?,
+            debugfs: Dir::root(dir)?,
+        })
+    }
+}
+
+/// What a driver's shared state (the virtqueue callbacks' `Shared`) plugs
+/// into the engine: only what differs between drivers. The engine's reset
+/// work is a work item of the shared state ([`crate::impl_recovery_work`]).
+pub(crate) trait Hooks:
+    Sized
+    + Send
+    + Sync
+    + 'static
+    + WorkItem<RESET_WORK, Pointer = Arc<Self>>
+    + HasWork<Self, RESET_WORK>
+{
+    /// The virtio driver whose shared state this is.
+    type Driver: virtio::Driver<Shared = Self>;
+    /// The driver's own counters, shown beside the engine's.
+    type Extra: Default + Send + Sync + 'static;
+    /// What giving the device up means for its user, for the log.
+    const GIVE_UP: &'static str;
+
+    /// The engine, a field of the shared state (see
+    /// [`crate::impl_recovery_work`]).
+    fn recovery(&self) -> &Recovery<Self>;
+    /// No request reaches the queues any more, and no submission is in
+    /// progress (blk-mq: quiesce).
+    fn quiesce(&self) {}
+    /// Submissions start again, and what a reset requeued is dispatched.
+    fn unquiesce(&self) {}
+    /// Stops new requests and waits, for a bounded time, for those in
+    /// flight (at sleep and remove); false if some are left.
+    fn drain(&self, _why: Drain) -> bool {
+        true
+    }
+    /// Lets new requests in again.
+    fn undrain(&self) {}
+    /// Waits for the driver's other work items that recovery or a config
+    /// change queue (at sleep and remove).
+    fn flush_work(&self) {}
+    /// Completes what the device returned, its callbacks off (before a
+    /// reset).
+    fn harvest(&self);
+    /// Takes back every buffer of the reset device (requests requeued, or
+    /// failed if `give_up`, counted with [`Recovery::reclaimed`]) and
+    /// retires every queue into `reset`.
+    fn take_back(
+        this: ArcBorrow<'_, Self>,
+        reset: &mut DeviceReset<'_, Self::Driver>,
+        give_up: bool,
+    );
+    /// Creates the queues of a device at FEATURES_OK and restores the
+    /// configuration the user chose (after a reset, and at resume).
+    fn bring_up(this: &Arc<Self>, dev: &Device<Self::Driver>) -> Result;
+    /// After DRIVER_OK: posts again what the device fills on its own.
+    fn restarted(&self) {}
+    /// Gives the device up: every request fails from now on.
+    fn give_up(this: ArcBorrow<'_, Self>);
+    /// Adds the driver's own counters to its debugfs directory.
+    fn extra_files<'a>(_extra: &'a Self::Extra, _files: &mut FileSet<'a>) {}
+}
+
+/// The recovery engine of one device: a field of the driver's shared state
+/// `S`, whose reset work item it is.
+#[pin_data]
+pub(crate) struct Recovery<S: Hooks> {
+    #[pin]
+    machine: IrqSpinLock<Machine>,
+    #[pin]
+    work: Work<S, RESET_WORK>,
+    dev: DeviceRef<S::Driver>,
+    stats: Arc<Stats<S::Extra>>,
+    faults: bool,
+    wq: Arc<WorkQueue>,
+    debugfs: Arc<Dir>,
+}
+
+/// Implements the engine's work item for the driver's shared state `$shared`,
+/// whose field `$field` is its [`Recovery`].
+#[macro_export]
+macro_rules! impl_recovery_work {
+    ($shared:ty, $field:ident) => {
+        // The id below is `RESET_WORK`'s.
+        const _: () = ::core::assert!($crate::recovery::RESET_WORK == 100);
+
+        // SAFETY: `OFFSET` is the offset of the engine's `Work` within
+        // `$shared`: the field's offset plus the work's within the engine
+        // (the default `raw_get_work` and `work_container_of` use it).
+        unsafe impl ::kernel::workqueue::HasWork<$shared, 100> for $shared {
+            const OFFSET: usize = ::core::mem::offset_of!($shared, $field)
+                + $crate::recovery::Recovery::<$shared>::WORK_OFFSET;
+        }
+
+        impl ::kernel::workqueue::WorkItem<100> for $shared {
+            type Pointer = ::kernel::sync::Arc<$shared>;
+
+            fn run(this: ::kernel::sync::Arc<$shared>) {
+                $crate::recovery::Recovery::run(this);
+            }
+        }
+    };
+}
+
+/// Implements a virtio driver's `freeze` and `restore` with the engine's
+/// (see [`protocol::freeze`] and [`protocol::restore`]): system sleep is a
+/// reset that stops half-way, and the engine takes the device's requests
+/// back in between. `$data` is the driver's `Data` type, whose field
+/// `$shared` is the `Arc` of its shared state. Invoke it inside the
+/// `impl virtio::Driver` block.
+#[macro_export]
+macro_rules! recovery_sleep {
+    ($data:ty, $shared:ident) => {
+        /// System sleep: the first half of a reset. The requests in flight
+        /// get a bounded time to end, then the device is reset and what it
+        /// still holds is requeued for after the resume.
+        fn freeze(dev: &$crate::virtio::Device<Self>, data: &$data) -> ::kernel::error::Result {
+            $crate::recovery::Recovery::freeze(&data.$shared, dev);
+            Ok(())
+        }
+
+        /// Wake-up: the second half of a reset. The virtio core has reset the
+        /// device and negotiated its features; the queues come back, and a
+        /// device that does not is given up.
+        fn restore(dev: &$crate::virtio::Device<Self>, data: &$data) -> ::kernel::error::Result {
+            $crate::recovery::Recovery::restore(&data.$shared, dev)
+        }
+    };
+}
+
+impl<S: Hooks> Recovery<S> {
+    /// Where the work item is within the engine.
+    pub(crate) const WORK_OFFSET: usize = core::mem::offset_of!(Self, work);
+
+    /// A live device's engine, with the policy of the module parameters
+    /// `reset_budget`, `reset_window` and `fault_inject`.
+    pub(crate) fn new(
+        dev: &Device<S::Driver>,
+        ctx: &ModuleContext,
+        extra: S::Extra,
+    ) -> impl PinInit<Self, Error> {
+        let budget = usize::try_from(params::reset_budget()).unwrap_or(usize::MAX);
+        let window = time::secs_to_jiffies(params::reset_window());
+        let dev = dev.to_ref();
+        let wq = ctx.wq.clone();
+        let debugfs = ctx.debugfs.clone();
+        try_pin_init!(Self {
+            machine <- IrqSpinLock::new(
+                Machine::new(budget, window),
+                c_str!("rvirtio::recovery"),
+                kernel::static_lock_class!()
+            ),
+            work <- kernel::new_work!("rvirtio::reset_work"),
+            dev,
+            stats: Arc::new(
+                Stats {
+                    extra,
+                    ..Default::default()
+                },
+                GFP_KERNEL
+            )?,
+            faults: params::fault_inject(),
+            wq,
+            debugfs,
+        }? Error)
+    }
+
+    /// The device, for work items and timeout handlers.
+    pub(crate) fn dev(&self) -> &DeviceRef<S::Driver> {
+        &self.dev
+    }
+
+    /// The counters.
+    pub(crate) fn stats(&self) -> &Stats<S::Extra> {
+        &self.stats
+    }
+
+    /// Takes a fault-injection knob's next shot (see [`Stats::knobs`]).
+    pub(crate) fn shot(&self, knob: &AtomicU32) -> bool {
+        stats::take_shot(self.faults, knob)
+    }
+
+    /// Counts a request that a reset took back: requeued, or failed.
+    pub(crate) fn reclaimed(&self, requeued: bool) {
+        stats::bump(if requeued {
+            &self.stats.requeued
+        } else {
+            &self.stats.failed
+        });
+    }
+
+    /// Counts `n` requests completed by polling.
+    pub(crate) fn polled(&self, n: u32) {
+        stats::add(&self.stats.polled, n);
+    }
+
+    #[cfg_attr(rvirtio_blk, expect(dead_code, reason = "only rvirtio_scsi uses it"))]
+    /// The state now.
+    pub(crate) fn state(&self) -> State {
+        self.machine.lock().state()
+    }
+
+    #[cfg_attr(rvirtio_blk, expect(dead_code, reason = "only rvirtio_scsi uses it"))]
+    /// Whether I/O may go to the device now.
+    pub(crate) fn is_live(&self) -> bool {
+        self.machine.lock().is_live()
+    }
+
+    /// The module's workqueue, for the driver's other recovery work.
+    pub(crate) fn wq(&self) -> &WorkQueue {
+        &self.wq
+    }
+
+    /// The device's debugfs directory `name`: the engine's counters and
+    /// knobs, then the driver's.
+    pub(crate) fn debugfs(&self, name: &CStr) -> Counters<Stats<S::Extra>> {
+        let faults = self.faults;
+        Counters::new(name, &self.debugfs, self.stats.clone(), |f, s| {
+            f.u64(c_str!("timeouts"), &s.timeouts);
+            f.u64(c_str!("lost_interrupts"), &s.lost_interrupts);
+            f.u64(c_str!("resets"), &s.resets);
+            f.u64(c_str!("requeued"), &s.requeued);
+            f.u64(c_str!("failed"), &s.failed);
+            f.u64(c_str!("give_ups"), &s.give_ups);
+            f.u64(c_str!("polled"), &s.polled);
+            f.u64(c_str!("suspends"), &s.suspends);
+            f.u32(c_str!("state"), &s.state, false);
+            if faults {
+                f.u32(c_str!("drop_irqs"), &s.knobs.drop_irqs, true);
+                f.u32(c_str!("inject_malformed"), &s.knobs.inject_malformed, true);
+                f.u32(c_str!("inject_reset"), &s.knobs.inject_reset, true);
+                f.u32(c_str!("reset_delay_ms"), &s.knobs.reset_delay_ms, true);
+            }
+            S::extra_files(&s.extra, f);
+        })
+    }
+
+    /// Asks for a reset; queues the reset work unless one is pending or the
+    /// device is dead, asleep or going away. Any context.
+    pub(crate) fn schedule(this: ArcBorrow<'_, S>, why: Reason) {
+        protocol::schedule(&Engine::new(this, None), why);
+    }
+
+    /// The device's configuration changed: a device that set NEEDS_RESET
+    /// says so with a config change, and is reset. Any context. Returns
+    /// whether it did.
+    pub(crate) fn config_changed(this: ArcBorrow<'_, S>, dev: &Device<S::Driver>) -> bool {
+        let broken = health(dev.status()) == Health::NeedsReset;
+        if broken {
+            Self::schedule(this, Reason::NeedsReset);
+        }
+        broken
+    }
+
+    /// A request's timer expired: see [`protocol::timed_out`].
+    pub(crate) fn timed_out(
+        this: ArcBorrow<'_, S>,
+        returned: impl FnOnce() -> bool,
+        stall: Option<(u32, u32)>,
+    ) -> Expiry {
+        protocol::timed_out(&Engine::new(this, None), returned, stall)
+    }
+
+    #[cfg_attr(rvirtio_blk, expect(dead_code, reason = "only rvirtio_scsi uses it"))]
+    /// Why the device needs a reset now, if it does.
+    pub(crate) fn broken(this: ArcBorrow<'_, S>) -> Option<Reason> {
+        protocol::broken(&Engine::new(this, None))
+    }
+
+    #[cfg_attr(rvirtio_blk, expect(dead_code, reason = "only rvirtio_scsi uses it"))]
+    /// Asks for a reset and waits until none is pending or running. Process
+    /// context.
+    pub(crate) fn reset_and_wait(this: ArcBorrow<'_, S>, why: Reason) {
+        protocol::reset_and_wait(&Engine::new(this, None), why);
+    }
+
+    /// The reset work item.
+    pub(crate) fn run(this: Arc<S>) {
+        // Nothing it allocates may wait for writeback to this device.
+        work::no_io(|| protocol::reset_work(&Engine::new(this.as_arc_borrow(), None)));
+    }
+
+    /// `freeze`: see [`protocol::freeze`].
+    pub(crate) fn freeze(this: &Arc<S>, dev: &Device<S::Driver>) {
+        protocol::freeze(&Engine::new(this.as_arc_borrow(), Some(dev)));
+    }
+
+    /// `restore`: see [`protocol::restore`].
+    pub(crate) fn restore(this: &Arc<S>, dev: &Device<S::Driver>) -> Result {
+        protocol::restore(&Engine::new(this.as_arc_borrow(), Some(dev)))
+    }
+
+    /// `remove`: see [`protocol::remove`].
+    pub(crate) fn remove(this: &Arc<S>, dev: &Device<S::Driver>) {
+        protocol::remove(&Engine::new(this.as_arc_borrow(), Some(dev)));
+    }
+
+    /// The device's queues are up, at probe: until [`QueuesUp::keep`], the
+    /// returned guard resets the device, fails what it holds and deletes
+    /// the queues when it is dropped (a later probe step failed).
+    pub(crate) fn queues_up<'a>(this: &'a Arc<S>, dev: &'a Device<S::Driver>) -> QueuesUp<'a, S> {
+        QueuesUp {
+            this,
+            dev,
+            armed: true,
+        }
+    }
+}
+
+/// See [`Recovery::queues_up`].
+pub(crate) struct QueuesUp<'a, S: Hooks> {
+    this: &'a Arc<S>,
+    dev: &'a Device<S::Driver>,
+    armed: bool,
+}
+
+impl<S: Hooks> QueuesUp<'_, S> {
+    /// Probe succeeded: the queues stay.
+    pub(crate) fn keep(mut self) {
+        self.armed = false;
+    }
+}
+
+impl<S: Hooks> Drop for QueuesUp<'_, S> {
+    fn drop(&mut self) {
+        if self.armed {
+            let engine = Engine::new(self.this.as_arc_borrow(), Some(self.dev));
+            engine.with_device(|d| {
+                protocol::take_back(d, true);
+            });
+        }
+    }
+}
+
+/// The protocol's [`Steps`] in the kernel, for the device whose shared
+/// state is `this`: with the device at hand in its driver callbacks, or
+/// through its revocable handle in work items and timeout handlers.
+struct Engine<'a, S: Hooks> {
+    this: ArcBorrow<'a, S>,
+    dev: Option<&'a Device<S::Driver>>,
+}
+
+impl<'a, S: Hooks> Engine<'a, S> {
+    fn new(this: ArcBorrow<'a, S>, dev: Option<&'a Device<S::Driver>>) -> Self {
+        Self { this, dev }
+    }
+
+    fn r(&self) -> &Recovery<S> {
+        self.this.recovery()
+    }
+}
+
+impl<S: Hooks> Steps for Engine<'_, S> {
+    type Extra = S::Extra;
+    type Error = Error;
+    type Device<'d> = Dev<'d, S>;
+
+    fn locked<R>(&self, f: impl FnOnce(&mut Machine) -> R) -> R {
+        let r = self.r();
+        let mut machine = r.machine.lock();
+        let out = f(&mut machine);
+        r.stats
+            .state
+            .store(machine.state().code(), Ordering::Relaxed);
+        out
+    }
+
+    fn queue_work(&self) {
+        // Queued only on the Live -> Resetting edge, so never twice; the
+        // workqueue lives as long as the engine.
+        let _ = self
+            .r()
+            .wq
+            .enqueue::<_, RESET_WORK>(Arc::<S>::from(self.this));
+    }
+
+    fn flush_work(&self) {
+        work::flush(&self.r().work);
+    }
+
+    fn flush_driver_work(&self) {
+        self.this.flush_work();
+    }
+
+    fn now(&self) -> u64 {
+        time::jiffies()
+    }
+
+    fn stats(&self) -> &Stats<S::Extra> {
+        &self.r().stats
+    }
+
+    fn with_device<R>(&self, f: impl FnOnce(&Dev<'_, S>) -> R) -> Option<R> {
+        match self.dev {
+            Some(dev) => Some(f(&Dev {
+                this: self.this,
+                dev,
+            })),
+            // Revoked only after remove, which waits for the reset work.
+            None => self.r().dev.with(|dev| {
+                f(&Dev {
+                    this: self.this,
+                    dev,
+                })
+            }),
+        }
+    }
+}
+
+/// The protocol's [`DeviceSteps`]: the virtio device and the driver's
+/// hooks.
+struct Dev<'d, S: Hooks> {
+    this: ArcBorrow<'d, S>,
+    dev: &'d Device<S::Driver>,
+}
+
+impl<'d, S: Hooks> DeviceSteps for Dev<'d, S> {
+    type Reset = DeviceReset<'d, S::Driver>;
+    type NoQueues = NoQueues<'d, S::Driver>;
+    type Error = Error;
+
+    fn status(&self) -> u8 {
+        self.dev.status()
+    }
+
+    fn log(&self, msg: Msg<'_, Error>) {
+        let dev = self.dev;
+        match msg {
+            Msg::Reset(n, why) => vdev_warn!(dev, "reset {}: {}", n, why.as_str()),
+            Msg::OverBudget(n, why) => vdev_err!(
+                dev,
+                "reset {} ({}): over the budget of {} resets in {} s, giving up",
+                n,
+                why.as_str(),
+                params::reset_budget(),
+                params::reset_window()
+            ),
+            Msg::GaveUp => vdev_err!(dev, "giving up on the device: {}", S::GIVE_UP),
+            Msg::RestartFailed(e) => vdev_err!(
+                dev,
+                "reset: the device did not accept its features again ({:?})",
+                e
+            ),
+            Msg::BringUpFailed(e) => vdev_err!(
+                dev,
+                "reset: could not create the virtqueues again ({:?})",
+                e
+            ),
+            Msg::ResumeFailed(e) => {
+                vdev_err!(dev, "resume: could not create the virtqueues ({:?})", e)
+            }
+            Msg::StillInFlight(Drain::Sleep) => vdev_warn!(
+                dev,
+                "requests still in flight at suspend: requeued for resume"
+            ),
+            Msg::StillInFlight(Drain::Remove) => {
+                vdev_warn!(dev, "requests still in flight at removal: failing them")
+            }
+        }
+    }
+
+    fn quiesce(&self) {
+        self.this.quiesce();
+    }
+
+    fn unquiesce(&self) {
+        self.this.unquiesce();
+    }
+
+    fn drain(&self, why: Drain) -> bool {
+        self.this.drain(why)
+    }
+
+    fn undrain(&self) {
+        self.this.undrain();
+    }
+
+    fn pause(&self) {
+        let r = self.this.recovery();
+        if r.faults {
+            let ms = r.stats.knobs.reset_delay_ms.load(Ordering::Relaxed);
+            if ms != 0 {
+                time::sleep_ms(ms);
+            }
+        }
+    }
+
+    fn harvest(&self) {
+        self.this.harvest();
+    }
+
+    fn reset(&self) -> DeviceReset<'d, S::Driver> {
+        self.dev.reset()
+    }
+
+    fn take_back(&self, reset: &mut DeviceReset<'d, S::Driver>, give_up: bool) {
+        S::take_back(self.this, reset, give_up);
+    }
+
+    fn delete_queues(&self, reset: DeviceReset<'d, S::Driver>) -> Option<NoQueues<'d, S::Driver>> {
+        match reset.delete_vqs() {
+            Ok(device) => Some(device),
+            Err(_) => {
+                vdev_err!(self.dev, "virtqueues could not be deleted");
+                None
+            }
+        }
+    }
+
+    fn restart(&self, device: NoQueues<'d, S::Driver>) -> Result {
+        device.restart()
+    }
+
+    fn bring_up(&self) -> Result {
+        S::bring_up(&Arc::<S>::from(self.this), self.dev)
+    }
+
+    fn ready(&self) {
+        self.dev.ready();
+    }
+
+    fn restarted(&self) {
+        self.this.restarted();
+    }
+
+    fn give_up(&self) {
+        S::give_up(self.this);
+    }
+}

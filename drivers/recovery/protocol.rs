@@ -1,0 +1,356 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The recovery engine's protocol: what runs when, and in which state, on a
+//! timeout, in the reset work, at system sleep and at remove.
+//!
+//! Pure logic over two traits: [`Steps`] (the recovery lock, the reset work
+//! item, the counters) and [`DeviceSteps`] (the device and the driver's
+//! hooks). The kernel engine (`engine.rs`) implements them with the virtio
+//! device and the driver; the host tests implement them with a mock driver
+//! that records every step and checks the state it ran in.
+//!
+//! The rules it keeps:
+//!
+//! - The reset work is queued only under the recovery lock, on the
+//!   Live → Resetting edge ([`schedule`]): "Resetting" always means "the
+//!   work is queued or running", and it is never queued twice.
+//! - The work touches the device only after the state machine said so
+//!   ([`Machine::reset_started`]), and remove and sleep *flush* the work (a
+//!   queued one runs and finds it has nothing to do; a running one
+//!   finishes): neither cancels it.
+//! - A reset: stop submissions, harvest what the device returned, reset it,
+//!   take back everything it held (requeued, or failed when giving up),
+//!   delete the queues, then renegotiate the features, bring the queues up
+//!   again and set DRIVER_OK; submissions start again; a device that did
+//!   not come back is given up only after that, so that the failed
+//!   requests can drain.
+
+use super::machine::{Finish, Machine, Reason, Start, State};
+use super::policy::{timeout_verdict, TimeoutVerdict};
+use super::stats::{bump, Stats};
+use crate::virtio::status::health;
+
+/// What the protocol runs on, outside the device: the recovery lock and
+/// the reset work item.
+pub trait Steps {
+    /// The driver's own counters.
+    type Extra;
+    /// What a failed step reports.
+    type Error;
+    /// The device, while the engine may use it.
+    type Device<'d>: DeviceSteps<Error = Self::Error>;
+
+    /// Runs `f` with the state machine, under the recovery lock, then
+    /// publishes the state.
+    fn locked<R>(&self, f: impl FnOnce(&mut Machine) -> R) -> R;
+    /// Queues the reset work. Only ever called under the recovery lock,
+    /// from within [`Self::locked`].
+    fn queue_work(&self);
+    /// Waits until the reset work is neither queued nor running.
+    fn flush_work(&self);
+    /// Waits for the driver's other work items that recovery or a config
+    /// change may have queued (at sleep and at remove).
+    fn flush_driver_work(&self);
+    /// The time, in the unit of the machine's window (jiffies).
+    fn now(&self) -> u64;
+    /// The counters.
+    fn stats(&self) -> &Stats<Self::Extra>;
+    /// Runs `f` with the device, unless it is gone (after remove).
+    fn with_device<R>(&self, f: impl FnOnce(&Self::Device<'_>) -> R) -> Option<R>;
+}
+
+/// Why [`DeviceSteps::drain`] waits for the requests in flight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Drain {
+    /// The system goes to sleep: what is left is requeued for the resume.
+    Sleep,
+    /// The device is removed: what is left fails.
+    Remove,
+}
+
+/// What the engine logs.
+#[derive(Debug)]
+pub enum Msg<'a, E> {
+    /// A reset starts, the `n`th of the device.
+    Reset(u64, Reason),
+    /// A reset starts over the budget: the device is given up.
+    OverBudget(u64, Reason),
+    /// The device is given up.
+    GaveUp,
+    /// The reset device did not accept its features again.
+    RestartFailed(&'a E),
+    /// The reset device's queues could not be brought up again.
+    BringUpFailed(&'a E),
+    /// The queues could not be brought up at resume.
+    ResumeFailed(&'a E),
+    /// Requests were still in flight after the bounded wait.
+    StillInFlight(Drain),
+}
+
+/// The device and the driver's hooks, as the protocol uses them.
+pub trait DeviceSteps {
+    /// Proof of a reset, which the queues are retired into.
+    type Reset;
+    /// A reset device without queues.
+    type NoQueues;
+    /// What a failed step reports.
+    type Error;
+
+    /// The device status byte.
+    fn status(&self) -> u8;
+    /// Logs `msg` against the device.
+    fn log(&self, msg: Msg<'_, Self::Error>);
+    /// Hook: no request reaches the device's queues any more, and no
+    /// submission is in progress.
+    fn quiesce(&self);
+    /// Hook: submissions start again; requests given back for requeueing
+    /// are dispatched.
+    fn unquiesce(&self);
+    /// Hook: stops new requests and waits, for a bounded time, for those in
+    /// flight to end; false if some did not.
+    fn drain(&self, why: Drain) -> bool;
+    /// Hook: lets new requests in again (undoes [`Self::drain`]).
+    fn undrain(&self);
+    /// Fault injection: holds the reset, quiesced, before it touches the
+    /// device.
+    fn pause(&self);
+    /// Hook: completes what the device has returned, with its callbacks
+    /// off.
+    fn harvest(&self);
+    /// Resets the device.
+    fn reset(&self) -> Self::Reset;
+    /// Hook: takes back every buffer the reset device held (requests are
+    /// requeued, or failed if `give_up`) and retires every queue.
+    fn take_back(&self, reset: &mut Self::Reset, give_up: bool);
+    /// Deletes the retired queues; `None` (logged) if that failed.
+    fn delete_queues(&self, reset: Self::Reset) -> Option<Self::NoQueues>;
+    /// Renegotiates the features the device had.
+    fn restart(&self, device: Self::NoQueues) -> Result<(), Self::Error>;
+    /// Hook: creates the queues again and restores the configuration the
+    /// user chose, before DRIVER_OK.
+    fn bring_up(&self) -> Result<(), Self::Error>;
+    /// Sets DRIVER_OK.
+    fn ready(&self);
+    /// Hook: after DRIVER_OK (buffers the device fills on its own, such as
+    /// event buffers, are posted again).
+    fn restarted(&self);
+    /// Hook: gives the device up (the disk is dead, the LUNs go offline).
+    fn give_up(&self);
+}
+
+/// Asks for a reset for `why`: queues the reset work, under the lock,
+/// unless a reset is pending already or the device is dead, asleep or
+/// going away. Any context.
+pub fn schedule<S: Steps>(s: &S, why: Reason) {
+    s.locked(|m| {
+        if m.request_reset(why) {
+            s.queue_work();
+        }
+    });
+}
+
+/// What became of a request whose timer expired.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expiry {
+    /// The device had returned it (a lost interrupt): it was completed.
+    Returned,
+    /// A reset is pending or running, or the device is dead, asleep or
+    /// going away: whatever comes next takes the request back.
+    Pending,
+    /// The device is broken, or the request stalled too long: a reset was
+    /// asked for.
+    Resetting,
+    /// The device is healthy and the request may still come back.
+    Healthy,
+}
+
+/// A request's timer expired. `returned` harvests its queue and says
+/// whether the device had returned the request. Then the device's health
+/// decides, NEEDS_RESET before DRIVER_OK, and for a driver that escalates a
+/// stall, `stall` (the request's consecutive expiries, and the most it may
+/// have).
+pub fn timed_out<S: Steps>(
+    s: &S,
+    returned: impl FnOnce() -> bool,
+    stall: Option<(u32, u32)>,
+) -> Expiry {
+    bump(&s.stats().timeouts);
+    if returned() {
+        bump(&s.stats().lost_interrupts);
+        return Expiry::Returned;
+    }
+    if !s.locked(|m| m.is_live()) {
+        return Expiry::Pending;
+    }
+    let Some(status) = s.with_device(|d| d.status()) else {
+        return Expiry::Pending;
+    };
+    match timeout_verdict(health(status), stall) {
+        TimeoutVerdict::Reset(why) => {
+            schedule(s, why);
+            Expiry::Resetting
+        }
+        TimeoutVerdict::Wait => Expiry::Healthy,
+    }
+}
+
+/// Why the device needs a reset now, if it does: NEEDS_RESET, then a lost
+/// DRIVER_OK.
+pub fn broken<S: Steps>(s: &S) -> Option<Reason> {
+    let status = s.with_device(|d| d.status())?;
+    match timeout_verdict(health(status), None) {
+        TimeoutVerdict::Reset(why) => Some(why),
+        TimeoutVerdict::Wait => None,
+    }
+}
+
+/// Asks for a reset for `why` and waits until no reset is pending or
+/// running (the one asked for, or the one that was already pending).
+pub fn reset_and_wait<S: Steps>(s: &S, why: Reason) {
+    schedule(s, why);
+    s.flush_work();
+}
+
+/// The reset work: resets the device and brings it back, or gives it up.
+pub fn reset_work<S: Steps>(s: &S) {
+    let (why, give_up) = match s.locked(|m| m.reset_started(s.now())) {
+        Start::Proceed(why) => (why, false),
+        Start::GiveUp(why) => (why, true),
+        Start::Abort => return,
+    };
+    let ran = s.with_device(|d| {
+        let n = bump(&s.stats().resets);
+        d.log(if give_up {
+            Msg::OverBudget(n, why)
+        } else {
+            Msg::Reset(n, why)
+        });
+        d.quiesce();
+        d.pause();
+        let device = take_back(d, give_up);
+        let finish = match device {
+            _ if give_up => Finish::GaveUp,
+            Some(device) => {
+                let ok = bring_back(d, device);
+                s.locked(|m| m.reset_finished(ok))
+            }
+            None => s.locked(|m| m.reset_finished(false)),
+        };
+        // Submissions start again before anyone hears that the device is
+        // given up: a dead disk reaches the filesystem, which may wait for
+        // I/O that only running queues can fail.
+        d.unquiesce();
+        if finish == Finish::GaveUp {
+            give_up_device(s, d);
+        }
+    });
+    if ran.is_none() {
+        // The device is gone: remove owns it.
+        s.locked(|m| m.reset_finished(false));
+    }
+}
+
+/// Harvests, resets the device, takes back what it held and deletes the
+/// queues. The device is then reset without queues (`None` if deleting
+/// them failed, which is logged).
+pub fn take_back<D: DeviceSteps>(d: &D, give_up: bool) -> Option<D::NoQueues> {
+    d.harvest();
+    let mut reset = d.reset();
+    d.take_back(&mut reset, give_up);
+    d.delete_queues(reset)
+}
+
+/// Brings a reset device without queues back: features, queues, DRIVER_OK.
+fn bring_back<D: DeviceSteps>(d: &D, device: D::NoQueues) -> bool {
+    if let Err(e) = d.restart(device) {
+        d.log(Msg::RestartFailed(&e));
+        return false;
+    }
+    match bring_up(d) {
+        Ok(()) => true,
+        Err(e) => {
+            d.log(Msg::BringUpFailed(&e));
+            false
+        }
+    }
+}
+
+/// Creates the queues of a device at FEATURES_OK, then DRIVER_OK.
+fn bring_up<D: DeviceSteps>(d: &D) -> Result<(), D::Error> {
+    d.bring_up()?;
+    d.ready();
+    d.restarted();
+    Ok(())
+}
+
+fn give_up_device<S: Steps, D: DeviceSteps>(s: &S, d: &D) {
+    bump(&s.stats().give_ups);
+    d.log(Msg::GaveUp);
+    d.give_up();
+}
+
+/// The system goes to sleep: the first half of a reset. The requests in
+/// flight get a bounded time to end; the device is then reset, what it
+/// still holds is requeued for after the resume, and its queues are
+/// deleted. A dead device needs nothing.
+pub fn freeze<S: Steps>(s: &S) {
+    if !s.locked(|m| m.suspend()) {
+        return;
+    }
+    // A queued reset now does nothing; a running one finishes first.
+    s.flush_work();
+    s.flush_driver_work();
+    if s.locked(|m| m.state()) != State::Suspended {
+        // The running reset gave up: the device is dead.
+        return;
+    }
+    bump(&s.stats().suspends);
+    s.with_device(|d| {
+        if !d.drain(Drain::Sleep) {
+            d.log(Msg::StillInFlight(Drain::Sleep));
+        }
+        d.quiesce();
+        take_back(d, false);
+        d.undrain();
+    });
+}
+
+/// The system woke up, and the virtio core has reset the device and
+/// negotiated its features: the second half of a reset. A device that does
+/// not come back is given up.
+pub fn restore<S: Steps>(s: &S) -> Result<(), S::Error> {
+    if s.locked(|m| m.state()) != State::Suspended {
+        return Ok(());
+    }
+    s.with_device(|d| {
+        let result = bring_up(d);
+        s.locked(|m| m.resume(result.is_ok()));
+        d.unquiesce();
+        if let Err(e) = &result {
+            d.log(Msg::ResumeFailed(e));
+            give_up_device(s, d);
+        }
+        result
+    })
+    .unwrap_or(Ok(()))
+}
+
+/// The device is being removed: claims it from recovery (no reset starts
+/// from now on), waits for the reset work, lets the requests in flight end
+/// for a bounded time, then resets it and fails what it still holds, so
+/// that removal never waits for a device that does not answer.
+pub fn remove<S: Steps>(s: &S) {
+    s.locked(|m| m.remove());
+    // A queued reset runs and finds Deleting; a running one finishes.
+    s.flush_work();
+    s.flush_driver_work();
+    s.with_device(|d| {
+        if !d.drain(Drain::Remove) {
+            d.log(Msg::StillInFlight(Drain::Remove));
+        }
+        d.quiesce();
+        take_back(d, true);
+        d.unquiesce();
+        d.undrain();
+    });
+}

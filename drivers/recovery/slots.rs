@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A device's request virtqueues, one slot per hardware queue.
+//!
+//! Each slot is behind an irqsave lock (the queue's callback runs in hard-IRQ
+//! context) and is empty while the device has no queues: during a reset,
+//! after giving up, during remove. Submission, interrupt, poll, timeout and
+//! the reset all reach the queues through here.
+
+use crate::lib::irqlock::IrqSpinLock;
+use crate::lib::queuemap::QueueMap;
+use crate::virtio::{self, DeviceRef, DeviceReset, Token, Virtqueue, Vq, VqSpec};
+use kernel::prelude::*;
+use kernel::str::CString;
+
+/// One request virtqueue: `None` while the device has none.
+pub(crate) type Slot<K> = IrqSpinLock<Option<Virtqueue<K>>>;
+
+/// Why a request could not be given to its queue; it comes back with the
+/// reason.
+pub(crate) enum Refused<K> {
+    /// The device has no queues now (or there is no such queue).
+    NoQueue(K),
+    /// The ring is full.
+    Full(K),
+    /// No memory for indirect descriptors.
+    NoMemory(K),
+    /// The queue is broken, or the request cannot be described.
+    Broken(K),
+}
+
+impl<K> Refused<K> {
+    fn of(token: K, err: Error) -> Self {
+        if err == ENOSPC {
+            Refused::Full(token)
+        } else if err == ENOMEM {
+            Refused::NoMemory(token)
+        } else {
+            Refused::Broken(token)
+        }
+    }
+}
+
+/// A device's request virtqueues, which carry tokens `K`.
+pub(crate) struct Slots<K: Token> {
+    slots: KVec<Pin<KBox<Slot<K>>>>,
+    /// The last `poll_queues` have no interrupt.
+    poll_queues: usize,
+    /// The device's index of the first request virtqueue.
+    first_vq: u32,
+}
+
+impl<K: Token> Slots<K> {
+    /// `n` empty slots, the last `poll_queues` of them for poll queues, for
+    /// the request virtqueues from the device's queue `first_vq` on.
+    pub(crate) fn new(n: u32, poll_queues: u32, first_vq: u32) -> Result<Self> {
+        let n = usize::try_from(n).map_err(|_| EINVAL)?;
+        let poll_queues = usize::try_from(poll_queues).map_err(|_| EINVAL)?;
+        let mut slots = KVec::with_capacity(n, GFP_KERNEL)?;
+        for _ in 0..n {
+            slots.push(
+                KBox::pin_init(
+                    IrqSpinLock::new(
+                        None,
+                        kernel::c_str!("rvirtio::request_vq"),
+                        kernel::static_lock_class!(),
+                    ),
+                    GFP_KERNEL,
+                )?,
+                GFP_KERNEL,
+            )?;
+        }
+        Ok(Self {
+            slots,
+            poll_queues: poll_queues.min(n),
+            first_vq,
+        })
+    }
+
+    /// The number of request queues.
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    fn get(&self, index: u32) -> Option<&Slot<K>> {
+        self.slots
+            .get(usize::try_from(index).ok()?)
+            .map(|slot| &**slot)
+    }
+
+    /// Adds the specs of the request queues to `specs`, named by
+    /// `name(index, polled)`. Poll queues, the last ones, have no interrupt.
+    pub(crate) fn specs(
+        &self,
+        specs: &mut KVec<VqSpec>,
+        name: impl Fn(usize, bool) -> Result<CString>,
+    ) -> Result {
+        let n = self.len();
+        for i in 0..n {
+            let polled = i >= n - self.poll_queues;
+            specs.push(
+                VqSpec {
+                    name: name(i, polled)?,
+                    callback: !polled,
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Puts the queues `find_vqs` created in their slots, in order.
+    pub(crate) fn install(&self, vqs: impl Iterator<Item = Vq>) {
+        for (slot, vq) in self.slots.iter().zip(vqs) {
+            *slot.lock() = Some(vq.into_typed());
+        }
+    }
+
+    /// The free descriptors of the first queue (1 without queues).
+    pub(crate) fn ring_size(&self) -> u32 {
+        self.get(0)
+            .and_then(|slot| slot.lock().as_ref().map(Virtqueue::num_free))
+            .unwrap_or(1)
+    }
+
+    /// Gives `token` to queue `index`, and notifies the device if `kick`
+    /// (after dropping the queue's lock, as the C drivers do). On a refusal
+    /// the device is notified of what the queue holds, so that it makes
+    /// room.
+    #[inline(always)]
+    pub(crate) fn submit(&self, index: u32, token: K, kick: bool) -> Result<(), Refused<K>> {
+        let Some(slot) = self.get(index) else {
+            return Err(Refused::NoQueue(token));
+        };
+        let mut guard = slot.lock();
+        let Some(vq) = guard.as_mut() else {
+            return Err(Refused::NoQueue(token));
+        };
+        if let Err((token, err)) = vq.add(token) {
+            vq.kick();
+            return Err(Refused::of(token, err));
+        }
+        if kick {
+            Virtqueue::kick_unlocked(guard);
+        }
+        Ok(())
+    }
+
+    #[cfg_attr(rvirtio_scsi, expect(dead_code, reason = "only rvirtio_blk uses it"))]
+    /// Gives the tokens `next` yields to queue `index` under one lock, then
+    /// notifies the device once. `refused` gets each token the queue did not
+    /// take (under the lock, but for [`Refused::NoQueue`]).
+    #[inline(always)]
+    pub(crate) fn submit_batch(
+        &self,
+        index: u32,
+        mut next: impl FnMut() -> Option<K>,
+        mut refused: impl FnMut(Refused<K>),
+    ) {
+        if let Some(slot) = self.get(index) {
+            let mut guard = slot.lock();
+            if let Some(vq) = guard.as_mut() {
+                while let Some(token) = next() {
+                    if let Err((token, err)) = vq.add(token) {
+                        refused(Refused::of(token, err));
+                    }
+                }
+                Virtqueue::kick_unlocked(guard);
+                return;
+            }
+        }
+        while let Some(token) = next() {
+            refused(Refused::NoQueue(token));
+        }
+    }
+
+    /// Notifies the device of what queue `index` holds (`commit_rqs`).
+    pub(crate) fn commit(&self, index: u32) {
+        if let Some(slot) = self.get(index) {
+            if let Some(vq) = slot.lock().as_mut() {
+                vq.kick();
+            }
+        }
+    }
+
+    /// Runs `f` under queue `index`'s lock, with the queue if the device has
+    /// it; `None` if there is no such queue.
+    pub(crate) fn with<R>(
+        &self,
+        index: u32,
+        f: impl FnOnce(Option<&mut Virtqueue<K>>) -> R,
+    ) -> Option<R> {
+        let slot = self.get(index)?;
+        let mut guard = slot.lock();
+        Some(f(guard.as_mut()))
+    }
+
+    /// Hands every token the device returned on queue `index` to `done`,
+    /// under the queue's lock; returns how many.
+    pub(crate) fn drain(&self, index: u32, done: impl FnMut(K)) -> u32 {
+        self.with(index, |vq| vq.map_or(0, |vq| drain(vq, done)))
+            .unwrap_or(0)
+    }
+
+    /// The callback of queue `index`: hands every token the device returned
+    /// to `done`, with callbacks disabled meanwhile, until none is left.
+    pub(crate) fn interrupt(&self, index: u32, mut done: impl FnMut(K)) {
+        self.with(index, |vq| {
+            if let Some(vq) = vq {
+                loop {
+                    vq.disable_cb();
+                    drain(vq, &mut done);
+                    if vq.enable_cb() {
+                        break;
+                    }
+                }
+            }
+        });
+    }
+
+    /// Before a reset: disables every queue's callback and hands what the
+    /// device returned to `done`.
+    pub(crate) fn harvest(&self, mut done: impl FnMut(K)) {
+        for slot in self.slots.iter() {
+            if let Some(vq) = slot.lock().as_mut() {
+                vq.disable_cb();
+                drain(vq, &mut done);
+            }
+        }
+    }
+
+    #[cfg_attr(rvirtio_blk, expect(dead_code, reason = "only rvirtio_scsi uses it"))]
+    /// Hands what the device returned on every queue to `done`.
+    pub(crate) fn drain_all(&self, mut done: impl FnMut(K)) {
+        for slot in self.slots.iter() {
+            if let Some(vq) = slot.lock().as_mut() {
+                drain(vq, &mut done);
+            }
+        }
+    }
+
+    /// After a reset: takes every queue out of its slot, hands each token
+    /// it held to `taken` (under the queue's lock, like every completion)
+    /// and retires the queue into `reset`.
+    pub(crate) fn take_back<D: virtio::Driver>(
+        &self,
+        reset: &mut DeviceReset<'_, D>,
+        mut taken: impl FnMut(K),
+    ) {
+        for slot in self.slots.iter() {
+            let mut guard = slot.lock();
+            if let Some(mut vq) = guard.take() {
+                while let Some(token) = vq.detach_unused(reset) {
+                    taken(token);
+                }
+                reset.retire(vq);
+            }
+        }
+    }
+
+    /// Makes hardware queue `q` of `map` serve the CPUs that request queue
+    /// `q`'s interrupt is affine to, as `blk_mq_virtio_map_queues` does;
+    /// blk-mq's default spread when a queue has no affinity.
+    pub(crate) fn map_queues<D: virtio::Driver>(&self, dev: &DeviceRef<D>, map: &mut QueueMap) {
+        let first = self.first_vq;
+        let mapped = dev.with(|dev| map.set_by_masks(|q| dev.vq_affinity(first.saturating_add(q))));
+        if mapped != Some(true) {
+            map.map_default();
+        }
+    }
+}
+
+/// Hands every token the device returned on `vq` to `done`; returns how
+/// many.
+fn drain<K: Token>(vq: &mut Virtqueue<K>, mut done: impl FnMut(K)) -> u32 {
+    let mut n = 0;
+    while let Some((token, _len)) = vq.get_buf() {
+        done(token);
+        n += 1;
+    }
+    n
+}

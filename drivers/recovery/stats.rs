@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The counters every recovering device keeps, and the fault-injection
+//! knobs tests turn, as debugfs shows them. Pure: atomics only.
+
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+/// A device's recovery counters and fault-injection knobs, with the
+/// driver's own counters in `extra`.
+#[derive(Default)]
+pub struct Stats<X = ()> {
+    /// Request timeouts seen.
+    pub timeouts: AtomicU64,
+    /// Timeouts whose request the device had returned without an interrupt.
+    pub lost_interrupts: AtomicU64,
+    /// Resets started (including the one that gave up).
+    pub resets: AtomicU64,
+    /// Requests a reset took back and sent again.
+    pub requeued: AtomicU64,
+    /// Requests a reset took back and failed.
+    pub failed: AtomicU64,
+    /// Times the device was given up.
+    pub give_ups: AtomicU64,
+    /// Requests completed by polling.
+    pub polled: AtomicU64,
+    /// System sleeps the device was frozen for.
+    pub suspends: AtomicU64,
+    /// The recovery state: 0 live, 1 resetting, 2 dead, 3 deleting,
+    /// 4 suspended ([`super::machine::State::code`]).
+    pub state: AtomicU32,
+    /// Fault injection.
+    pub knobs: Knobs,
+    /// The driver's own counters.
+    pub extra: X,
+}
+
+/// Fault-injection knobs: each a count of shots, written through debugfs
+/// and used up as they fire; inert unless the module was loaded with
+/// `fault_inject=1`.
+#[derive(Default)]
+pub struct Knobs {
+    /// Drop the next N request-queue interrupts (a lost interrupt).
+    pub drop_irqs: AtomicU32,
+    /// Send the next N requests malformed.
+    pub inject_malformed: AtomicU32,
+    /// Reset the device at the next N requests.
+    pub inject_reset: AtomicU32,
+    /// Hold every reset this long (ms) before it touches the device.
+    pub reset_delay_ms: AtomicU32,
+}
+
+/// Adds one to `counter`.
+pub fn bump(counter: &AtomicU64) -> u64 {
+    counter.fetch_add(1, Ordering::Relaxed) + 1
+}
+
+/// Adds `n` to `counter`.
+pub fn add(counter: &AtomicU64, n: u32) {
+    if n != 0 {
+        counter.fetch_add(u64::from(n), Ordering::Relaxed);
+    }
+}
+
+/// Takes a knob's next shot, if fault injection is `enabled`: true if one
+/// was left.
+pub fn take_shot(enabled: bool, knob: &AtomicU32) -> bool {
+    enabled
+        && knob
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+            .is_ok()
+}

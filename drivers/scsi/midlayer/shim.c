@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rvirtio SCSI glue: the host template, whose callbacks are the Rust glue's
+ * exports, and one-line wrappers for the midlayer's inline helpers.
+ */
+#include <linux/blk-mq.h>
+#include <linux/module.h>
+#include <linux/scatterlist.h>
+#include <linux/string.h>
+#include <scsi/scsi.h>
+#include <scsi/scsi_cmnd.h>
+#include <scsi/scsi_device.h>
+#include <scsi/scsi_devinfo.h>
+#include <scsi/scsi_host.h>
+
+#include "shim.h"
+
+/* The Rust glue's callbacks, set by the first rvirtio_scsi_host_alloc(). */
+static const struct rvirtio_scsi_ops *rvirtio_scsi_ops;
+
+static enum scsi_timeout_action rvirtio_scsi_eh_timed_out(struct scsi_cmnd *sc)
+{
+	return READ_ONCE(rvirtio_scsi_ops)->eh_timed_out(sc);
+}
+
+static int rvirtio_scsi_slave_alloc(struct scsi_device *sdev)
+{
+	/* As virtio_scsi: ask for the VPD pages even on SPC-2 devices. */
+	sdev->sdev_bflags = BLIST_TRY_VPD_PAGES;
+	return 0;
+}
+
+static int rvirtio_scsi_change_queue_depth(struct scsi_device *sdev, int qdepth)
+{
+	struct Scsi_Host *shost = sdev->host;
+
+	return scsi_change_queue_depth(sdev, min(shost->cmd_per_lun, qdepth));
+}
+
+/*
+ * cmd_size and the Rust callbacks are set by rvirtio_scsi_host_alloc()
+ * before the first host; they are the same for every host of the module.
+ */
+static struct scsi_host_template rvirtio_scsi_template = {
+	.module = THIS_MODULE,
+	.name = "Virtio SCSI HBA",
+	.proc_name = "rvirtio_scsi",
+	.this_id = -1,
+	.change_queue_depth = rvirtio_scsi_change_queue_depth,
+	.slave_alloc = rvirtio_scsi_slave_alloc,
+	.dma_boundary = UINT_MAX,
+	.track_queue_depth = 1,
+};
+
+struct Scsi_Host *rvirtio_scsi_host_alloc(unsigned int privsize, unsigned int cmd_size,
+					  const struct rvirtio_scsi_ops *ops)
+{
+	struct scsi_host_template *t = &rvirtio_scsi_template;
+
+	WRITE_ONCE(rvirtio_scsi_ops, ops);
+	WRITE_ONCE(t->cmd_size, cmd_size);
+	WRITE_ONCE(t->queuecommand, ops->queuecommand);
+	WRITE_ONCE(t->commit_rqs, ops->commit_rqs);
+	WRITE_ONCE(t->mq_poll, ops->mq_poll);
+	WRITE_ONCE(t->map_queues, ops->map_queues);
+	WRITE_ONCE(t->eh_timed_out, ops->eh_timed_out ? rvirtio_scsi_eh_timed_out : NULL);
+	WRITE_ONCE(t->eh_abort_handler, ops->eh_abort_handler);
+	WRITE_ONCE(t->eh_device_reset_handler, ops->eh_device_reset_handler);
+	WRITE_ONCE(t->eh_host_reset_handler, ops->eh_host_reset_handler);
+	return scsi_host_alloc(t, privsize);
+}
+
+void rvirtio_scsi_host_configure(struct Scsi_Host *shost,
+				 const struct rvirtio_scsi_host_config *cfg)
+{
+	shost->can_queue = cfg->can_queue;
+	shost->cmd_per_lun = cfg->cmd_per_lun;
+	shost->sg_tablesize = cfg->sg_tablesize;
+	shost->max_sectors = cfg->max_sectors;
+	shost->max_id = cfg->max_id;
+	shost->max_lun = cfg->max_lun;
+	shost->max_channel = 0;
+	shost->max_cmd_len = cfg->max_cmd_len;
+	shost->nr_hw_queues = cfg->nr_hw_queues;
+	shost->nr_maps = cfg->nr_poll_queues ? HCTX_TYPE_POLL + 1 : 1;
+}
+
+int rvirtio_scsi_add_host(struct Scsi_Host *shost, struct device *parent)
+{
+	return scsi_add_host(shost, parent);
+}
+
+void *rvirtio_scsi_host_priv(struct Scsi_Host *shost)
+{
+	return shost_priv(shost);
+}
+
+unsigned int rvirtio_scsi_host_no(struct Scsi_Host *shost)
+{
+	return shost->host_no;
+}
+
+unsigned int rvirtio_scsi_host_nr_maps(struct Scsi_Host *shost)
+{
+	return shost->tag_set.nr_maps;
+}
+
+struct blk_mq_queue_map *rvirtio_scsi_host_map(struct Scsi_Host *shost, unsigned int type)
+{
+	return &shost->tag_set.map[type];
+}
+
+unsigned int rvirtio_scsi_host_nr_hw_queues(struct Scsi_Host *shost)
+{
+	return shost->tag_set.nr_hw_queues;
+}
+
+struct Scsi_Host *rvirtio_scsi_cmd_host(struct scsi_cmnd *sc)
+{
+	return sc->device->host;
+}
+
+void *rvirtio_scsi_cmd_priv(struct scsi_cmnd *sc)
+{
+	return scsi_cmd_priv(sc);
+}
+
+const u8 *rvirtio_scsi_cmd_cdb(struct scsi_cmnd *sc, unsigned int *len)
+{
+	*len = sc->cmd_len;
+	return sc->cmnd;
+}
+
+unsigned int rvirtio_scsi_cmd_target(struct scsi_cmnd *sc)
+{
+	return sc->device->id;
+}
+
+u64 rvirtio_scsi_cmd_lun(struct scsi_cmnd *sc)
+{
+	return sc->device->lun;
+}
+
+int rvirtio_scsi_cmd_direction(struct scsi_cmnd *sc)
+{
+	return sc->sc_data_direction;
+}
+
+struct scatterlist *rvirtio_scsi_cmd_sglist(struct scsi_cmnd *sc, unsigned int *nents)
+{
+	*nents = scsi_sg_count(sc);
+	return scsi_sglist(sc);
+}
+
+unsigned int rvirtio_scsi_cmd_bufflen(struct scsi_cmnd *sc)
+{
+	return scsi_bufflen(sc);
+}
+
+u16 rvirtio_scsi_cmd_hwq(struct scsi_cmnd *sc)
+{
+	return blk_mq_unique_tag_to_hwq(blk_mq_unique_tag(scsi_cmd_to_rq(sc)));
+}
+
+bool rvirtio_scsi_cmd_last(struct scsi_cmnd *sc)
+{
+	return sc->flags & SCMD_LAST;
+}
+
+void rvirtio_scsi_cmd_finish(struct scsi_cmnd *sc, u8 host_byte, u8 status, u32 resid,
+			     const u8 *sense, unsigned int sense_len)
+{
+	sc->result = status;
+	set_host_byte(sc, host_byte);
+	if (resid)
+		scsi_set_resid(sc, min(resid, scsi_bufflen(sc)));
+	if (sense_len)
+		memcpy(sc->sense_buffer, sense, min_t(unsigned int, sense_len,
+						      SCSI_SENSE_BUFFERSIZE));
+	scsi_done(sc);
+}
+
+void rvirtio_scsi_scan_host(struct Scsi_Host *shost)
+{
+	scsi_scan_host(shost);
+}
+
+void rvirtio_scsi_scan_target(struct Scsi_Host *shost, unsigned int target)
+{
+	scsi_scan_target(&shost->shost_gendev, 0, target, SCAN_WILD_CARD, SCSI_SCAN_INITIAL);
+}
+
+int rvirtio_scsi_add_lun(struct Scsi_Host *shost, unsigned int target, u64 lun)
+{
+	return scsi_add_device(shost, 0, target, lun);
+}
+
+bool rvirtio_scsi_remove_lun(struct Scsi_Host *shost, unsigned int target, u64 lun)
+{
+	struct scsi_device *sdev = scsi_device_lookup(shost, 0, target, lun);
+
+	if (!sdev)
+		return false;
+	scsi_remove_device(sdev);
+	scsi_device_put(sdev);
+	return true;
+}
+
+bool rvirtio_scsi_rescan_lun(struct Scsi_Host *shost, unsigned int target, u64 lun)
+{
+	struct scsi_device *sdev = scsi_device_lookup(shost, 0, target, lun);
+
+	if (!sdev)
+		return false;
+	scsi_rescan_device(sdev);
+	scsi_device_put(sdev);
+	return true;
+}
+
+/* The first byte of a command's private area is the glue's "held" flag. */
+struct rvirtio_scsi_lun_held {
+	struct scsi_device *sdev;
+	bool held;
+};
+
+static bool rvirtio_scsi_lun_held_one(struct scsi_cmnd *sc, void *data)
+{
+	struct rvirtio_scsi_lun_held *h = data;
+
+	if (sc->device == h->sdev && READ_ONCE(*(u8 *)scsi_cmd_priv(sc))) {
+		h->held = true;
+		return false;
+	}
+	return true;
+}
+
+bool rvirtio_scsi_lun_held(struct scsi_cmnd *sc)
+{
+	struct rvirtio_scsi_lun_held h = { .sdev = sc->device };
+
+	scsi_host_busy_iter(sc->device->host, rvirtio_scsi_lun_held_one, &h);
+	return h.held;
+}
+
+void rvirtio_scsi_offline_all(struct Scsi_Host *shost)
+{
+	struct scsi_device *sdev;
+
+	shost_for_each_device(sdev, shost) {
+		mutex_lock(&sdev->state_mutex);
+		if (scsi_device_set_state(sdev, SDEV_OFFLINE) == 0)
+			sdev_printk(KERN_ERR, sdev, "the virtio-scsi device is dead: offline\n");
+		mutex_unlock(&sdev->state_mutex);
+	}
+}

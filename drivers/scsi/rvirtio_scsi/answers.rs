@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What rvirtio_scsi makes of the device's answers and config, as pure
+//! logic: the response to host-byte mapping with sense and residual
+//! clamping, event decoding, and the host's shape. Part of [`super`]
+//! (`proto.rs`), built into the module and the host tests.
+
+use super::{decode_event_lun, event, response, CmdResp, Event, SENSE_SIZE};
+
+/// What the midlayer is told about a command the device answered: the
+/// `scsi_cmnd` result as `(host byte, status byte)`, as the C driver's
+/// `virtscsi_complete_cmd` sets them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Completion {
+    /// The host byte (`DID_*`).
+    pub host: u8,
+    /// The SCSI status byte.
+    pub status: u8,
+    /// The residual to report: the device's, at most the buffer length; 0
+    /// leaves the midlayer's untouched.
+    pub resid: u32,
+    /// How many sense bytes to copy.
+    pub sense_len: usize,
+    /// The device claimed more sense than a response holds (a misbehaving
+    /// device; the C driver WARNs, rvirtio clamps and logs).
+    pub sense_overflow: bool,
+    /// The response code is not one the specification defines (treated as
+    /// FAILURE, and logged).
+    pub unknown_response: bool,
+}
+
+/// `DID_*` host bytes (`enum scsi_host_status`).
+pub mod did {
+    /// No error.
+    pub const OK: u8 = 0x00;
+    /// No connection: the device is gone; not retried.
+    pub const NO_CONNECT: u8 = 0x01;
+    /// Bus stayed busy.
+    pub const BUS_BUSY: u8 = 0x02;
+    /// Bad target.
+    pub const BAD_TARGET: u8 = 0x04;
+    /// Aborted.
+    pub const ABORT: u8 = 0x05;
+    /// Internal error.
+    pub const ERROR: u8 = 0x07;
+    /// Reset by somebody.
+    pub const RESET: u8 = 0x08;
+    /// Transport disrupted: retried without counting.
+    pub const TRANSPORT_DISRUPTED: u8 = 0x0e;
+}
+
+/// `SAM_STAT_RESERVATION_CONFLICT`.
+pub const SAM_STAT_RESERVATION_CONFLICT: u8 = 0x18;
+
+/// Decodes a command response for a buffer of `bufflen` bytes.
+pub fn complete(resp: &CmdResp, bufflen: u32) -> Completion {
+    let mut status = resp.status;
+    let mut unknown_response = false;
+    let host = match resp.response {
+        response::OK => did::OK,
+        response::OVERRUN => did::ERROR,
+        response::ABORTED => did::ABORT,
+        response::BAD_TARGET => did::BAD_TARGET,
+        response::RESET => did::RESET,
+        response::BUSY => did::BUS_BUSY,
+        response::TRANSPORT_FAILURE => did::TRANSPORT_DISRUPTED,
+        // As the C driver: a failed target is reported as a bad one.
+        response::TARGET_FAILURE => did::BAD_TARGET,
+        response::NEXUS_FAILURE => {
+            status = SAM_STAT_RESERVATION_CONFLICT;
+            did::OK
+        }
+        response::FAILURE => did::ERROR,
+        _ => {
+            unknown_response = true;
+            did::ERROR
+        }
+    };
+    let claimed = usize::try_from(u32::from_le_bytes(resp.sense_len)).unwrap_or(usize::MAX);
+    let resid = u32::from_le_bytes(resp.resid);
+    Completion {
+        host,
+        status,
+        resid: resid.min(bufflen),
+        sense_len: claimed.min(SENSE_SIZE),
+        sense_overflow: claimed > SENSE_SIZE,
+        unknown_response,
+    }
+}
+
+/// What an event asks the driver to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventAction {
+    /// Nothing (an empty buffer).
+    None,
+    /// Scan a whole target (a rescan event for LUN 0).
+    ScanTarget {
+        /// The target.
+        target: u32,
+    },
+    /// Add one LUN.
+    AddLun {
+        /// The target.
+        target: u32,
+        /// The LUN.
+        lun: u32,
+    },
+    /// Remove one LUN.
+    RemoveLun {
+        /// The target.
+        target: u32,
+        /// The LUN.
+        lun: u32,
+    },
+    /// Rescan a LUN's parameters (capacity, mode pages).
+    RescanLun {
+        /// The target.
+        target: u32,
+        /// The LUN.
+        lun: u32,
+    },
+    /// A reason or event type the driver does not handle (logged).
+    Unsupported {
+        /// The event type, without the EVENTS_MISSED flag.
+        event: u32,
+        /// The reason.
+        reason: u32,
+    },
+}
+
+/// Decodes an event the device wrote, as the C driver's
+/// `virtscsi_handle_event` does. The first value says whether the device
+/// missed events, in which case the whole host is rescanned (after checking
+/// which LUNs are gone) before the action is carried out.
+pub fn decode_event(ev: &Event) -> (bool, EventAction) {
+    let raw = u32::from_le_bytes(ev.event);
+    let missed = raw & event::EVENTS_MISSED != 0;
+    let kind = raw & !event::EVENTS_MISSED;
+    let reason = u32::from_le_bytes(ev.reason);
+    let (target, lun) = decode_event_lun(&ev.lun);
+    let action = match kind {
+        event::NO_EVENT => EventAction::None,
+        event::TRANSPORT_RESET => match reason {
+            event::RESET_RESCAN if lun == 0 => EventAction::ScanTarget { target },
+            event::RESET_RESCAN => EventAction::AddLun { target, lun },
+            event::RESET_REMOVED => EventAction::RemoveLun { target, lun },
+            _ => EventAction::Unsupported {
+                event: kind,
+                reason,
+            },
+        },
+        event::PARAM_CHANGE => {
+            // "Parameters changed", "Mode parameters changed" and "Capacity
+            // data has changed": ASC 0x2a with ASCQ 0x00, 0x01 or 0x09.
+            let asc = reason & 0xff;
+            let ascq = (reason >> 8) & 0xff;
+            if asc == 0x2a && matches!(ascq, 0x00 | 0x01 | 0x09) {
+                EventAction::RescanLun { target, lun }
+            } else {
+                EventAction::None
+            }
+        }
+        _ => EventAction::Unsupported {
+            event: kind,
+            reason,
+        },
+    };
+    (missed, action)
+}
+
+/// The host's shape, from the device's config.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HostShape {
+    /// Request queues to use.
+    pub request_queues: u32,
+    /// Scatter-gather entries per command.
+    pub sg_tablesize: u32,
+    /// Commands the host queues (the request ring's size).
+    pub can_queue: u32,
+    /// Largest command, in 512-byte sectors.
+    pub max_sectors: u32,
+    /// Commands per LUN.
+    pub cmd_per_lun: u32,
+    /// Target ids are below this (`shost->max_id`).
+    pub max_id: u32,
+    /// LUNs are below this (`shost->max_lun`).
+    pub max_lun: u64,
+}
+
+/// The config fields rvirtio_scsi reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RawConfig {
+    /// `num_queues`.
+    pub num_queues: u32,
+    /// `seg_max`.
+    pub seg_max: u32,
+    /// `max_sectors`.
+    pub max_sectors: u32,
+    /// `cmd_per_lun`.
+    pub cmd_per_lun: u32,
+    /// `max_target`.
+    pub max_target: u16,
+    /// `max_lun`.
+    pub max_lun: u32,
+}
+
+/// Where LUNs of 256 and up land in Linux's numbering: they are reported in
+/// flat format (`0x40` in the first byte), so they go in 16640-32767.
+pub const FLAT_LUN_BASE: u64 = 0x4000;
+/// `shost->max_sectors` when the device says 0.
+pub const DEFAULT_MAX_SECTORS: u32 = 0xffff;
+
+/// Derives the host's shape as the C driver's probe does: `num_queues`
+/// (0 means 1) at most one per CPU; `seg_max` and `cmd_per_lun` (0 means
+/// 1), the latter at most the request ring's `ring_size`; `max_sectors` (0
+/// means 0xffff); `max_target + 1` targets; `max_lun + 1 + 0x4000` LUNs
+/// (computed without overflow).
+pub fn host_shape(cfg: &RawConfig, nr_cpus: u32, ring_size: u32) -> HostShape {
+    let nonzero = |v: u32, default: u32| if v == 0 { default } else { v };
+    HostShape {
+        request_queues: nonzero(cfg.num_queues, 1).min(nr_cpus.max(1)),
+        sg_tablesize: nonzero(cfg.seg_max, 1),
+        can_queue: ring_size,
+        max_sectors: nonzero(cfg.max_sectors, DEFAULT_MAX_SECTORS),
+        cmd_per_lun: nonzero(cfg.cmd_per_lun, 1).min(ring_size),
+        max_id: u32::from(cfg.max_target) + 1,
+        max_lun: u64::from(cfg.max_lun) + 1 + FLAT_LUN_BASE,
+    }
+}

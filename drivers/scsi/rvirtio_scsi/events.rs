@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! LUN events (`VIRTIO_SCSI_F_HOTPLUG`, `VIRTIO_SCSI_F_CHANGE`).
+//!
+//! Eight event buffers stay posted on the event queue. The queue's callback
+//! keeps the buffers the device filled; a work item handles them, as
+//! `virtscsi_handle_event` does (adds or scans the LUN a rescan event names,
+//! removes the one a removal names, re-reads a LUN whose parameters changed,
+//! rescans the host when the device missed events), and posts them again.
+//! A reset keeps the buffers and posts them again once the queue is back.
+
+use crate::device::Shared;
+use crate::proto;
+use crate::scsi;
+use crate::virtio::{self, Chain, DeviceReset, DeviceWritable, Virtqueue};
+use kernel::prelude::*;
+use kernel::sync::ArcBorrow;
+
+/// An event buffer the device fills.
+#[derive(Default)]
+pub(crate) struct EventBuf {
+    ev: DeviceWritable<proto::Event>,
+}
+
+impl virtio::Token for KBox<EventBuf> {
+    fn describe<'a>(buf: &'a EventBuf, chain: &mut Chain<'a>) {
+        chain.write(&buf.ev);
+    }
+}
+
+/// Room for every event buffer there is.
+type BufSlots = [Option<KBox<EventBuf>>; proto::EVENT_BUFFERS];
+
+/// The event queue and the buffers the device filled, which the event work
+/// handles and posts again.
+pub(crate) struct Events {
+    pub(crate) vq: Option<Virtqueue<KBox<EventBuf>>>,
+    /// Filled buffers waiting for the work (there are only so many).
+    done: BufSlots,
+    /// Buffers kept while a reset has no event queue, posted again after.
+    idle: BufSlots,
+    /// Set by remove: the work is no longer queued, buffers not reposted.
+    stopped: bool,
+}
+
+impl Events {
+    /// No queue and no buffers yet.
+    pub(crate) fn new() -> Self {
+        Self {
+            vq: None,
+            done: Default::default(),
+            idle: Default::default(),
+            stopped: false,
+        }
+    }
+
+    /// Whether the event work has buffers to handle.
+    fn pending(&self) -> bool {
+        !self.stopped && self.done.iter().any(Option::is_some)
+    }
+}
+
+/// Keeps `buf` in a free entry of `slots`: there is one for every buffer
+/// there is.
+fn stash(slots: &mut BufSlots, buf: KBox<EventBuf>) {
+    if let Some(free) = slots.iter_mut().find(|b| b.is_none()) {
+        *free = Some(buf);
+    }
+}
+
+/// Posts the event buffers (at probe). A buffer that cannot be allocated or
+/// posted is left out: the device then reports EVENTS_MISSED.
+pub(crate) fn post_buffers(shared: &Shared) {
+    for _ in 0..proto::EVENT_BUFFERS {
+        let Ok(buf) = KBox::new(EventBuf::default(), GFP_KERNEL) else {
+            return;
+        };
+        repost(shared, buf);
+    }
+}
+
+/// Gives `buf` back to the device, unless the driver is stopping.
+fn repost(shared: &Shared, mut buf: KBox<EventBuf>) {
+    buf.ev.set(proto::Event::default());
+    let mut events = shared.events.lock();
+    if events.stopped {
+        return;
+    }
+    match events.vq.as_mut() {
+        Some(vq) => {
+            if vq.add(buf).is_ok() {
+                vq.kick();
+            }
+        }
+        None => {
+            // A reset is running: it posts the buffer once the queue is back.
+            stash(&mut events.idle, buf);
+        }
+    }
+}
+
+/// Posts the event buffers a reset or a sleep kept.
+pub(crate) fn repost_idle(shared: &Shared) {
+    loop {
+        let buf = shared.events.lock().idle.iter_mut().find_map(Option::take);
+        let Some(buf) = buf else {
+            break;
+        };
+        repost(shared, buf);
+    }
+}
+
+/// After a reset: keeps what the device filled for the event work and the
+/// rest for [`repost_idle`], and retires the queue.
+pub(crate) fn take_back<D: virtio::Driver>(
+    shared: ArcBorrow<'_, Shared>,
+    reset: &mut DeviceReset<'_, D>,
+) {
+    let (vq, pending) = {
+        let mut events = shared.events.lock();
+        let Events { vq, done, idle, .. } = &mut *events;
+        let vq = vq.take().map(|mut vq| {
+            // Events the device posted but nobody collected yet still count.
+            while let Some((buf, _len)) = vq.get_buf() {
+                stash(done, buf);
+            }
+            while let Some(buf) = vq.detach_unused(reset) {
+                stash(idle, buf);
+            }
+            vq
+        });
+        (vq, events.pending())
+    };
+    if let Some(vq) = vq {
+        reset.retire(vq);
+    }
+    if pending {
+        Shared::queue_event_work(shared);
+    }
+}
+
+/// The device filled event buffers: keep them for the work item.
+pub(crate) fn done(shared: ArcBorrow<'_, Shared>) {
+    let pending = {
+        let mut events = shared.events.lock();
+        let Events { vq, done, .. } = &mut *events;
+        if let Some(vq) = vq.as_mut() {
+            while let Some((buf, _len)) = vq.get_buf() {
+                stash(done, buf);
+            }
+        }
+        events.pending()
+    };
+    if pending {
+        Shared::queue_event_work(shared);
+    }
+}
+
+/// Remove begins: the event work is no longer queued, and buffers are not
+/// posted again.
+pub(crate) fn stop(shared: &Shared) {
+    shared.events.lock().stopped = true;
+}
+
+/// The event work: handles the filled event buffers, then posts them
+/// again.
+pub(crate) fn handle(shared: &Shared) {
+    let host = shared.host.lock().clone();
+    loop {
+        let buf = shared.events.lock().done.iter_mut().find_map(Option::take);
+        let Some(buf) = buf else {
+            return;
+        };
+        let (missed, action) = proto::decode_event(&buf.ev.get());
+        if let Some(host) = host.as_ref() {
+            host.with(|h| {
+                if missed {
+                    h.scan_host();
+                }
+                act(h, action);
+            });
+        }
+        repost(shared, buf);
+    }
+}
+
+/// Carries out one event's action on the host.
+fn act(h: &scsi::HostCtl, action: proto::EventAction) {
+    use proto::EventAction as A;
+    let not_found = |target, lun| {
+        pr_err!(
+            "rvirtio_scsi: SCSI device {} 0 {} {} not found\n",
+            h.number(),
+            target,
+            lun
+        );
+    };
+    match action {
+        A::None => {}
+        A::ScanTarget { target } => h.scan_target(target),
+        A::AddLun { target, lun } => {
+            if let Err(e) = h.add_lun(target, u64::from(lun)) {
+                pr_warn!(
+                    "rvirtio_scsi: scsi {}:0:{}:{} could not be added ({:?})\n",
+                    h.number(),
+                    target,
+                    lun,
+                    e
+                );
+            }
+        }
+        A::RemoveLun { target, lun } => {
+            if !h.remove_lun(target, u64::from(lun)) {
+                not_found(target, lun);
+            }
+        }
+        A::RescanLun { target, lun } => {
+            if !h.rescan_lun(target, u64::from(lun)) {
+                not_found(target, lun);
+            }
+        }
+        A::Unsupported { event, reason } => {
+            pr_info!(
+                "rvirtio_scsi: unsupported event {:#x} (reason {:#x})\n",
+                event,
+                reason
+            );
+        }
+    }
+}

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What the recovery engine asks of rvirtio_scsi: the midlayer needs no
+//! quiescing (while the request queues are gone, `queuecommand` reports
+//! the host busy); what the device held comes back with `DID_RESET` for the
+//! midlayer to retry (`DID_NO_CONNECT` when giving up), task management
+//! comes back unanswered, and the event buffers are kept; the queues come
+//! back with the sense and CDB sizes written again and the event buffers
+//! posted again; giving up takes every LUN offline.
+
+use crate::device::{self, RvirtioScsi, ScsiStats, Shared};
+use crate::events;
+use crate::lib::debugfs::FileSet;
+use crate::proto;
+use crate::recovery::{Hooks, Recovery};
+use crate::virtio::{Device, DeviceReset};
+use kernel::c_str;
+use kernel::prelude::*;
+use kernel::sync::{Arc, ArcBorrow};
+
+impl Hooks for Shared {
+    type Driver = RvirtioScsi;
+    type Extra = ScsiStats;
+    const GIVE_UP: &'static str = "its LUNs go offline, all I/O fails";
+
+    fn recovery(&self) -> &Recovery<Self> {
+        &self.recovery
+    }
+
+    fn harvest(&self) {
+        self.vqs.harvest(crate::io::complete);
+    }
+
+    fn take_back(
+        this: ArcBorrow<'_, Self>,
+        reset: &mut DeviceReset<'_, RvirtioScsi>,
+        give_up: bool,
+    ) {
+        let host = if give_up {
+            proto::did::NO_CONNECT
+        } else {
+            proto::did::RESET
+        };
+        this.vqs.take_back(reset, |cmd| {
+            this.recovery.reclaimed(!give_up);
+            cmd.finish(host, 0, 0, &[]);
+        });
+        let ctrl = this.ctrl.lock().take();
+        if let Some(mut vq) = ctrl {
+            crate::eh::answer_all(&mut vq);
+            crate::eh::reset_all(&mut vq, reset);
+            reset.retire(vq);
+        }
+        events::take_back(this, reset);
+    }
+
+    fn bring_up(this: &Arc<Self>, dev: &Device<RvirtioScsi>) -> Result {
+        device::create_vqs(dev, this)?;
+        device::write_sizes(dev);
+        Ok(())
+    }
+
+    fn restarted(&self) {
+        events::repost_idle(self);
+    }
+
+    /// The request queues are gone, so every command fails; now the LUNs go
+    /// offline (in their own work item), so that I/O fails before it
+    /// reaches the driver.
+    fn give_up(this: ArcBorrow<'_, Self>) {
+        Shared::queue_offline_work(this);
+    }
+
+    fn extra_files<'a>(extra: &'a ScsiStats, f: &mut FileSet<'a>) {
+        f.u64(c_str!("aborts"), &extra.aborts);
+        f.u64(c_str!("lun_resets"), &extra.lun_resets);
+        f.u64(c_str!("tmf_timeouts"), &extra.tmf_timeouts);
+        f.u64(c_str!("host_resets"), &extra.host_resets);
+    }
+}

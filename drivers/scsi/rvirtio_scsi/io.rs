@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! rvirtio_scsi's command path: what a command looks like on the ring, how
+//! it reaches its request queue and comes back (interrupt or poll), and the
+//! midlayer's callbacks, whose error handlers are in `eh.rs`.
+
+use crate::device::{RvirtioScsi, Shared};
+use crate::lib::queuemap::QueueMap;
+use crate::proto::{self, CmdReq, CmdResp};
+use crate::recovery::{Reason, Recovery, Refused, State};
+use crate::scsi::{Cmd, Direction, EhResult, HostOps, OwnedCmd, ResetCmd, TimedOut};
+use crate::virtio::{self, Chain, DeviceWritable};
+use kernel::prelude::*;
+use kernel::sync::ArcBorrow;
+
+/// Per-command data: the request header the device reads and the response
+/// it writes. Plain bytes (alignment 1), as the private area requires.
+#[derive(Default)]
+pub(crate) struct ScsiCmd {
+    req: CmdReq,
+    resp: DeviceWritable<CmdResp>,
+    /// Fault injection: send the command without its response buffer and
+    /// data, which the device must treat as malformed.
+    malformed: bool,
+}
+
+impl virtio::Token for OwnedCmd<RvirtioScsi> {
+    /// Header, data out; response, data in.
+    fn describe<'a>(cmd: &'a Cmd<RvirtioScsi>, chain: &mut Chain<'a>) {
+        let d = cmd.data();
+        chain.read(&d.req);
+        if d.malformed {
+            return;
+        }
+        let data = cmd.data_buffer();
+        if let (Direction::ToDevice, Some(list)) = (cmd.direction(), data) {
+            chain.sg_list(list, false);
+        }
+        chain.write(&d.resp);
+        if let (Direction::FromDevice, Some(list)) = (cmd.direction(), data) {
+            chain.sg_list(list, true);
+        }
+    }
+}
+
+/// Finishes a command the device returned, as `virtscsi_complete_cmd` does.
+pub(crate) fn complete(cmd: OwnedCmd<RvirtioScsi>) {
+    let resp = cmd.data().resp.get();
+    let c = proto::complete(&resp, cmd.bufflen());
+    if c.unknown_response {
+        pr_warn!("rvirtio_scsi: unknown response {}\n", resp.response);
+    }
+    if c.sense_overflow {
+        pr_warn!(
+            "rvirtio_scsi: device claims {} sense bytes, more than {}\n",
+            u32::from_le_bytes(resp.sense_len),
+            proto::SENSE_SIZE
+        );
+    }
+    cmd.finish(c.host, c.status, c.resid, &resp.sense[..c.sense_len]);
+}
+
+/// The request header of `cmd`; `None` for an address the encoding cannot
+/// carry (the host's limits keep the midlayer below them) or an oversized
+/// CDB.
+fn request(cmd: &Cmd<RvirtioScsi>) -> Option<CmdReq> {
+    let target = u8::try_from(cmd.target()).ok()?;
+    let lun = u16::try_from(cmd.lun()).ok()?;
+    CmdReq::new(target, lun, cmd.id(), cmd.cdb())
+}
+
+/// A command arrived while the device has no queues: during a reset or a
+/// sleep the midlayer retries it later; a dead device fails it.
+fn no_queues(shared: &Shared, cmd: OwnedCmd<RvirtioScsi>) -> Result<(), OwnedCmd<RvirtioScsi>> {
+    if matches!(
+        shared.recovery.state(),
+        State::Resetting(_) | State::Suspended
+    ) {
+        Err(cmd)
+    } else {
+        cmd.finish(proto::did::NO_CONNECT, 0, 0, &[]);
+        Ok(())
+    }
+}
+
+/// The device returned buffers on queue `index`.
+pub(crate) fn vq_done(shared: ArcBorrow<'_, Shared>, index: u32) {
+    if index >= proto::vq::FIRST_REQUEST {
+        let r = &shared.recovery;
+        if r.shot(&r.stats().knobs.drop_irqs) {
+            // Fault injection: a lost interrupt. The responses stay on the
+            // used ring until a timeout harvests them.
+            return;
+        }
+        shared
+            .vqs
+            .interrupt(index - proto::vq::FIRST_REQUEST, complete);
+    } else if index == proto::vq::EVENT {
+        crate::events::done(shared);
+    } else {
+        crate::eh::answered(&shared);
+    }
+}
+
+#[vtable]
+impl HostOps for RvirtioScsi {
+    type HostData = Shared;
+    type CmdData = ScsiCmd;
+
+    fn queuecommand(
+        shared: ArcBorrow<'_, Shared>,
+        mut cmd: OwnedCmd<Self>,
+    ) -> Result<(), OwnedCmd<Self>> {
+        if cmd.direction() == Direction::Bidirectional {
+            // virtio-scsi without VIRTIO_SCSI_F_INOUT carries one direction.
+            cmd.fail();
+            return Ok(());
+        }
+        let Some(req) = request(&cmd) else {
+            cmd.fail();
+            return Ok(());
+        };
+        let r = &shared.recovery;
+        let knobs = &r.stats().knobs;
+        let d = cmd.data_mut();
+        d.req = req;
+        d.malformed = r.shot(&knobs.inject_malformed);
+        if r.shot(&knobs.inject_reset) {
+            Recovery::schedule(shared, Reason::Injected);
+        }
+        let last = cmd.is_last();
+        // Notified after the unlock, as virtio_scsi does.
+        match shared.vqs.submit(cmd.hw_queue(), cmd, last) {
+            Ok(()) => Ok(()),
+            Err(Refused::Full(cmd) | Refused::NoMemory(cmd)) => Err(cmd),
+            Err(Refused::NoQueue(cmd)) => no_queues(&shared, cmd),
+            Err(Refused::Broken(cmd)) => {
+                // As the C driver does for a broken queue.
+                cmd.finish(proto::did::BAD_TARGET, 0, 0, &[]);
+                Ok(())
+            }
+        }
+    }
+
+    fn commit_rqs(shared: ArcBorrow<'_, Shared>, hwq: u32) {
+        shared.vqs.commit(hwq);
+    }
+
+    /// A poll queue: take what the device finished.
+    fn poll(shared: ArcBorrow<'_, Shared>, hwq: u32) -> u32 {
+        let n = shared.vqs.drain(hwq, complete);
+        shared.recovery.polled(n);
+        n
+    }
+
+    /// Hardware queue `q` is request virtqueue `2 + q`: it serves the CPUs
+    /// its interrupt is affine to, as `blk_mq_virtio_map_queues(map, vdev, 2)`
+    /// does for the C driver.
+    fn map_queues(shared: ArcBorrow<'_, Shared>, map: &mut QueueMap) {
+        shared.vqs.map_queues(shared.recovery.dev(), map);
+    }
+
+    fn timed_out(shared: ArcBorrow<'_, Shared>, cmd: &Cmd<Self>) -> TimedOut {
+        crate::eh::timed_out(shared, cmd)
+    }
+
+    fn abort(shared: ArcBorrow<'_, Shared>, cmd: &Cmd<Self>) -> EhResult {
+        crate::eh::abort(shared, cmd)
+    }
+
+    fn device_reset(shared: ArcBorrow<'_, Shared>, cmd: &ResetCmd<Self>) -> EhResult {
+        crate::eh::device_reset(shared, cmd)
+    }
+
+    fn host_reset(shared: ArcBorrow<'_, Shared>) -> EhResult {
+        crate::eh::host_reset(shared)
+    }
+}

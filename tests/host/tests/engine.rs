@@ -1,0 +1,917 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The recovery engine's protocol (drivers/recovery/protocol.rs), driven by
+//! a mock driver, with the kernel's concurrency modelled as the drivers
+//! really have it.
+//!
+//! Every protocol entry point runs on a thread of its own, as in the
+//! kernel: the reset work item (on its workqueue), interrupt-context
+//! requesters, a timeout handler, system sleep (freeze, then restore) and
+//! remove. A deterministic scheduler lets exactly one of them run at a time
+//! and switches between them at every step the protocol takes (every
+//! `Steps` and `DeviceSteps` call), in an order a property test chooses.
+//! The model keeps what the kernel does:
+//!
+//! - the work is queued only from within the recovery lock, never while it
+//!   is queued, and runs later on its own thread;
+//! - `flush_work` blocks until the work is neither queued nor running: a
+//!   queued work item still runs (remove and sleep flush, they never
+//!   cancel);
+//! - a reset may fail at any step, also after suspend began;
+//! - the mock device checks the order of what is done to it (reset before
+//!   take-back, queues deleted before the features are renegotiated, queues
+//!   up before DRIVER_OK, nothing after remove finished).
+
+use proptest::prelude::*;
+use rvirtio_host_tests::recovery::machine::{Machine, Reason, State};
+use rvirtio_host_tests::recovery::protocol::{self, DeviceSteps, Drain, Expiry, Msg, Steps};
+use rvirtio_host_tests::recovery::stats::Stats;
+use rvirtio_host_tests::virtio::status;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+// ---------------------------------------------------------------------------
+// The deterministic scheduler.
+
+/// What a thread waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wait {
+    /// It may run.
+    None,
+    /// `flush_work`: the work is neither queued nor running.
+    WorkIdle,
+    /// The work thread: the work is queued (or everyone else finished).
+    WorkQueued,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Run {
+    Ready(Wait),
+    Done,
+}
+
+/// Which thread runs, chosen at every step from a list of choices.
+struct Sched {
+    m: Mutex<SchedState>,
+    cv: Condvar,
+}
+
+struct SchedState {
+    current: usize,
+    threads: Vec<Run>,
+    choices: Vec<u8>,
+    pos: usize,
+    /// No thread could run: the model deadlocked.
+    stuck: bool,
+}
+
+/// The mock driver and device: what the protocol's steps change.
+struct World {
+    sched: Sched,
+    machine: Mutex<Machine>,
+    in_lock: AtomicBool,
+    queued: AtomicBool,
+    running: AtomicBool,
+    remove_done: AtomicBool,
+    stats: Stats<()>,
+    time: AtomicU64,
+    /// What the device answers: status byte, and whether restart,
+    /// bring-up and drain succeed.
+    status: AtomicU8,
+    restart_ok: AtomicBool,
+    bring_up_ok: AtomicBool,
+    /// The device: whether it has queues, is at FEATURES_OK and DRIVER_OK.
+    dev: Mutex<Dev>,
+    /// Every step, with the thread that took it and the state then.
+    log: Mutex<Vec<(usize, &'static str, State)>>,
+    /// Violations found.
+    errors: Mutex<Vec<String>>,
+    budget: usize,
+    window: u64,
+    starts: Mutex<Vec<u64>>,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Dev {
+    queues: bool,
+    features_ok: bool,
+    driver_ok: bool,
+    /// Reset since the queues were created (take-back allowed).
+    reset: bool,
+    quiesced: u32,
+    give_ups: u32,
+}
+
+impl World {
+    fn new(budget: usize, window: u64, choices: Vec<u8>, threads: usize) -> Self {
+        Self {
+            sched: Sched {
+                m: Mutex::new(SchedState {
+                    current: usize::MAX,
+                    threads: vec![Run::Ready(Wait::None); threads],
+                    choices,
+                    pos: 0,
+                    stuck: false,
+                }),
+                cv: Condvar::new(),
+            },
+            machine: Mutex::new(Machine::new(budget, window)),
+            in_lock: AtomicBool::new(false),
+            queued: AtomicBool::new(false),
+            running: AtomicBool::new(false),
+            remove_done: AtomicBool::new(false),
+            stats: Stats::default(),
+            time: AtomicU64::new(0),
+            status: AtomicU8::new(status::ACKNOWLEDGE | status::DRIVER | status::DRIVER_OK),
+            restart_ok: AtomicBool::new(true),
+            bring_up_ok: AtomicBool::new(true),
+            dev: Mutex::new(Dev {
+                queues: true,
+                features_ok: true,
+                driver_ok: true,
+                ..Dev::default()
+            }),
+            log: Mutex::new(Vec::new()),
+            errors: Mutex::new(Vec::new()),
+            budget,
+            window,
+            starts: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn error(&self, e: String) {
+        self.errors.lock().unwrap().push(e);
+    }
+
+    fn state(&self) -> State {
+        self.machine.lock().unwrap().state()
+    }
+
+    /// Whether a thread waiting for `w` may run now.
+    fn satisfied(&self, st: &SchedState, w: Wait) -> bool {
+        match w {
+            Wait::None => true,
+            Wait::WorkIdle => {
+                !self.queued.load(Ordering::SeqCst) && !self.running.load(Ordering::SeqCst)
+            }
+            // The work thread also runs (to exit) once everyone else is done.
+            Wait::WorkQueued => {
+                self.queued.load(Ordering::SeqCst)
+                    || st.threads.iter().skip(1).all(|t| *t == Run::Done)
+            }
+        }
+    }
+
+    /// Chooses the next thread to run; `None` if none can.
+    fn choose(&self, st: &mut SchedState) -> Option<usize> {
+        let runnable: Vec<usize> = (0..st.threads.len())
+            .filter(|&t| matches!(st.threads[t], Run::Ready(w) if self.satisfied(st, w)))
+            .collect();
+        if runnable.is_empty() {
+            return None;
+        }
+        let c = st.choices.get(st.pos).copied().unwrap_or(0);
+        st.pos += 1;
+        Some(runnable[usize::from(c) % runnable.len()])
+    }
+
+    /// Hands the CPU to the next thread and waits until `me` is chosen
+    /// again (with `wait` satisfied).
+    fn switch(&self, mut st: MutexGuard<'_, SchedState>, me: usize, wait: Wait) {
+        st.threads[me] = Run::Ready(wait);
+        match self.choose(&mut st) {
+            Some(next) => st.current = next,
+            None => {
+                st.stuck = true;
+                st.current = usize::MAX;
+            }
+        }
+        self.sched.cv.notify_all();
+        while st.current != me {
+            if st.stuck {
+                drop(st);
+                panic!("the model deadlocked");
+            }
+            st = self.sched.cv.wait(st).unwrap();
+        }
+        st.threads[me] = Run::Ready(Wait::None);
+    }
+
+    /// A step of thread `me`: another thread may run first.
+    fn step(&self, me: usize, what: &'static str) {
+        self.check_invariants();
+        let st = self.sched.m.lock().unwrap();
+        self.switch(st, me, Wait::None);
+        let state = self.state();
+        self.log.lock().unwrap().push((me, what, state));
+    }
+
+    fn wait_for(&self, me: usize, wait: Wait) {
+        let st = self.sched.m.lock().unwrap();
+        self.switch(st, me, wait);
+    }
+
+    fn finish(&self, me: usize) {
+        let mut st = self.sched.m.lock().unwrap();
+        st.threads[me] = Run::Done;
+        match self.choose(&mut st) {
+            Some(next) => st.current = next,
+            None => {
+                if st.threads.iter().any(|t| *t != Run::Done) {
+                    st.stuck = true;
+                }
+                st.current = usize::MAX;
+            }
+        }
+        self.sched.cv.notify_all();
+    }
+
+    /// What must hold between any two steps.
+    fn check_invariants(&self) {
+        let state = self.state();
+        let queued = self.queued.load(Ordering::SeqCst);
+        let running = self.running.load(Ordering::SeqCst);
+        if matches!(state, State::Resetting(_)) && !queued && !running {
+            self.error(format!("{state:?} without the work queued or running"));
+        }
+        if self.remove_done.load(Ordering::SeqCst) {
+            if state != State::Deleting {
+                self.error(format!("{state:?} after remove"));
+            }
+            if queued || running {
+                self.error("the work is queued or running after remove returned".into());
+            }
+        }
+        if u64::from(self.stats.state.load(Ordering::SeqCst)) != u64::from(state.code())
+            && !self.in_lock.load(Ordering::SeqCst)
+        {
+            self.error("the published state is stale".into());
+        }
+    }
+}
+
+/// The protocol's steps on one thread of the model.
+struct Model<'w> {
+    w: &'w World,
+    me: usize,
+}
+
+impl Steps for Model<'_> {
+    type Extra = ();
+    type Error = &'static str;
+    type Device<'d> = MockDev<'d>;
+
+    fn locked<R>(&self, f: impl FnOnce(&mut Machine) -> R) -> R {
+        self.w.step(self.me, "lock");
+        let mut m = self.w.machine.lock().unwrap();
+        self.w.in_lock.store(true, Ordering::SeqCst);
+        let r = f(&mut m);
+        self.w.in_lock.store(false, Ordering::SeqCst);
+        self.w.stats.state.store(m.state().code(), Ordering::SeqCst);
+        self.w
+            .log
+            .lock()
+            .unwrap()
+            .push((self.me, "state", m.state()));
+        r
+    }
+
+    fn queue_work(&self) {
+        if !self.w.in_lock.load(Ordering::SeqCst) {
+            self.w
+                .error("the work was queued outside the recovery lock".into());
+        }
+        if self.w.queued.swap(true, Ordering::SeqCst) {
+            self.w.error("the work was queued twice".into());
+        }
+        if self.w.remove_done.load(Ordering::SeqCst) {
+            self.w.error("the work was queued after remove".into());
+        }
+    }
+
+    fn flush_work(&self) {
+        self.w.step(self.me, "flush");
+        self.w.wait_for(self.me, Wait::WorkIdle);
+    }
+
+    fn flush_driver_work(&self) {
+        self.w.step(self.me, "flush driver work");
+    }
+
+    fn now(&self) -> u64 {
+        self.w.time.load(Ordering::SeqCst)
+    }
+
+    fn stats(&self) -> &Stats<()> {
+        &self.w.stats
+    }
+
+    fn with_device<R>(&self, f: impl FnOnce(&MockDev<'_>) -> R) -> Option<R> {
+        Some(f(&MockDev {
+            w: self.w,
+            me: self.me,
+        }))
+    }
+}
+
+/// The mock device and driver hooks.
+struct MockDev<'w> {
+    w: &'w World,
+    me: usize,
+}
+
+impl MockDev<'_> {
+    fn touch(&self, what: &'static str) -> std::sync::MutexGuard<'_, Dev> {
+        self.w.step(self.me, what);
+        if self.w.remove_done.load(Ordering::SeqCst) {
+            self.w.error(format!("{what} after remove returned"));
+        }
+        self.w.dev.lock().unwrap()
+    }
+}
+
+impl DeviceSteps for MockDev<'_> {
+    type Reset = ();
+    type NoQueues = ();
+    type Error = &'static str;
+
+    fn status(&self) -> u8 {
+        self.w.step(self.me, "status");
+        self.w.status.load(Ordering::SeqCst)
+    }
+
+    fn log(&self, _msg: Msg<'_, &'static str>) {}
+
+    fn quiesce(&self) {
+        self.touch("quiesce").quiesced += 1;
+    }
+
+    fn unquiesce(&self) {
+        let mut d = self.touch("unquiesce");
+        d.quiesced = d.quiesced.saturating_sub(1);
+    }
+
+    fn drain(&self, _why: Drain) -> bool {
+        drop(self.touch("drain"));
+        true
+    }
+
+    fn undrain(&self) {
+        drop(self.touch("undrain"));
+    }
+
+    fn pause(&self) {
+        drop(self.touch("pause"));
+    }
+
+    fn harvest(&self) {
+        drop(self.touch("harvest"));
+    }
+
+    fn reset(&self) {
+        let mut d = self.touch("reset");
+        d.reset = true;
+        d.features_ok = false;
+        d.driver_ok = false;
+    }
+
+    fn take_back(&self, _reset: &mut (), give_up: bool) {
+        let d = self.touch("take back");
+        if !d.reset {
+            self.w.error("take back before a reset".into());
+        }
+        if d.quiesced == 0 && !d.driver_ok {
+            // Sleep and remove take back with the queue drained, resets
+            // with it quiesced: either way it is stopped.
+        }
+        drop(d);
+        let c = if give_up {
+            &self.w.stats.failed
+        } else {
+            &self.w.stats.requeued
+        };
+        c.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn delete_queues(&self, _reset: ()) -> Option<()> {
+        let mut d = self.touch("delete queues");
+        if !d.reset {
+            self.w.error("queues deleted before a reset".into());
+        }
+        d.queues = false;
+        Some(())
+    }
+
+    fn restart(&self, _device: ()) -> Result<(), &'static str> {
+        let mut d = self.touch("restart");
+        if d.queues {
+            self.w.error("restart with queues".into());
+        }
+        d.features_ok = self.w.restart_ok.load(Ordering::SeqCst);
+        if d.features_ok {
+            Ok(())
+        } else {
+            Err("features")
+        }
+    }
+
+    fn bring_up(&self) -> Result<(), &'static str> {
+        let mut d = self.touch("bring up");
+        if !d.features_ok || d.queues {
+            self.w
+                .error("bring up without FEATURES_OK, or with queues".into());
+        }
+        if self.w.bring_up_ok.load(Ordering::SeqCst) {
+            d.queues = true;
+            d.reset = false;
+            Ok(())
+        } else {
+            Err("queues")
+        }
+    }
+
+    fn ready(&self) {
+        let mut d = self.touch("ready");
+        if !d.queues {
+            self.w.error("DRIVER_OK without queues".into());
+        }
+        d.driver_ok = true;
+    }
+
+    fn restarted(&self) {
+        let d = self.touch("restarted");
+        if !d.driver_ok {
+            self.w.error("buffers posted before DRIVER_OK".into());
+        }
+    }
+
+    fn give_up(&self) {
+        let mut d = self.touch("give up");
+        d.give_ups += 1;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The threads of the model.
+
+/// What one of the model's threads does.
+#[derive(Clone, Copy, Debug)]
+enum Actor {
+    /// Asks for a reset (a timeout, a config change), `n` times.
+    Request(u8),
+    /// A timeout handler whose request the device has (or has not) returned.
+    Timeout(bool),
+    /// Time passes.
+    Tick(u8),
+    /// What runs under the device lock, so one at a time, as the driver
+    /// core and the PM core serialise them: `sleeps` system sleeps (freeze,
+    /// then restore), then remove if `remove`.
+    DeviceLock { sleeps: u8, remove: bool },
+    /// The device breaks: it sets NEEDS_RESET, or its resets fail from now.
+    Break(u8),
+}
+
+fn reason(n: u8) -> Reason {
+    match n % 4 {
+        0 => Reason::NeedsReset,
+        1 => Reason::NotReady,
+        2 => Reason::Stalled,
+        _ => Reason::Driver("test"),
+    }
+}
+
+/// Runs the model: the work thread (thread 0) and `actors`, scheduled by
+/// `choices`. Returns the world for checks.
+fn run(budget: usize, window: u64, actors: &[Actor], choices: Vec<u8>) -> Arc<World> {
+    run_in(
+        World::new(budget, window, choices, actors.len() + 1),
+        actors,
+    )
+}
+
+/// Like [`run`] (budget 3), with `setup` applied to the world before any
+/// thread runs.
+fn run_with(setup: impl FnOnce(&World), actors: &[Actor], choices: Vec<u8>) -> Arc<World> {
+    let w = World::new(3, 1000, choices, actors.len() + 1);
+    setup(&w);
+    run_in(w, actors)
+}
+
+fn run_in(w: World, actors: &[Actor]) -> Arc<World> {
+    let w = Arc::new(w);
+    let mut handles = Vec::new();
+    {
+        let w = w.clone();
+        handles.push(std::thread::spawn(move || work_thread(&w)));
+    }
+    for (i, &a) in actors.iter().enumerate() {
+        let w = w.clone();
+        handles.push(std::thread::spawn(move || actor_thread(&w, i + 1, a)));
+    }
+    {
+        let mut st = w.sched.m.lock().unwrap();
+        st.current = w.choose(&mut st).unwrap_or(usize::MAX);
+        w.sched.cv.notify_all();
+    }
+    let mut panicked = None;
+    for h in handles {
+        if let Err(e) = h.join() {
+            panicked = Some(e);
+        }
+    }
+    if let Some(e) = panicked {
+        std::panic::resume_unwind(e);
+    }
+    w
+}
+
+fn wait_turn(w: &World, me: usize) {
+    let mut st = w.sched.m.lock().unwrap();
+    while st.current != me {
+        if st.stuck {
+            drop(st);
+            panic!("the model deadlocked");
+        }
+        st = w
+            .sched
+            .cv
+            .wait_timeout(st, Duration::from_secs(5))
+            .unwrap()
+            .0;
+    }
+}
+
+/// The workqueue: runs the reset work each time it is queued.
+fn work_thread(w: &World) {
+    wait_turn(w, 0);
+    loop {
+        w.wait_for(0, Wait::WorkQueued);
+        if !w.queued.load(Ordering::SeqCst) {
+            break;
+        }
+        w.queued.store(false, Ordering::SeqCst);
+        w.running.store(true, Ordering::SeqCst);
+        if w.remove_done.load(Ordering::SeqCst) {
+            w.error("the work ran after remove returned".into());
+        }
+        let before = w.stats.resets.load(Ordering::SeqCst);
+        protocol::reset_work(&Model { w, me: 0 });
+        if w.stats.resets.load(Ordering::SeqCst) != before {
+            w.starts.lock().unwrap().push(w.time.load(Ordering::SeqCst));
+        }
+        w.running.store(false, Ordering::SeqCst);
+    }
+    w.finish(0);
+}
+
+fn actor_thread(w: &World, me: usize, a: Actor) {
+    wait_turn(w, me);
+    let m = Model { w, me };
+    match a {
+        Actor::Request(n) => {
+            for i in 0..(n % 3 + 1) {
+                protocol::schedule(&m, reason(n.wrapping_add(i)));
+            }
+        }
+        Actor::Timeout(returned) => {
+            let e = protocol::timed_out(&m, || returned, Some((2, 2)));
+            if returned && e != Expiry::Returned {
+                w.error(format!("a returned request gave {e:?}"));
+            }
+        }
+        Actor::Tick(d) => {
+            w.step(me, "tick");
+            w.time.fetch_add(u64::from(d), Ordering::SeqCst);
+        }
+        Actor::DeviceLock { sleeps, remove } => {
+            for _ in 0..sleeps {
+                sleep_cycle(w, &m);
+            }
+            if remove {
+                protocol::remove(&m);
+                w.remove_done.store(true, Ordering::SeqCst);
+                if w.state() != State::Deleting {
+                    w.error("remove did not leave Deleting".into());
+                }
+            }
+        }
+        Actor::Break(n) => {
+            w.step(me, "break");
+            match n % 3 {
+                0 => w.status.fetch_or(status::NEEDS_RESET, Ordering::SeqCst),
+                1 => {
+                    w.bring_up_ok.store(false, Ordering::SeqCst);
+                    0
+                }
+                _ => {
+                    w.restart_ok.store(false, Ordering::SeqCst);
+                    0
+                }
+            };
+        }
+    }
+    w.finish(me);
+}
+
+/// One system sleep: freeze, the PM core's reset, restore.
+fn sleep_cycle(w: &World, m: &Model<'_>) {
+    let dead = w.state() == State::Dead;
+    protocol::freeze(m);
+    if dead && w.state() != State::Dead {
+        w.error("a dead device came back at sleep".into());
+    }
+    // Between the two, the PM core resets the device and negotiates its
+    // features again (virtio_device_restore). It is modelled as always
+    // succeeding: when it fails it does not call the driver's restore at
+    // all, which leaves the queue quiesced (a known gap, not the engine's
+    // protocol).
+    w.step(m.me, "pm core");
+    {
+        let mut d = w.dev.lock().unwrap();
+        d.reset = true;
+        d.driver_ok = false;
+        d.features_ok = true;
+    }
+    let _ = protocol::restore(m);
+    if dead && w.state() != State::Dead {
+        w.error("a dead device came back after sleep".into());
+    }
+}
+
+/// The checks every run must pass, at its end.
+fn check(w: &World) -> Result<(), TestCaseError> {
+    w.check_invariants();
+    let errors = w.errors.lock().unwrap();
+    prop_assert!(
+        errors.is_empty(),
+        "{errors:?}\nlog: {:?}",
+        w.log.lock().unwrap()
+    );
+    prop_assert!(!w.queued.load(Ordering::SeqCst) || w.state() == State::Deleting);
+    let d = *w.dev.lock().unwrap();
+    prop_assert!(d.give_ups <= 1, "given up {} times", d.give_ups);
+    prop_assert_eq!(
+        u64::from(d.give_ups),
+        w.stats.give_ups.load(Ordering::SeqCst)
+    );
+    prop_assert_eq!(d.quiesced, 0, "left quiesced");
+    if w.state() == State::Dead {
+        prop_assert_eq!(d.give_ups, 1, "dead without giving up");
+    }
+    if w.state() == State::Live {
+        prop_assert!(d.driver_ok && d.queues, "live without queues");
+    }
+    // No window holds more resets than the budget (the one that gives up
+    // counts, but does not start a reset of its own).
+    let starts = w.starts.lock().unwrap();
+    let proceeded: Vec<u64> = starts.clone();
+    for (i, &t) in proceeded.iter().enumerate() {
+        let n = proceeded[i..].iter().filter(|&&u| u - t < w.window).count();
+        prop_assert!(
+            n <= w.budget + 1,
+            "{n} resets in a window of budget {}",
+            w.budget
+        );
+    }
+    Ok(())
+}
+
+fn actor() -> impl Strategy<Value = Actor> {
+    prop_oneof![
+        4 => any::<u8>().prop_map(Actor::Request),
+        2 => any::<bool>().prop_map(Actor::Timeout),
+        2 => any::<u8>().prop_map(Actor::Tick),
+        1 => any::<u8>().prop_map(Actor::Break),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1500))]
+
+    /// Any mix of requesters, timeouts, sleep, remove and a device that
+    /// breaks, in any interleaving of their steps.
+    #[test]
+    fn every_interleaving_keeps_the_rules(
+        budget in 0usize..4,
+        window in 1u64..300,
+        mut actors in proptest::collection::vec(actor(), 0..5),
+        sleeps in 0u8..3,
+        remove in any::<bool>(),
+        choices in proptest::collection::vec(any::<u8>(), 0..200),
+    ) {
+        actors.push(Actor::DeviceLock { sleeps, remove });
+        let w = run(budget, window, &actors, choices);
+        check(&w)?;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Scenarios: the interleavings the issue names, each checked over many
+// schedules, and seen to happen.
+
+/// A schedule from a seed.
+fn choices(seed: u32) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+    (0..300)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x & 0xff) as u8
+        })
+        .collect()
+}
+
+/// Thread `me`'s steps, with the state each lock left.
+fn steps_of(w: &World, me: usize) -> Vec<&'static str> {
+    w.log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(t, s, _)| *t == me && *s != "lock" && *s != "state")
+        .map(|(_, s, _)| *s)
+        .collect()
+}
+
+/// The index in the log of thread `me`'s `n`th lock, and the state it left.
+fn nth_state(w: &World, me: usize, n: usize) -> Option<(usize, State)> {
+    w.log
+        .lock()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .filter(|(_, (t, s, _))| *t == me && *s == "state")
+        .nth(n)
+        .map(|(i, (_, _, st))| (i, *st))
+}
+
+const RESET_STEPS: [&str; 11] = [
+    "quiesce",
+    "pause",
+    "harvest",
+    "reset",
+    "take back",
+    "delete queues",
+    "restart",
+    "bring up",
+    "ready",
+    "restarted",
+    "unquiesce",
+];
+
+#[test]
+fn a_reset_runs_its_steps_in_order() {
+    let w = run(3, 1000, &[Actor::Request(0)], vec![0; 300]);
+    check(&w).unwrap();
+    assert_eq!(w.state(), State::Live);
+    assert_eq!(steps_of(&w, 0), RESET_STEPS);
+    assert_eq!(w.stats.requeued.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn over_budget_gives_up_after_taking_everything_back() {
+    let w = run(0, 1000, &[Actor::Request(0)], vec![0; 300]);
+    check(&w).unwrap();
+    assert_eq!(w.state(), State::Dead);
+    assert_eq!(
+        steps_of(&w, 0),
+        [
+            "quiesce",
+            "pause",
+            "harvest",
+            "reset",
+            "take back",
+            "delete queues",
+            "unquiesce",
+            "give up"
+        ]
+    );
+    assert_eq!(w.stats.failed.load(Ordering::SeqCst), 1);
+}
+
+/// remove flushes the reset work, it does not cancel it: a reset queued
+/// before the claim still runs, finds Deleting and touches nothing; one
+/// running at the claim finishes before remove takes everything back.
+#[test]
+fn remove_flushes_the_reset_work() {
+    let (mut aborted, mut finished_first) = (0, 0);
+    for seed in 0..400 {
+        let w = run(
+            3,
+            1000,
+            &[
+                Actor::Request(0),
+                Actor::DeviceLock {
+                    sleeps: 0,
+                    remove: true,
+                },
+            ],
+            choices(seed),
+        );
+        check(&w).unwrap();
+        let Some((claim, _)) = nth_state(&w, 2, 0) else {
+            panic!("remove never claimed the device");
+        };
+        let work_steps = w.log.lock().unwrap().clone();
+        let work_after_claim: Vec<_> = work_steps[claim..]
+            .iter()
+            .filter(|(t, s, _)| *t == 0 && *s != "lock" && *s != "state")
+            .collect();
+        let first_lock_of_work = nth_state(&w, 0, 0).map(|(i, _)| i);
+        match first_lock_of_work {
+            // The work ran after the claim: it found Deleting, and did nothing.
+            Some(i) if i > claim => {
+                assert!(work_after_claim.is_empty(), "{work_after_claim:?}");
+                aborted += 1;
+            }
+            // It started before: remove's own take-back comes after its end.
+            Some(_) => {
+                let remove_take_back = work_steps
+                    .iter()
+                    .position(|(t, s, _)| *t == 2 && *s == "take back")
+                    .unwrap();
+                let work_last = work_steps.iter().rposition(|(t, _, _)| *t == 0).unwrap();
+                assert!(remove_take_back > work_last || steps_of(&w, 0).is_empty());
+                finished_first += 1;
+            }
+            None => {}
+        }
+        assert!(steps_of(&w, 2).contains(&"take back"));
+    }
+    assert!(
+        aborted > 0,
+        "no schedule had the queued work run after the claim"
+    );
+    assert!(
+        finished_first > 0,
+        "no schedule had the work run before remove"
+    );
+}
+
+/// A reset whose bring-up fails after suspend began: the device is dead,
+/// given up once, and the freeze and the restore leave it alone.
+#[test]
+fn a_reset_that_fails_after_suspend_began() {
+    let mut seen = 0;
+    for seed in 0..600 {
+        let w = run_with(
+            |w| w.bring_up_ok.store(false, Ordering::SeqCst),
+            &[
+                Actor::Request(2),
+                Actor::DeviceLock {
+                    sleeps: 1,
+                    remove: false,
+                },
+            ],
+            choices(seed),
+        );
+        check(&w).unwrap();
+        let started = nth_state(&w, 0, 0);
+        let finished = nth_state(&w, 0, 1);
+        let suspended = nth_state(&w, 2, 0);
+        if let (Some((s, State::Resetting(_))), Some((f, _)), Some((z, State::Suspended))) =
+            (started, finished, suspended)
+        {
+            if s < z && z < f {
+                seen += 1;
+                assert_eq!(w.state(), State::Dead);
+                assert_eq!(w.stats.give_ups.load(Ordering::SeqCst), 1);
+                assert_eq!(w.stats.suspends.load(Ordering::SeqCst), 0);
+                assert!(
+                    !steps_of(&w, 2).contains(&"take back"),
+                    "freeze touched a dead device"
+                );
+            }
+        }
+        match w.state() {
+            State::Dead => assert_eq!(w.stats.give_ups.load(Ordering::SeqCst), 1),
+            State::Live => assert_eq!(w.stats.give_ups.load(Ordering::SeqCst), 0),
+            s => panic!("ended {s:?}"),
+        }
+    }
+    assert!(seen > 0, "no schedule suspended during the reset");
+}
+
+/// The work is queued under the recovery lock by every path that asks for
+/// a reset (requests, timeouts, a broken device), never twice.
+#[test]
+fn the_work_is_queued_under_the_lock_once() {
+    for seed in 0..300 {
+        let w = run(
+            5,
+            1000,
+            &[
+                Actor::Request(1),
+                Actor::Request(2),
+                Actor::Timeout(false),
+                Actor::Break(0),
+                Actor::Timeout(false),
+            ],
+            choices(seed),
+        );
+        // `queue_work` records a violation if it runs outside the lock or
+        // while queued.
+        check(&w).unwrap();
+    }
+}
