@@ -5,8 +5,9 @@
 #
 #   1. setup: apt packages and bindgen (idempotent);
 #   2. the debug test kernel (built once, then cached) and the modules;
-#   3. static checks: rustfmt, clippy, and a SAFETY comment on every unsafe
-#      block;
+#   3. static checks: rustfmt, clippy, and the unsafe rules
+#      (scripts/check-safety.sh: a SAFETY comment on every unsafe block and
+#      impl, none at all in the drivers' own files);
 #   4. host unit and property tests (cargo test, tests/host), and the
 #      benchmark report's test on recorded output (bench/test_report.py);
 #   5. the guest suite on the debug kernel (tests/run-guest-tests.sh);
