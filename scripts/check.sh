@@ -11,7 +11,8 @@
 #   4. host unit and property tests (cargo test, tests/host), and the
 #      benchmark report's test on recorded output (bench/test_report.py);
 #   5. the guest suite on the debug kernel (tests/run-guest-tests.sh);
-#   6. blktests' rvirtio group, if BLKTESTS names a blktests checkout.
+#   6. blktests' rvirtio group, if BLKTESTS is set (to a blktests checkout:
+#      a BLKTESTS that names none fails).
 #
 # Each check prints its name, result and seconds; the last line is
 # "N passed, N failed" (", N skipped" if any) over all of them.
@@ -105,12 +106,19 @@ fi
 run dkms bash -c "'$repo/scripts/setup.sh' dkms && '$repo/scripts/dkms.sh' test \"\$('$repo/scripts/build-kernel.sh' debug --print)\""
 
 # blktests is in no package registry this machine reaches, so it runs only
-# when a checkout is given: make check BLKTESTS=/path/to/blktests.
-if [ -n "${BLKTESTS:-}" ] && [ -x "$BLKTESTS/check" ]; then
-	run blktests "$repo/scripts/run-blktests" BLKTESTS="$BLKTESTS" rvirtio || true
-else
+# when a checkout is given: make check BLKTESTS=/path/to/blktests. Without
+# BLKTESTS it is skipped; a BLKTESTS that names no checkout (empty, or no
+# executable check in it) is a mistake, and fails rather than skip.
+if [ -z "${BLKTESTS+set}" ]; then
 	echo "blktests                     ... skipped (no checkout: make check BLKTESTS=/path/to/blktests runs the rvirtio group)"
 	skipped=$((skipped + 1))
+elif [ -n "$BLKTESTS" ] && [ -x "$BLKTESTS/check" ]; then
+	run blktests "$repo/scripts/run-blktests" BLKTESTS="$BLKTESTS" rvirtio || true
+else
+	why="no executable $BLKTESTS/check"
+	[ -n "$BLKTESTS" ] || why="it is empty"
+	echo "blktests                     ... FAILED (BLKTESTS='$BLKTESTS' is not a blktests checkout: $why)"
+	failed=$((failed + 1))
 fi
 
 if [ "$skipped" -gt 0 ]; then
