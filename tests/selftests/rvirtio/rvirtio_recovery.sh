@@ -11,9 +11,9 @@
 . "$(dirname "$0")/rvirtio_lib.sh"
 
 ktap_print_header
-disk=$(rv_disk) || ktap_skip_all "no disk is bound to rvirtio_blk"
+disk=$(rv_disk) || rv_skip_all "no disk is bound to rvirtio_blk"
 dbg=$(rv_debugfs "$disk")
-[ -w "$dbg/drop_irqs" ] || ktap_skip_all "fault injection is off (load rvirtio_blk with fault_inject=1)"
+[ -w "$dbg/drop_irqs" ] || rv_skip_all "fault injection is off (load rvirtio_blk with fault_inject=1)"
 ktap_set_plan 4
 
 dev=/dev/$disk

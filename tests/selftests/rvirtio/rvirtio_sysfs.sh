@@ -9,7 +9,7 @@
 . "$(dirname "$0")/rvirtio_lib.sh"
 
 ktap_print_header
-disk=$(rv_disk) || ktap_skip_all "no disk is bound to rvirtio_blk"
+disk=$(rv_disk) || rv_skip_all "no disk is bound to rvirtio_blk"
 q=/sys/block/$disk/queue
 dbg=$(rv_debugfs "$disk")
 ktap_set_plan 8
