@@ -153,6 +153,49 @@ sleep_cycles() {
 	echo none >/sys/power/pm_test
 }
 
+# in_flight DEV: DEV has requests at its driver (/sys/block/DEV/inflight);
+# sets $held (the caller's: ash's locals are dynamically scoped) to how
+# many. No fork, so that it can come right before a suspend.
+in_flight() {
+	local r w
+	read -r r w <"/sys/block/$1/inflight" || return 1
+	held=$((r + w))
+	[ "$held" -gt 0 ]
+}
+
+# sleep_cycles_under_io NAME DEV N: sleep_cycles N, under the background
+# I/O NAME (bg_io) on DEV, and proof that the I/O was live across every
+# sleep: NAME runs before each suspend and is still running after each
+# resume, and DEV has requests in flight as each suspend begins (read just
+# before it; polled, as a moment between two completions may find none, and
+# the I/O needs a moment to start again after a resume).
+sleep_cycles_under_io() {
+	local name=$1 dev=$2 n=$3 i=0 held
+	echo devices >/sys/power/pm_test && echo 1 >/sys/module/suspend/parameters/pm_test_delay ||
+		return 1
+	while [ "$i" -lt "$n" ]; do
+		i=$((i + 1))
+		bg_running "$name" || {
+			log "$name ended before suspend $i"
+			return 1
+		}
+		poll 30 in_flight "$dev" || {
+			log "no request of $dev in flight before suspend $i"
+			return 1
+		}
+		echo freeze >/sys/power/state || {
+			log "suspend $i failed"
+			return 1
+		}
+		log "suspend $i: $held requests of $dev were in flight as it began"
+		bg_running "$name" || {
+			log "$name ended during suspend $i"
+			return 1
+		}
+	done
+	echo none >/sys/power/pm_test
+}
+
 # backend_stalls_for_good: disk d0's nbdkit stops answering, and 8 s later
 # fails everything it held and everything after (errors on, then resume):
 # it never serves data again. (QEMU's own device reset waits for the
