@@ -36,6 +36,9 @@
 //!   a queued one aborts (the suspend resets the device anyway). A dead
 //!   device stays dead across sleep.
 
+// pub for the host test crate, which builds this file too.
+#![cfg_attr(any(rvirtio_blk, rvirtio_scsi), expect(unreachable_pub))]
+
 /// Why a reset was asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reason {

@@ -25,39 +25,11 @@
 //!   `reset_window`, `fault_inject`).
 
 mod engine;
-#[cfg_attr(
-    any(rvirtio_blk, rvirtio_scsi),
-    expect(
-        unreachable_pub,
-        reason = "pub for the host test crate, which builds this file too"
-    )
-)]
 pub(crate) mod machine;
 mod params;
-#[cfg_attr(
-    any(rvirtio_blk, rvirtio_scsi),
-    expect(
-        unreachable_pub,
-        reason = "pub for the host test crate, which builds this file too"
-    )
-)]
 pub(crate) mod policy;
-#[cfg_attr(
-    any(rvirtio_blk, rvirtio_scsi),
-    expect(
-        unreachable_pub,
-        reason = "pub for the host test crate, which builds this file too"
-    )
-)]
 pub(crate) mod protocol;
 mod slots;
-#[cfg_attr(
-    any(rvirtio_blk, rvirtio_scsi),
-    expect(
-        unreachable_pub,
-        reason = "pub for the host test crate, which builds this file too"
-    )
-)]
 pub(crate) mod stats;
 
 pub(crate) use engine::{Hooks, ModuleContext, Recovery, RESET_WORK};

@@ -3,6 +3,9 @@
 //! What recovery decides about one request: the timeout verdict and what
 //! becomes of a request a reset took back. Pure logic, host-tested.
 
+// pub for the host test crate, which builds this file too.
+#![cfg_attr(any(rvirtio_blk, rvirtio_scsi), expect(unreachable_pub))]
+
 use super::machine::Reason;
 use crate::virtio::status::Health;
 

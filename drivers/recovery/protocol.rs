@@ -25,6 +25,9 @@
 //!   not come back is given up only after that, so that the failed
 //!   requests can drain.
 
+// pub for the host test crate, which builds this file too.
+#![cfg_attr(any(rvirtio_blk, rvirtio_scsi), expect(unreachable_pub))]
+
 use super::machine::{Finish, Machine, Reason, Start, State};
 use super::policy::{timeout_verdict, TimeoutVerdict};
 use super::stats::{bump, Stats};

@@ -3,6 +3,9 @@
 //! The counters every recovering device keeps, and the fault-injection
 //! knobs tests turn, as debugfs shows them. Pure: atomics only.
 
+// pub for the host test crate, which builds this file too.
+#![cfg_attr(any(rvirtio_blk, rvirtio_scsi), expect(unreachable_pub))]
+
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 /// A device's recovery counters and fault-injection knobs, with the

@@ -26,13 +26,6 @@
 pub(crate) mod bindings;
 mod device;
 mod driver;
-#[cfg_attr(
-    any(rvirtio_blk, rvirtio_scsi),
-    expect(
-        unreachable_pub,
-        reason = "pub for the host test crate, which builds this file too"
-    )
-)]
 pub(crate) mod status;
 mod virtqueue;
 

@@ -5,6 +5,9 @@
 //! Pure logic: no kernel dependencies, built into the modules and into the
 //! host test crate.
 
+// pub for the host test crate, which builds this file too.
+#![cfg_attr(any(rvirtio_blk, rvirtio_scsi), expect(unreachable_pub))]
+
 /// `ACKNOWLEDGE`: the guest has noticed the device.
 #[cfg_attr(
     any(rvirtio_blk, rvirtio_scsi),
