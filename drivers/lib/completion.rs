@@ -12,6 +12,10 @@ extern "C" {
     fn rvirtio_init_completion(c: *mut bindings::completion);
 }
 
+/// The longest one uninterruptible wait of [`Completion::wait_timeout`]
+/// lasts, in seconds: well below the hung-task detector's 120.
+const SLICE_SECS: u32 = 10;
+
 /// A completion.
 #[pin_data]
 pub(crate) struct Completion {
@@ -41,10 +45,21 @@ impl Completion {
     }
 
     /// Waits for the completion for at most `timeout` jiffies; true if it was
-    /// signalled. Process context only.
+    /// signalled. Process context only. The wait is in slices of at most
+    /// [`SLICE_SECS`], so that a long one does not look like a hung task.
     pub(crate) fn wait_timeout(&self, timeout: u64) -> bool {
-        let timeout = timeout.min(i64::MAX as u64 - 1) as usize;
-        // SAFETY: As above; the caller may sleep.
-        unsafe { bindings::wait_for_completion_timeout(self.inner.get(), timeout) != 0 }
+        let slice = crate::lib::time::secs_to_jiffies(SLICE_SECS);
+        let mut left = timeout;
+        loop {
+            let now = usize::try_from(left.min(slice)).unwrap_or(usize::MAX);
+            // SAFETY: As above; the caller may sleep.
+            if unsafe { bindings::wait_for_completion_timeout(self.inner.get(), now) } != 0 {
+                return true;
+            }
+            left = left.saturating_sub(slice);
+            if left == 0 {
+                return false;
+            }
+        }
     }
 }

@@ -3,7 +3,6 @@
 //! Which hardware queue serves each CPU: a blk-mq queue map, as a tag set's
 //! `map_queues` callback sees it. Shared by the blk-mq and SCSI glues.
 
-use super::cpumask::CpuMask;
 use kernel::bindings;
 
 /// Which hardware queue serves each CPU (`struct blk_mq_queue_map`).
@@ -55,25 +54,6 @@ impl QueueMap {
             (*self.0).nr_queues = nr_queues;
             (*self.0).queue_offset = queue_offset;
         }
-    }
-
-    /// Makes each hardware queue `q` of the map serve the CPUs of
-    /// `mask_of(queue_offset() + q)`, as `blk_mq_virtio_map_queues` does with
-    /// interrupt affinity; false, the map then partly set, if a queue has no
-    /// mask: the caller spreads the map instead ([`Self::map_default`]).
-    pub(crate) fn set_by_masks<'m>(
-        &mut self,
-        mut mask_of: impl FnMut(u32) -> Option<CpuMask<'m>>,
-    ) -> bool {
-        for q in 0..self.nr_queues() {
-            let Some(mask) = mask_of(self.queue_offset() + q) else {
-                return false;
-            };
-            for cpu in mask.iter() {
-                self.set(cpu, q);
-            }
-        }
-        true
     }
 
     /// blk-mq's default mapping, which spreads the CPUs over the queues.

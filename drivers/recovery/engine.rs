@@ -53,6 +53,7 @@ pub(crate) trait Hooks:
     + Send
     + Sync
     + 'static
+    + HasRecovery
     + WorkItem<RESET_WORK, Pointer = Arc<Self>>
     + HasWork<Self, RESET_WORK>
 {
@@ -63,9 +64,6 @@ pub(crate) trait Hooks:
     /// What giving the device up means for its user, for the log.
     const GIVE_UP: &'static str;
 
-    /// The engine, a field of the shared state (see
-    /// [`crate::impl_recovery_work`]).
-    fn recovery(&self) -> &Recovery<Self>;
     /// No request reaches the queues any more, and no submission is in
     /// progress (blk-mq: quiesce).
     fn quiesce(&self) {}
@@ -84,9 +82,10 @@ pub(crate) trait Hooks:
     /// Completes what the device returned, its callbacks off (before a
     /// reset).
     fn harvest(&self);
-    /// Takes back every buffer of the reset device (requests requeued, or
-    /// failed if `give_up`, counted with [`Recovery::reclaimed`]) and
-    /// retires every queue into `reset`.
+    /// Completes what the reset device returned during the reset (counted
+    /// with [`Recovery::reset_harvested`]), takes back every buffer it
+    /// still held (requests requeued, or failed if `give_up`, counted with
+    /// [`Recovery::reclaimed`]) and retires every queue into `reset`.
     fn take_back(
         this: ArcBorrow<'_, Self>,
         reset: &mut DeviceReset<'_, Self::Driver>,
@@ -101,6 +100,16 @@ pub(crate) trait Hooks:
     fn give_up(this: ArcBorrow<'_, Self>);
     /// Adds the driver's own counters to its debugfs directory.
     fn extra_files<'a>(_extra: &'a Self::Extra, _files: &mut FileSet<'a>) {}
+}
+
+/// A shared state whose field is a [`Recovery`]: implemented by
+/// [`crate::impl_recovery_work`], together with the work item, so that the
+/// engine queues and flushes the same work.
+pub(crate) trait HasRecovery: Sized {
+    /// The engine.
+    fn recovery(&self) -> &Recovery<Self>
+    where
+        Self: Hooks;
 }
 
 /// The recovery engine of one device: a field of the driver's shared state
@@ -119,19 +128,37 @@ pub(crate) struct Recovery<S: Hooks> {
 }
 
 /// Implements the engine's work item for the driver's shared state `$shared`,
-/// whose field `$field` is its [`Recovery`].
+/// whose field `$field` is its [`Recovery`] (checked: the field must have
+/// that type), and [`HasRecovery`] with the same field.
 #[macro_export]
 macro_rules! impl_recovery_work {
     ($shared:ty, $field:ident) => {
         // The id below is `RESET_WORK`'s.
         const _: () = ::core::assert!($crate::recovery::RESET_WORK == 100);
 
+        impl $crate::recovery::HasRecovery for $shared {
+            fn recovery(&self) -> &$crate::recovery::Recovery<Self> {
+                &self.$field
+            }
+        }
+
         // SAFETY: `OFFSET` is the offset of the engine's `Work` within
-        // `$shared`: the field's offset plus the work's within the engine
-        // (the default `raw_get_work` and `work_container_of` use it).
+        // `$shared`: the field's offset plus the work's within the engine;
+        // `raw_get_work` gives the same place, through the field, whose type
+        // it checks (the default `work_container_of` uses `OFFSET`).
         unsafe impl ::kernel::workqueue::HasWork<$shared, 100> for $shared {
             const OFFSET: usize = ::core::mem::offset_of!($shared, $field)
                 + $crate::recovery::Recovery::<$shared>::WORK_OFFSET;
+
+            #[inline]
+            unsafe fn raw_get_work(ptr: *mut Self) -> *mut ::kernel::workqueue::Work<$shared, 100> {
+                // SAFETY: The caller passes a valid pointer to a `$shared`.
+                unsafe {
+                    $crate::recovery::Recovery::<$shared>::raw_work(::core::ptr::addr_of_mut!(
+                        (*ptr).$field
+                    ))
+                }
+            }
         }
 
         impl ::kernel::workqueue::WorkItem<100> for $shared {
@@ -173,6 +200,16 @@ macro_rules! recovery_sleep {
 impl<S: Hooks> Recovery<S> {
     /// Where the work item is within the engine.
     pub(crate) const WORK_OFFSET: usize = core::mem::offset_of!(Self, work);
+
+    /// The work item of the engine at `this`.
+    ///
+    /// # Safety
+    ///
+    /// `this` must point to a valid `Recovery<S>`.
+    pub(crate) unsafe fn raw_work(this: *mut Self) -> *mut Work<S, RESET_WORK> {
+        // SAFETY: Per the safety requirements `this` is valid.
+        unsafe { core::ptr::addr_of_mut!((*this).work) }
+    }
 
     /// A live device's engine, with the policy of the module parameters
     /// `reset_budget`, `reset_window` and `fault_inject`.
@@ -231,6 +268,11 @@ impl<S: Hooks> Recovery<S> {
         });
     }
 
+    /// Counts `n` requests the device returned while it was being reset.
+    pub(crate) fn reset_harvested(&self, n: u32) {
+        stats::add(&self.stats.reset_harvested, n);
+    }
+
     /// Counts `n` requests completed by polling.
     pub(crate) fn polled(&self, n: u32) {
         stats::add(&self.stats.polled, n);
@@ -261,6 +303,7 @@ impl<S: Hooks> Recovery<S> {
             f.u64(c_str!("timeouts"), &s.timeouts);
             f.u64(c_str!("lost_interrupts"), &s.lost_interrupts);
             f.u64(c_str!("resets"), &s.resets);
+            f.u64(c_str!("reset_harvested"), &s.reset_harvested);
             f.u64(c_str!("requeued"), &s.requeued);
             f.u64(c_str!("failed"), &s.failed);
             f.u64(c_str!("give_ups"), &s.give_ups);

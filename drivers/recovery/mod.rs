@@ -32,7 +32,7 @@ pub(crate) mod protocol;
 mod slots;
 pub(crate) mod stats;
 
-pub(crate) use engine::{Hooks, ModuleContext, Recovery, RESET_WORK};
+pub(crate) use engine::{HasRecovery, Hooks, ModuleContext, Recovery, RESET_WORK};
 pub(crate) use machine::Reason;
 #[cfg_attr(
     rvirtio_blk,

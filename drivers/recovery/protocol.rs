@@ -297,14 +297,15 @@ fn give_up_device<S: Steps, D: DeviceSteps>(s: &S, d: &D) {
 /// still holds is requeued for after the resume, and its queues are
 /// deleted. A dead device needs nothing.
 pub fn freeze<S: Steps>(s: &S) {
-    if !s.locked(|m| m.suspend()) {
-        return;
-    }
-    // A queued reset now does nothing; a running one finishes first.
+    let freeze = s.locked(|m| m.suspend());
+    // A queued reset now does nothing; a running one finishes first, also
+    // one that is giving the device up (Dead already): nothing may touch
+    // the device once the PM core takes over.
     s.flush_work();
     s.flush_driver_work();
-    if s.locked(|m| m.state()) != State::Suspended {
-        // The running reset gave up: the device is dead.
+    if !freeze || s.locked(|m| m.state()) != State::Suspended {
+        // The device is dead (maybe given up by the reset that ran just
+        // now, which has finished): it needs nothing more.
         return;
     }
     bump(&s.stats().suspends);

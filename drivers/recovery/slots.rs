@@ -239,31 +239,38 @@ impl<K: Token> Slots<K> {
         }
     }
 
-    /// After a reset: takes every queue out of its slot, hands each token
-    /// it held to `taken` (under the queue's lock, like every completion)
-    /// and retires the queue into `reset`.
+    /// After a reset: takes every queue out of its slot, hands what the
+    /// device returned while it was being reset (QEMU completes what its
+    /// backend held then) to `returned`, then every token it still held to
+    /// `taken`, each under the queue's lock like every completion, and
+    /// retires the queue into `reset`. Returns how many were returned.
     pub(crate) fn take_back<D: virtio::Driver>(
         &self,
         reset: &mut DeviceReset<'_, D>,
+        mut returned: impl FnMut(K),
         mut taken: impl FnMut(K),
-    ) {
+    ) -> u32 {
+        let mut n = 0;
         for slot in self.slots.iter() {
             let mut guard = slot.lock();
             if let Some(mut vq) = guard.take() {
+                n += drain(&mut vq, &mut returned);
                 while let Some(token) = vq.detach_unused(reset) {
                     taken(token);
                 }
                 reset.retire(vq);
             }
         }
+        n
     }
 
-    /// Makes hardware queue `q` of `map` serve the CPUs that request queue
-    /// `q`'s interrupt is affine to, as `blk_mq_virtio_map_queues` does;
+    /// Makes each hardware queue of `map` serve the CPUs that its request
+    /// queue's interrupt is affine to, as `blk_mq_virtio_map_queues` does;
     /// blk-mq's default spread when a queue has no affinity.
     pub(crate) fn map_queues<D: virtio::Driver>(&self, dev: &DeviceRef<D>, map: &mut QueueMap) {
-        let first = self.first_vq;
-        let mapped = dev.with(|dev| map.set_by_masks(|q| dev.vq_affinity(first.saturating_add(q))));
+        let first = self.first_vq.saturating_add(map.queue_offset());
+        let n = map.nr_queues();
+        let mapped = dev.with(|dev| dev.vq_affinities(first, n, |q, cpu| map.set(cpu, q)));
         if mapped != Some(true) {
             map.map_default();
         }

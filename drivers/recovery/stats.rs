@@ -18,6 +18,9 @@ pub struct Stats<X = ()> {
     pub lost_interrupts: AtomicU64,
     /// Resets started (including the one that gave up).
     pub resets: AtomicU64,
+    /// Requests the device returned while it was being reset: completed
+    /// with its answer, as an interrupt would have.
+    pub reset_harvested: AtomicU64,
     /// Requests a reset took back and sent again.
     pub requeued: AtomicU64,
     /// Requests a reset took back and failed.

@@ -117,6 +117,7 @@ impl<'a, T: Driver> DeviceReset<'a, T> {
     pub(crate) fn delete_vqs(self) -> Result<NoQueues<'a, T>> {
         let dev = self.dev;
         let slot = dev.slot();
+        let _queues = slot.claim_queues().ok_or(EBUSY)?;
         let live = slot.live_vqs();
         if self.retired != live || self.generation != slot.generation() {
             return Err(EINVAL);
@@ -194,19 +195,49 @@ impl<T: Driver> Device<T> {
         unsafe { vb::virtio_max_dma_size(self.raw()) as u64 }
     }
 
-    /// The CPUs the interrupt of virtqueue `index` is affine to, if the
-    /// transport spreads them (MSI-X with per-queue vectors).
-    pub(crate) fn vq_affinity(&self, index: u32) -> Option<CpuMask<'_>> {
-        let index = i32::try_from(index).ok()?;
-        // SAFETY: The device is live; the mask, if any, lives as long as its
-        // queues, which outlive this borrow of the device.
-        let mask = unsafe { vb::rvirtio_vq_affinity(self.raw(), index) };
-        if mask.is_null() {
-            None
-        } else {
-            // SAFETY: As above.
-            Some(unsafe { CpuMask::from_raw(mask) })
+    /// Calls `place(i, cpu)` for every CPU that the interrupt of virtqueue
+    /// `first + i` is affine to, for `i` below `n`, as
+    /// `blk_mq_virtio_map_queues` reads them; false if a queue has no
+    /// affinity (the transport does not spread them: no MSI-X with
+    /// per-queue vectors) or the queues are being created or deleted, and
+    /// the caller should spread them itself.
+    pub(crate) fn vq_affinities(
+        &self,
+        first: u32,
+        n: u32,
+        mut place: impl FnMut(u32, u32),
+    ) -> bool {
+        // The masks belong to the queues' vectors: no queue is deleted
+        // while we hold the claim.
+        let Some(_queues) = self.slot().claim_queues() else {
+            return false;
+        };
+        let live = self.slot().live_vqs();
+        for i in 0..n {
+            let Some(index) = first.checked_add(i) else {
+                return false;
+            };
+            let in_range = usize::try_from(index).is_ok_and(|x| x < live);
+            let Ok(index) = i32::try_from(index) else {
+                return false;
+            };
+            if !in_range {
+                return false;
+            }
+            // SAFETY: The device is live; queue `index` exists (below
+            // `live`) and is not deleted while the claim is held, so the
+            // mask of its vector, if any, stays valid meanwhile.
+            let mask = unsafe { vb::rvirtio_vq_affinity(self.raw(), index) };
+            if mask.is_null() {
+                return false;
+            }
+            // SAFETY: As above, for the rest of this iteration.
+            let mask = unsafe { CpuMask::from_raw(mask) };
+            for cpu in mask.iter() {
+                place(i, cpu);
+            }
         }
+        true
     }
 
     /// Whether the transport gives access to config space at all.
@@ -325,13 +356,15 @@ impl<T: Driver> Device<T> {
     /// Resets the device. On return it owns no buffer of any virtqueue, and
     /// the returned proof lets [`super::Virtqueue::detach_unused`] take them back.
     pub(crate) fn reset(&self) -> DeviceReset<'_, T> {
+        // Taken before the reset: queues created meanwhile (a later
+        // generation) are not covered.
+        let generation = self.slot().generation();
         // SAFETY: The device is live per the type invariant.
         unsafe { vb::virtio_reset_device(self.raw()) };
-        // INVARIANT: Just reset; the proof borrows the device, and queues of
-        // a later generation (`find_vqs`) are not covered by it.
+        // INVARIANT: The queues of `generation` existed before the reset.
         DeviceReset {
             dev: self,
-            generation: self.slot().generation(),
+            generation,
             retired: 0,
         }
     }
@@ -348,12 +381,16 @@ impl<T: Driver> Device<T> {
         pre_vectors: u32,
     ) -> Result<KVec<Vq>> {
         let slot = self.slot();
+        // Creating and deleting queues exclude each other.
+        let _queues = slot.claim_queues().ok_or(EBUSY)?;
         if slot.live_vqs() != 0 {
             return Err(EBUSY);
         }
         let n = specs.len();
         let mut infos = KVec::with_capacity(n, GFP_KERNEL)?;
         let mut raw: KVec<*mut vb::virtqueue> = KVec::with_capacity(n, GFP_KERNEL)?;
+        // Allocated before the queues exist: nothing may fail once they do.
+        let mut vqs = KVec::with_capacity(n, GFP_KERNEL)?;
         for spec in specs.iter() {
             let callback: vb::vq_callback_t = if spec.callback {
                 Some(super::driver::vq_callback::<T>)
@@ -376,7 +413,7 @@ impl<T: Driver> Device<T> {
         let ret = unsafe {
             vb::rvirtio_find_vqs(
                 self.raw(),
-                n as u32,
+                u32::try_from(n).map_err(|_| EINVAL)?,
                 raw.as_mut_ptr(),
                 infos.as_mut_ptr(),
                 pre_vectors,
@@ -388,11 +425,13 @@ impl<T: Driver> Device<T> {
         }
         slot.set_live_vqs(n);
         let generation = slot.next_generation();
-        let mut vqs = KVec::with_capacity(n, GFP_KERNEL)?;
         for ptr in raw.iter() {
             // SAFETY: `find_vqs` succeeded, so each pointer is a virtqueue of
             // this device, alive until `delete_vqs`; each is wrapped once.
-            vqs.push(unsafe { Vq::from_raw(*ptr, generation) }, GFP_KERNEL)?;
+            let vq = unsafe { Vq::from_raw(*ptr, generation) };
+            // Within the capacity reserved above, so it allocates nothing
+            // and cannot fail.
+            vqs.push(vq, GFP_NOWAIT)?;
         }
         Ok(vqs)
     }

@@ -6,7 +6,7 @@ use super::bindings as vb;
 use super::device::{Device, RawDevice, VqSpec};
 use crate::lib::revocable::Revocable;
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use kernel::error::to_result;
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};
@@ -102,6 +102,18 @@ pub(super) struct Slot<T: Driver> {
     data: UnsafeCell<Option<T::Data>>,
     live_vqs: AtomicUsize,
     generation: AtomicU64,
+    /// Set while queues are being created or deleted.
+    queues_busy: AtomicBool,
+}
+
+/// The right to create or delete a device's queues; see
+/// [`Slot::claim_queues`].
+pub(super) struct QueuesClaim<'a>(&'a AtomicBool);
+
+impl Drop for QueuesClaim<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
 }
 
 impl<T: Driver> Slot<T> {
@@ -118,7 +130,18 @@ impl<T: Driver> Slot<T> {
             data: UnsafeCell::new(None),
             live_vqs: AtomicUsize::new(0),
             generation: AtomicU64::new(0),
+            queues_busy: AtomicBool::new(false),
         })
+    }
+
+    /// Claims the right to create or delete the queues; `None` while
+    /// someone else has it, so that checking how many queues live and
+    /// changing it are one step.
+    pub(super) fn claim_queues(&self) -> Option<QueuesClaim<'_>> {
+        self.queues_busy
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .ok()
+            .map(|_| QueuesClaim(&self.queues_busy))
     }
 
     /// The generation of the current (or last) set of virtqueues.

@@ -12,7 +12,7 @@ use crate::mq::{Owned, QueueCtl, Status};
 use crate::params;
 use crate::proto::{self, feature};
 use crate::recovery::policy::{self, Reclaim};
-use crate::recovery::{Drain, Hooks, Recovery};
+use crate::recovery::{Drain, Hooks};
 use crate::virtio::{Device, DeviceReset};
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
@@ -35,10 +35,6 @@ impl Hooks for Shared {
     type Driver = RvirtioBlk;
     type Extra = ();
     const GIVE_UP: &'static str = "the disk is dead, all I/O fails";
-
-    fn recovery(&self) -> &Recovery<Self> {
-        &self.recovery
-    }
 
     fn quiesce(&self) {
         self.with_queue(QueueCtl::quiesce);
@@ -72,15 +68,16 @@ impl Hooks for Shared {
         self.vqs.harvest(Owned::complete);
     }
 
-    /// Requeues what the device held, or fails it when giving up or once it
-    /// went through `request_retries` resets.
+    /// Completes what the device returned during the reset; requeues what
+    /// it still held, or fails it when giving up or once it went through
+    /// `request_retries` resets.
     fn take_back(
         this: ArcBorrow<'_, Self>,
         reset: &mut DeviceReset<'_, RvirtioBlk>,
         give_up: bool,
     ) {
         let retries = params::request_retries();
-        this.vqs.take_back(reset, |rq| {
+        let returned = this.vqs.take_back(reset, Owned::complete, |rq| {
             let requeue = policy::reclaim(give_up, rq.requeues(), retries) == Reclaim::Requeue;
             this.recovery.reclaimed(requeue);
             if requeue {
@@ -89,6 +86,7 @@ impl Hooks for Shared {
                 rq.end(Status::IO_ERROR);
             }
         });
+        this.recovery.reset_harvested(returned);
     }
 
     /// Creates the queues again and writes the cache mode the user chose

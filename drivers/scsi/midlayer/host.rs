@@ -141,8 +141,10 @@ impl<T: HostOps> Host<T> {
         if cfg.poll_queues >= cfg.nr_hw_queues || (cfg.poll_queues != 0 && !T::HAS_POLL) {
             return Err(EINVAL);
         }
-        // SAFETY: Plain allocation; the template is the shim's, filled in
-        // with `T`'s callbacks, which a static table keeps.
+        // SAFETY: Plain allocation. The template is the shim's, bound to the
+        // first table of callbacks and command size it gets; it refuses
+        // (`EINVAL`) those of another type, so every host of the template
+        // runs `T`'s callbacks, which the static table keeps.
         let shost = unsafe {
             sb::rvirtio_scsi_host_alloc(
                 core::mem::size_of::<Priv>() as u32,
@@ -150,7 +152,7 @@ impl<T: HostOps> Host<T> {
                 OpsTable::<T>::get(),
             )
         };
-        let shost = NonNull::new(shost).ok_or(ENOMEM)?;
+        let shost = NonNull::new(kernel::error::from_err_ptr(shost)?).ok_or(ENOMEM)?;
         let raw = sb::rvirtio_scsi_host_config {
             can_queue: cfg.can_queue,
             cmd_per_lun: cfg.cmd_per_lun,

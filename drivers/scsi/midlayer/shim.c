@@ -5,6 +5,7 @@
  */
 #include <linux/blk-mq.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/scatterlist.h>
 #include <linux/string.h>
 #include <scsi/scsi.h>
@@ -15,8 +16,13 @@
 
 #include "shim.h"
 
-/* The Rust glue's callbacks, set by the first rvirtio_scsi_host_alloc(). */
+/*
+ * The Rust glue's callbacks and command size: the template is bound to the
+ * first ones rvirtio_scsi_host_alloc() gets, and refuses others, since
+ * every host of the module shares the one template.
+ */
 static const struct rvirtio_scsi_ops *rvirtio_scsi_ops;
+static DEFINE_MUTEX(rvirtio_scsi_template_lock);
 
 static enum scsi_timeout_action rvirtio_scsi_eh_timed_out(struct scsi_cmnd *sc)
 {
@@ -52,22 +58,33 @@ static struct scsi_host_template rvirtio_scsi_template = {
 	.track_queue_depth = 1,
 };
 
+/* A host of the template, bound to `ops`; an error pointer for other ops. */
 struct Scsi_Host *rvirtio_scsi_host_alloc(unsigned int privsize, unsigned int cmd_size,
 					  const struct rvirtio_scsi_ops *ops)
 {
 	struct scsi_host_template *t = &rvirtio_scsi_template;
+	struct Scsi_Host *shost;
 
-	WRITE_ONCE(rvirtio_scsi_ops, ops);
-	WRITE_ONCE(t->cmd_size, cmd_size);
-	WRITE_ONCE(t->queuecommand, ops->queuecommand);
-	WRITE_ONCE(t->commit_rqs, ops->commit_rqs);
-	WRITE_ONCE(t->mq_poll, ops->mq_poll);
-	WRITE_ONCE(t->map_queues, ops->map_queues);
-	WRITE_ONCE(t->eh_timed_out, ops->eh_timed_out ? rvirtio_scsi_eh_timed_out : NULL);
-	WRITE_ONCE(t->eh_abort_handler, ops->eh_abort_handler);
-	WRITE_ONCE(t->eh_device_reset_handler, ops->eh_device_reset_handler);
-	WRITE_ONCE(t->eh_host_reset_handler, ops->eh_host_reset_handler);
-	return scsi_host_alloc(t, privsize);
+	mutex_lock(&rvirtio_scsi_template_lock);
+	if (!rvirtio_scsi_ops) {
+		t->cmd_size = cmd_size;
+		t->queuecommand = ops->queuecommand;
+		t->commit_rqs = ops->commit_rqs;
+		t->mq_poll = ops->mq_poll;
+		t->map_queues = ops->map_queues;
+		t->eh_timed_out = ops->eh_timed_out ? rvirtio_scsi_eh_timed_out : NULL;
+		t->eh_abort_handler = ops->eh_abort_handler;
+		t->eh_device_reset_handler = ops->eh_device_reset_handler;
+		t->eh_host_reset_handler = ops->eh_host_reset_handler;
+		/* Published last: the wrapper above reads it. */
+		WRITE_ONCE(rvirtio_scsi_ops, ops);
+	} else if (rvirtio_scsi_ops != ops || t->cmd_size != cmd_size) {
+		mutex_unlock(&rvirtio_scsi_template_lock);
+		return ERR_PTR(-EINVAL);
+	}
+	shost = scsi_host_alloc(t, privsize);
+	mutex_unlock(&rvirtio_scsi_template_lock);
+	return shost;
 }
 
 void rvirtio_scsi_host_configure(struct Scsi_Host *shost,

@@ -132,6 +132,11 @@ impl Shared {
     /// Waits for the event work and the offline work.
     fn flush_works(&self) {
         crate::lib::work::flush(&self.event_work);
+        self.flush_offline_work();
+    }
+
+    /// Waits for the offline work.
+    pub(crate) fn flush_offline_work(&self) {
         crate::lib::work::flush(&self.offline_work);
     }
 }

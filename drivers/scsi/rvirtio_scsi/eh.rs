@@ -18,7 +18,7 @@ use crate::device::{RvirtioScsi, Shared};
 use crate::lib::completion::Completion;
 use crate::lib::time;
 use crate::params;
-use crate::proto::{Tmf, TmfReq, TmfResp};
+use crate::proto::{self, Tmf, TmfReq, TmfResp};
 use crate::recovery::stats::bump;
 use crate::recovery::{Expiry, Reason, Recovery};
 use crate::scsi::{Cmd, EhResult, ResetCmd, TimedOut};
@@ -145,7 +145,7 @@ pub(crate) fn abort(shared: ArcBorrow<'_, Shared>, cmd: &Cmd<RvirtioScsi>) -> Eh
     if let Some(why) = Recovery::broken(shared) {
         return reset_then(shared, why, check);
     }
-    let (Ok(target), Ok(lun)) = (u8::try_from(cmd.target()), u16::try_from(cmd.lun())) else {
+    let Some((target, lun)) = proto::address(cmd.target(), cmd.lun()) else {
         return EhResult::Failed;
     };
     bump(&shared.recovery.stats().extra.aborts);
@@ -172,7 +172,7 @@ pub(crate) fn device_reset(shared: ArcBorrow<'_, Shared>, cmd: &ResetCmd<Rvirtio
     if let Some(why) = Recovery::broken(shared) {
         return reset_then(shared, why, check);
     }
-    let (Ok(target), Ok(lun)) = (u8::try_from(cmd.target()), u16::try_from(cmd.lun())) else {
+    let Some((target, lun)) = proto::address(cmd.target(), cmd.lun()) else {
         return EhResult::Failed;
     };
     bump(&shared.recovery.stats().extra.lun_resets);

@@ -12,7 +12,7 @@ use crate::device::{self, RvirtioScsi, ScsiStats, Shared};
 use crate::events;
 use crate::lib::debugfs::FileSet;
 use crate::proto;
-use crate::recovery::{Hooks, Recovery};
+use crate::recovery::Hooks;
 use crate::virtio::{Device, DeviceReset};
 use kernel::c_str;
 use kernel::prelude::*;
@@ -23,8 +23,10 @@ impl Hooks for Shared {
     type Extra = ScsiStats;
     const GIVE_UP: &'static str = "its LUNs go offline, all I/O fails";
 
-    fn recovery(&self) -> &Recovery<Self> {
-        &self.recovery
+    /// The offline work a giving-up reset queued. (Not the event work: it
+    /// runs on a freezable queue, frozen by the time the devices sleep.)
+    fn flush_work(&self) {
+        self.flush_offline_work();
     }
 
     fn harvest(&self) {
@@ -41,10 +43,11 @@ impl Hooks for Shared {
         } else {
             proto::did::RESET
         };
-        this.vqs.take_back(reset, |cmd| {
+        let returned = this.vqs.take_back(reset, crate::io::complete, |cmd| {
             this.recovery.reclaimed(!give_up);
             cmd.finish(host, 0, 0, &[]);
         });
+        this.recovery.reset_harvested(returned);
         let ctrl = this.ctrl.lock().take();
         if let Some(mut vq) = ctrl {
             crate::eh::answer_all(&mut vq);

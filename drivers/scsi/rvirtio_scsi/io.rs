@@ -64,8 +64,7 @@ pub(crate) fn complete(cmd: OwnedCmd<RvirtioScsi>) {
 /// carry (the host's limits keep the midlayer below them) or an oversized
 /// CDB.
 fn request(cmd: &Cmd<RvirtioScsi>) -> Option<CmdReq> {
-    let target = u8::try_from(cmd.target()).ok()?;
-    let lun = u16::try_from(cmd.lun()).ok()?;
+    let (target, lun) = proto::address(cmd.target(), cmd.lun())?;
     CmdReq::new(target, lun, cmd.id(), cmd.cdb())
 }
 

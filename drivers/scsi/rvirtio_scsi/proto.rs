@@ -164,6 +164,17 @@ pub fn encode_lun(target: u8, lun: u16) -> [u8; 8] {
     [1, target, high | 0x40, low, 0, 0, 0, 0]
 }
 
+/// The target and LUN of a command in the form the virtio-scsi LUN
+/// encoding carries ([`encode_lun`]): a target below 256, and a LUN below
+/// 0x8000 (flat-addressed LUNs, as Linux numbers them, have the 0x4000 bit
+/// set; a higher one would read as another addressing method). `None` for
+/// an address the encoding cannot carry.
+pub fn address(target: u32, lun: u64) -> Option<(u8, u16)> {
+    let target = u8::try_from(target).ok()?;
+    let lun = u16::try_from(lun).ok().filter(|&l| l < 0x8000)?;
+    Some((target, lun))
+}
+
 /// The target and LUN an event names, decoded as the C driver does:
 /// `lun[1]` and `lun[2] << 8 | lun[3]` (so a flat-addressed LUN keeps its
 /// 0x4000 bit, as Linux numbers such LUNs).

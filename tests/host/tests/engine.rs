@@ -74,6 +74,8 @@ struct World {
     queued: AtomicBool,
     running: AtomicBool,
     remove_done: AtomicBool,
+    /// Between freeze and restore: the PM core owns the device.
+    asleep: AtomicBool,
     stats: Stats<()>,
     time: AtomicU64,
     /// What the device answers: status byte, and whether restart,
@@ -121,6 +123,7 @@ impl World {
             queued: AtomicBool::new(false),
             running: AtomicBool::new(false),
             remove_done: AtomicBool::new(false),
+            asleep: AtomicBool::new(false),
             stats: Stats::default(),
             time: AtomicU64::new(0),
             status: AtomicU8::new(status::ACKNOWLEDGE | status::DRIVER | status::DRIVER_OK),
@@ -327,6 +330,10 @@ impl MockDev<'_> {
         if self.w.remove_done.load(Ordering::SeqCst) {
             self.w.error(format!("{what} after remove returned"));
         }
+        if self.w.asleep.load(Ordering::SeqCst) && self.me == 0 {
+            self.w
+                .error(format!("the reset work did {what} while the system slept"));
+        }
         self.w.dev.lock().unwrap()
     }
 }
@@ -349,7 +356,13 @@ impl DeviceSteps for MockDev<'_> {
 
     fn unquiesce(&self) {
         let mut d = self.touch("unquiesce");
-        d.quiesced = d.quiesced.saturating_sub(1);
+        match d.quiesced.checked_sub(1) {
+            Some(n) => d.quiesced = n,
+            None => {
+                drop(d);
+                self.w.error("unquiesce without quiesce".into());
+            }
+        }
     }
 
     fn drain(&self, _why: Drain) -> bool {
@@ -381,9 +394,8 @@ impl DeviceSteps for MockDev<'_> {
         if !d.reset {
             self.w.error("take back before a reset".into());
         }
-        if d.quiesced == 0 && !d.driver_ok {
-            // Sleep and remove take back with the queue drained, resets
-            // with it quiesced: either way it is stopped.
+        if d.quiesced == 0 {
+            self.w.error("take back with submissions running".into());
         }
         drop(d);
         let c = if give_up {
@@ -625,8 +637,13 @@ fn sleep_cycle(w: &World, m: &Model<'_>) {
     // features again (virtio_device_restore). It is modelled as always
     // succeeding: when it fails it does not call the driver's restore at
     // all, which leaves the queue quiesced (a known gap, not the engine's
-    // protocol).
+    // protocol). Meanwhile nothing else may touch the device.
+    w.asleep.store(true, Ordering::SeqCst);
     w.step(m.me, "pm core");
+    if w.queued.load(Ordering::SeqCst) || w.running.load(Ordering::SeqCst) {
+        w.error("the reset work is queued or running while the system sleeps".into());
+    }
+    w.asleep.store(false, Ordering::SeqCst);
     {
         let mut d = w.dev.lock().unwrap();
         d.reset = true;

@@ -22,6 +22,20 @@ fn lun_encoding_matches_virtio_scsi_init_hdr() {
 }
 
 #[test]
+fn addresses_the_encoding_carries() {
+    assert_eq!(address(0, 0), Some((0, 0)));
+    assert_eq!(address(255, 0x3fff), Some((255, 0x3fff)));
+    // Flat-addressed LUNs as Linux numbers them (0x4000 | lun).
+    assert_eq!(address(1, 0x4123), Some((1, 0x4123)));
+    assert_eq!(encode_lun(1, 0x4123), encode_lun(1, 0x0123));
+    // Beyond the encoding: a target past 255 would alias another one, a LUN
+    // with 0x8000 set another addressing method.
+    assert_eq!(address(256, 0), None);
+    assert_eq!(address(0, 0x8000), None);
+    assert_eq!(address(0, 1 << 32), None);
+}
+
+#[test]
 fn request_header() {
     let r = CmdReq::new(2, 5, 0x1122_3344_5566_7788, &[0x28, 0, 1, 2]).unwrap();
     assert_eq!(r.lun, encode_lun(2, 5));

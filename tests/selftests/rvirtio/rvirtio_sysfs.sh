@@ -45,7 +45,8 @@ bad_param_refused() {
 
 counters_present() {
 	local f
-	for f in timeouts lost_interrupts resets requeued failed give_ups polled suspends state; do
+	for f in timeouts lost_interrupts resets reset_harvested requeued failed give_ups polled \
+		suspends state; do
 		[ -r "$dbg/$f" ] || return 1
 	done
 }
