@@ -150,6 +150,9 @@ macro_rules! impl_recovery_work {
             const OFFSET: usize = ::core::mem::offset_of!($shared, $field)
                 + $crate::recovery::Recovery::<$shared>::WORK_OFFSET;
 
+            /// # Safety
+            ///
+            /// `ptr` must point to a valid `$shared`, as `HasWork` requires.
             #[inline]
             unsafe fn raw_get_work(ptr: *mut Self) -> *mut ::kernel::workqueue::Work<$shared, 100> {
                 // SAFETY: The caller passes a valid pointer to a `$shared`.
