@@ -8,6 +8,8 @@
 use super::machine::{Machine, Reason, State};
 use super::params;
 use super::protocol::{self, DeviceSteps, Drain, Expiry, Msg, Steps};
+#[cfg(doc)]
+use super::slots::Slots;
 use super::stats::{self, Stats};
 use crate::lib::debugfs::{Counters, Dir, FileSet};
 use crate::lib::irqlock::IrqSpinLock;
@@ -79,8 +81,9 @@ pub(crate) trait Hooks:
     /// Waits for the driver's other work items that recovery or a config
     /// change queue (at sleep and remove).
     fn flush_work(&self) {}
-    /// Completes what the device returned, its callbacks off (before a
-    /// reset).
+    /// Completes what the device returned, its callbacks off, and parks the
+    /// queues (before a reset): until the take-back, nothing but the reset
+    /// touches them ([`Slots::harvest`]).
     fn harvest(&self);
     /// Completes what the reset device returned during the reset (counted
     /// with [`Recovery::reset_harvested`]), takes back every buffer it

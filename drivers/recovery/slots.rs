@@ -5,16 +5,40 @@
 //! Each slot is behind an irqsave lock (the queue's callback runs in hard-IRQ
 //! context) and is empty while the device has no queues: during a reset,
 //! after giving up, during remove. Submission, interrupt, poll, timeout and
-//! the reset all reach the queues through here.
+//! the reset all reach the queues through here. From the reset's harvest
+//! until its take-back the queues are *parked*: only the reset touches them,
+//! so what the device returns meanwhile (QEMU completes what its backend
+//! held while it resets) is taken back by the reset, not by an interrupt.
 
 use crate::lib::irqlock::IrqSpinLock;
 use crate::lib::queuemap::QueueMap;
 use crate::virtio::{self, DeviceRef, DeviceReset, Token, Virtqueue, Vq, VqSpec};
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::prelude::*;
 use kernel::str::CString;
 
 /// One request virtqueue: `None` while the device has none.
-pub(crate) type Slot<K> = IrqSpinLock<Option<Virtqueue<K>>>;
+type Slot<K> = IrqSpinLock<Option<Virtqueue<K>>>;
+
+/// A slot, and whether its queue is parked for a reset.
+struct Entry<K: Token> {
+    slot: Pin<KBox<Slot<K>>>,
+    /// Read and written only under the slot's lock.
+    parked: AtomicBool,
+}
+
+impl<K: Token> Entry<K> {
+    /// Runs `f` under the slot's lock, with the queue unless the device has
+    /// none or a reset parked it.
+    fn live<R>(&self, f: impl FnOnce(Option<&mut Virtqueue<K>>) -> R) -> R {
+        let mut guard = self.slot.lock();
+        if self.parked.load(Ordering::Relaxed) {
+            f(None)
+        } else {
+            f(guard.as_mut())
+        }
+    }
+}
 
 /// Why a request could not be given to its queue; it comes back with the
 /// reason.
@@ -43,7 +67,7 @@ impl<K> Refused<K> {
 
 /// A device's request virtqueues, which carry tokens `K`.
 pub(crate) struct Slots<K: Token> {
-    slots: KVec<Pin<KBox<Slot<K>>>>,
+    slots: KVec<Entry<K>>,
     /// The last `poll_queues` have no interrupt.
     poll_queues: usize,
     /// The device's index of the first request virtqueue.
@@ -58,15 +82,19 @@ impl<K: Token> Slots<K> {
         let poll_queues = usize::try_from(poll_queues).map_err(|_| EINVAL)?;
         let mut slots = KVec::with_capacity(n, GFP_KERNEL)?;
         for _ in 0..n {
+            let slot = KBox::pin_init(
+                IrqSpinLock::new(
+                    None,
+                    kernel::c_str!("rvirtio::request_vq"),
+                    kernel::static_lock_class!(),
+                ),
+                GFP_KERNEL,
+            )?;
             slots.push(
-                KBox::pin_init(
-                    IrqSpinLock::new(
-                        None,
-                        kernel::c_str!("rvirtio::request_vq"),
-                        kernel::static_lock_class!(),
-                    ),
-                    GFP_KERNEL,
-                )?,
+                Entry {
+                    slot,
+                    parked: AtomicBool::new(false),
+                },
                 GFP_KERNEL,
             )?;
         }
@@ -82,10 +110,8 @@ impl<K: Token> Slots<K> {
         self.slots.len()
     }
 
-    fn get(&self, index: u32) -> Option<&Slot<K>> {
-        self.slots
-            .get(usize::try_from(index).ok()?)
-            .map(|slot| &**slot)
+    fn get(&self, index: u32) -> Option<&Entry<K>> {
+        self.slots.get(usize::try_from(index).ok()?)
     }
 
     /// Adds the specs of the request queues to `specs`, named by
@@ -111,15 +137,17 @@ impl<K: Token> Slots<K> {
 
     /// Puts the queues `find_vqs` created in their slots, in order.
     pub(crate) fn install(&self, vqs: impl Iterator<Item = Vq>) {
-        for (slot, vq) in self.slots.iter().zip(vqs) {
-            *slot.lock() = Some(vq.into_typed());
+        for (e, vq) in self.slots.iter().zip(vqs) {
+            let mut guard = e.slot.lock();
+            *guard = Some(vq.into_typed());
+            e.parked.store(false, Ordering::Relaxed);
         }
     }
 
     /// The free descriptors of the first queue (1 without queues).
     pub(crate) fn ring_size(&self) -> u32 {
         self.get(0)
-            .and_then(|slot| slot.lock().as_ref().map(Virtqueue::num_free))
+            .and_then(|e| e.live(|vq| vq.map(|vq| vq.num_free())))
             .unwrap_or(1)
     }
 
@@ -129,10 +157,13 @@ impl<K: Token> Slots<K> {
     /// room.
     #[inline(always)]
     pub(crate) fn submit(&self, index: u32, token: K, kick: bool) -> Result<(), Refused<K>> {
-        let Some(slot) = self.get(index) else {
+        let Some(e) = self.get(index) else {
             return Err(Refused::NoQueue(token));
         };
-        let mut guard = slot.lock();
+        let mut guard = e.slot.lock();
+        if e.parked.load(Ordering::Relaxed) {
+            return Err(Refused::NoQueue(token));
+        }
         let Some(vq) = guard.as_mut() else {
             return Err(Refused::NoQueue(token));
         };
@@ -157,9 +188,10 @@ impl<K: Token> Slots<K> {
         mut next: impl FnMut() -> Option<K>,
         mut refused: impl FnMut(Refused<K>),
     ) {
-        if let Some(slot) = self.get(index) {
-            let mut guard = slot.lock();
-            if let Some(vq) = guard.as_mut() {
+        if let Some(e) = self.get(index) {
+            let mut guard = e.slot.lock();
+            let parked = e.parked.load(Ordering::Relaxed);
+            if let (false, Some(vq)) = (parked, guard.as_mut()) {
                 while let Some(token) = next() {
                     if let Err((token, err)) = vq.add(token) {
                         refused(Refused::of(token, err));
@@ -176,23 +208,23 @@ impl<K: Token> Slots<K> {
 
     /// Notifies the device of what queue `index` holds (`commit_rqs`).
     pub(crate) fn commit(&self, index: u32) {
-        if let Some(slot) = self.get(index) {
-            if let Some(vq) = slot.lock().as_mut() {
-                vq.kick();
-            }
+        if let Some(e) = self.get(index) {
+            e.live(|vq| {
+                if let Some(vq) = vq {
+                    vq.kick();
+                }
+            });
         }
     }
 
-    /// Runs `f` under queue `index`'s lock, with the queue if the device has
-    /// it; `None` if there is no such queue.
+    /// Runs `f` under queue `index`'s lock, with the queue unless the device
+    /// has none or a reset parked it; `None` if there is no such queue.
     pub(crate) fn with<R>(
         &self,
         index: u32,
         f: impl FnOnce(Option<&mut Virtqueue<K>>) -> R,
     ) -> Option<R> {
-        let slot = self.get(index)?;
-        let mut guard = slot.lock();
-        Some(f(guard.as_mut()))
+        Some(self.get(index)?.live(f))
     }
 
     /// Hands every token the device returned on queue `index` to `done`,
@@ -218,24 +250,30 @@ impl<K: Token> Slots<K> {
         });
     }
 
-    /// Before a reset: disables every queue's callback and hands what the
-    /// device returned to `done`.
+    /// Before a reset: disables every queue's callback, hands what the
+    /// device returned to `done`, and parks the queues: until
+    /// [`Self::take_back`], submissions, interrupts, polls and timeouts find
+    /// no queue.
     pub(crate) fn harvest(&self, mut done: impl FnMut(K)) {
-        for slot in self.slots.iter() {
-            if let Some(vq) = slot.lock().as_mut() {
+        for e in self.slots.iter() {
+            let mut guard = e.slot.lock();
+            if let Some(vq) = guard.as_mut() {
                 vq.disable_cb();
                 drain(vq, &mut done);
             }
+            e.parked.store(true, Ordering::Relaxed);
         }
     }
 
     #[cfg_attr(rvirtio_blk, expect(dead_code, reason = "only rvirtio_scsi uses it"))]
     /// Hands what the device returned on every queue to `done`.
     pub(crate) fn drain_all(&self, mut done: impl FnMut(K)) {
-        for slot in self.slots.iter() {
-            if let Some(vq) = slot.lock().as_mut() {
-                drain(vq, &mut done);
-            }
+        for e in self.slots.iter() {
+            e.live(|vq| {
+                if let Some(vq) = vq {
+                    drain(vq, &mut done);
+                }
+            });
         }
     }
 
@@ -251,8 +289,9 @@ impl<K: Token> Slots<K> {
         mut taken: impl FnMut(K),
     ) -> u32 {
         let mut n = 0;
-        for slot in self.slots.iter() {
-            let mut guard = slot.lock();
+        for e in self.slots.iter() {
+            let mut guard = e.slot.lock();
+            e.parked.store(false, Ordering::Relaxed);
             if let Some(mut vq) = guard.take() {
                 n += drain(&mut vq, &mut returned);
                 while let Some(token) = vq.detach_unused(reset) {
