@@ -45,5 +45,10 @@ pub(crate) use machine::State;
 )]
 pub(crate) use protocol::Drain;
 pub(crate) use protocol::Expiry;
+#[cfg_attr(
+    rvirtio_blk,
+    expect(unused_imports, reason = "only rvirtio_scsi uses it")
+)]
+pub(crate) use slots::drain;
 pub(crate) use slots::{Refused, Slots};
 pub(crate) use stats::Stats;

@@ -310,13 +310,21 @@ pub fn freeze<S: Steps>(s: &S) {
     }
     bump(&s.stats().suspends);
     s.with_device(|d| {
-        if !d.drain(Drain::Sleep) {
-            d.log(Msg::StillInFlight(Drain::Sleep));
-        }
-        d.quiesce();
-        take_back(d, false);
+        stop_and_take_back(d, Drain::Sleep);
+        // Submissions stay stopped until the restore.
         d.undrain();
     });
+}
+
+/// Lets the requests in flight end for a bounded time, stops submissions,
+/// resets the device and takes back what it still holds: requeued for
+/// after a sleep, failed at removal.
+fn stop_and_take_back<D: DeviceSteps>(d: &D, why: Drain) {
+    if !d.drain(why) {
+        d.log(Msg::StillInFlight(why));
+    }
+    d.quiesce();
+    take_back(d, why == Drain::Remove);
 }
 
 /// The system woke up, and the virtio core has reset the device and
@@ -349,11 +357,8 @@ pub fn remove<S: Steps>(s: &S) {
     s.flush_work();
     s.flush_driver_work();
     s.with_device(|d| {
-        if !d.drain(Drain::Remove) {
-            d.log(Msg::StillInFlight(Drain::Remove));
-        }
-        d.quiesce();
-        take_back(d, true);
+        stop_and_take_back(d, Drain::Remove);
+        // What is left, or new, fails now: the device has no queues.
         d.unquiesce();
         d.undrain();
     });

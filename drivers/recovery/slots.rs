@@ -10,7 +10,7 @@
 //! so what the device returns meanwhile (QEMU completes what its backend
 //! held while it resets) is taken back by the reset, not by an interrupt.
 
-use crate::lib::irqlock::IrqSpinLock;
+use crate::lib::irqlock::{IrqGuard, IrqSpinLock};
 use crate::lib::queuemap::QueueMap;
 use crate::virtio::{self, DeviceRef, DeviceReset, Token, Virtqueue, Vq, VqSpec};
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -28,14 +28,18 @@ struct Entry<K: Token> {
 }
 
 impl<K: Token> Entry<K> {
+    /// The slot's lock, held, if the slot has a queue that no reset parked.
+    fn lock_live(&self) -> Option<IrqGuard<'_, Option<Virtqueue<K>>>> {
+        let guard = self.slot.lock();
+        (!self.parked.load(Ordering::Relaxed) && guard.is_some()).then_some(guard)
+    }
+
     /// Runs `f` under the slot's lock, with the queue unless the device has
     /// none or a reset parked it.
     fn live<R>(&self, f: impl FnOnce(Option<&mut Virtqueue<K>>) -> R) -> R {
-        let mut guard = self.slot.lock();
-        if self.parked.load(Ordering::Relaxed) {
-            f(None)
-        } else {
-            f(guard.as_mut())
+        match self.lock_live() {
+            Some(mut guard) => f(guard.as_mut()),
+            None => f(None),
         }
     }
 }
@@ -157,13 +161,9 @@ impl<K: Token> Slots<K> {
     /// room.
     #[inline(always)]
     pub(crate) fn submit(&self, index: u32, token: K, kick: bool) -> Result<(), Refused<K>> {
-        let Some(e) = self.get(index) else {
+        let Some(mut guard) = self.get(index).and_then(Entry::lock_live) else {
             return Err(Refused::NoQueue(token));
         };
-        let mut guard = e.slot.lock();
-        if e.parked.load(Ordering::Relaxed) {
-            return Err(Refused::NoQueue(token));
-        }
         let Some(vq) = guard.as_mut() else {
             return Err(Refused::NoQueue(token));
         };
@@ -188,10 +188,8 @@ impl<K: Token> Slots<K> {
         mut next: impl FnMut() -> Option<K>,
         mut refused: impl FnMut(Refused<K>),
     ) {
-        if let Some(e) = self.get(index) {
-            let mut guard = e.slot.lock();
-            let parked = e.parked.load(Ordering::Relaxed);
-            if let (false, Some(vq)) = (parked, guard.as_mut()) {
+        if let Some(mut guard) = self.get(index).and_then(Entry::lock_live) {
+            if let Some(vq) = guard.as_mut() {
                 while let Some(token) = next() {
                     if let Err((token, err)) = vq.add(token) {
                         refused(Refused::of(token, err));
@@ -318,7 +316,7 @@ impl<K: Token> Slots<K> {
 
 /// Hands every token the device returned on `vq` to `done`; returns how
 /// many.
-fn drain<K: Token>(vq: &mut Virtqueue<K>, mut done: impl FnMut(K)) -> u32 {
+pub(crate) fn drain<K: Token>(vq: &mut Virtqueue<K>, mut done: impl FnMut(K)) -> u32 {
     let mut n = 0;
     while let Some((token, _len)) = vq.get_buf() {
         done(token);

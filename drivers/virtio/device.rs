@@ -214,16 +214,13 @@ impl<T: Driver> Device<T> {
         };
         let live = self.slot().live_vqs();
         for i in 0..n {
-            let Some(index) = first.checked_add(i) else {
+            let Some(index) = first
+                .checked_add(i)
+                .filter(|&x| usize::try_from(x).is_ok_and(|x| x < live))
+                .and_then(|x| i32::try_from(x).ok())
+            else {
                 return false;
             };
-            let in_range = usize::try_from(index).is_ok_and(|x| x < live);
-            let Ok(index) = i32::try_from(index) else {
-                return false;
-            };
-            if !in_range {
-                return false;
-            }
             // SAFETY: The device is live; queue `index` exists (below
             // `live`) and is not deleted while the claim is held, so the
             // mask of its vector, if any, stays valid meanwhile.

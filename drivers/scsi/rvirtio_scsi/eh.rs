@@ -20,7 +20,7 @@ use crate::lib::time;
 use crate::params;
 use crate::proto::{self, Tmf, TmfReq, TmfResp};
 use crate::recovery::stats::bump;
-use crate::recovery::{Expiry, Reason, Recovery};
+use crate::recovery::{drain, Expiry, Reason, Recovery};
 use crate::scsi::{Cmd, EhResult, ResetCmd, TimedOut};
 use crate::vdev_warn;
 use crate::virtio::{self, ArcToken, Chain, DeviceWritable};
@@ -73,9 +73,7 @@ impl TmfCmd {
 
 /// Wakes the handlers waiting for the answers the device returned.
 pub(crate) fn answer_all(vq: &mut crate::device::CtrlVq) {
-    while let Some((tmf, _len)) = vq.get_buf() {
-        tmf.0.finish(ANSWERED);
-    }
+    drain(vq, |tmf| tmf.0.finish(ANSWERED));
 }
 
 /// After a reset: wakes the handlers whose requests the device never
@@ -105,9 +103,7 @@ fn given_back(shared: &Shared, cmd: &Cmd<RvirtioScsi>) -> bool {
         .vqs
         .with(cmd.hw_queue(), |vq| {
             if let Some(vq) = vq {
-                while let Some((c, _len)) = vq.get_buf() {
-                    crate::io::complete(c);
-                }
+                drain(vq, crate::io::complete);
             }
             !cmd.is_held()
         })

@@ -11,6 +11,7 @@
 
 use crate::device::Shared;
 use crate::proto;
+use crate::recovery::drain;
 use crate::scsi;
 use crate::virtio::{self, Chain, DeviceReset, DeviceWritable, Virtqueue};
 use kernel::prelude::*;
@@ -121,9 +122,7 @@ pub(crate) fn take_back<D: virtio::Driver>(
         let Events { vq, done, idle, .. } = &mut *events;
         let vq = vq.take().map(|mut vq| {
             // Events the device posted but nobody collected yet still count.
-            while let Some((buf, _len)) = vq.get_buf() {
-                stash(done, buf);
-            }
+            drain(&mut vq, |buf| stash(done, buf));
             while let Some(buf) = vq.detach_unused(reset) {
                 stash(idle, buf);
             }
@@ -145,9 +144,7 @@ pub(crate) fn done(shared: ArcBorrow<'_, Shared>) {
         let mut events = shared.events.lock();
         let Events { vq, done, .. } = &mut *events;
         if let Some(vq) = vq.as_mut() {
-            while let Some((buf, _len)) = vq.get_buf() {
-                stash(done, buf);
-            }
+            drain(vq, |buf| stash(done, buf));
         }
         events.pending()
     };
