@@ -22,3 +22,11 @@ pub(crate) fn secs_to_jiffies(secs: u32) -> u64 {
     // SAFETY: Pure function.
     unsafe { bindings::__msecs_to_jiffies(secs.saturating_mul(1000)) as u64 }
 }
+
+/// `j` jiffies in whole seconds.
+pub(crate) fn jiffies_to_secs(j: u64) -> u64 {
+    let j = usize::try_from(j).unwrap_or(usize::MAX);
+    // SAFETY: Pure function.
+    let ms = unsafe { bindings::jiffies_to_msecs(j) };
+    u64::from(ms) / 1000
+}

@@ -7,7 +7,8 @@
 
 use super::machine::{Machine, Reason, State};
 use super::params;
-use super::protocol::{self, DeviceSteps, Drain, Expiry, Msg, Steps};
+use super::policy::Overdue;
+use super::protocol::{self, DeviceSteps, Drain, Expiry, Harvest, Msg, Steps};
 #[cfg(doc)]
 use super::slots::Slots;
 use super::stats::{self, Stats};
@@ -18,7 +19,7 @@ use crate::lib::work::{self, WorkQueue, WQ_MEM_RECLAIM, WQ_UNBOUND};
 use crate::virtio::status::{health, Health};
 use crate::virtio::{self, Device, DeviceRef, DeviceReset, NoQueues};
 use crate::{vdev_err, vdev_warn};
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use kernel::c_str;
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};
@@ -126,6 +127,9 @@ pub(crate) struct Recovery<S: Hooks> {
     dev: DeviceRef<S::Driver>,
     stats: Arc<Stats<S::Extra>>,
     faults: bool,
+    /// When a request overdue on a healthy device was last logged
+    /// (jiffies; 0: never).
+    overdue_logged: AtomicU64,
     wq: Arc<WorkQueue>,
     debugfs: Arc<Dir>,
 }
@@ -245,6 +249,7 @@ impl<S: Hooks> Recovery<S> {
                 GFP_KERNEL
             )?,
             faults: params::fault_inject(),
+            overdue_logged: AtomicU64::new(0),
             wq,
             debugfs,
         }? Error)
@@ -308,6 +313,7 @@ impl<S: Hooks> Recovery<S> {
         Counters::new(name, &self.debugfs, self.stats.clone(), |f, s| {
             f.u64(c_str!("timeouts"), &s.timeouts);
             f.u64(c_str!("lost_interrupts"), &s.lost_interrupts);
+            f.u64(c_str!("renotified"), &s.renotified);
             f.u64(c_str!("resets"), &s.resets);
             f.u64(c_str!("reset_harvested"), &s.reset_harvested);
             f.u64(c_str!("requeued"), &s.requeued);
@@ -343,13 +349,53 @@ impl<S: Hooks> Recovery<S> {
         broken
     }
 
-    /// A request's timer expired: see [`protocol::timed_out`].
+    /// A request's timer expired: see [`protocol::timed_out`]. A request
+    /// overdue on a healthy device is logged, at most once a minute per
+    /// device.
     pub(crate) fn timed_out(
         this: ArcBorrow<'_, S>,
-        returned: impl FnOnce() -> bool,
-        stall: Option<(u32, u32)>,
+        harvest: impl FnOnce() -> Harvest,
+        overdue: impl FnOnce() -> Option<Overdue>,
+        renotify: impl FnOnce(),
     ) -> Expiry {
-        protocol::timed_out(&Engine::new(this, None), returned, stall)
+        let expiry = protocol::timed_out(&Engine::new(this, None), harvest, overdue, renotify);
+        if let Expiry::Healthy { stalled } = expiry {
+            this.recovery().log_overdue(stalled);
+        }
+        expiry
+    }
+
+    /// Logs that requests are overdue on a healthy device, unless that was
+    /// logged less than a minute ago.
+    fn log_overdue(&self, stalled: u64) {
+        let now = time::jiffies();
+        let last = self.overdue_logged.load(Ordering::Relaxed);
+        let minute = time::secs_to_jiffies(60);
+        if last != 0 && now.wrapping_sub(last) < minute {
+            return;
+        }
+        if self
+            .overdue_logged
+            .compare_exchange(last, now.max(1), Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+        {
+            return;
+        }
+        let secs = time::jiffies_to_secs(stalled);
+        self.dev.with(|dev| {
+            if secs == 0 {
+                vdev_warn!(
+                    dev,
+                    "requests overdue on a healthy device: notified it again, waiting for it"
+                )
+            } else {
+                vdev_warn!(
+                    dev,
+                    "requests overdue on a healthy device, no progress for {} s: waiting for it",
+                    secs
+                )
+            }
+        });
     }
 
     #[cfg_attr(rvirtio_blk, expect(dead_code, reason = "only rvirtio_scsi uses it"))]

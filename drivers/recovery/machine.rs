@@ -46,8 +46,12 @@ pub enum Reason {
     NeedsReset,
     /// DRIVER_OK was cleared under us: the device was reset by the host.
     NotReady,
-    /// A request timed out too many times in a row on a healthy device.
+    /// A request's queue made no progress for longer than the stall policy
+    /// allows, on a healthy device.
     Stalled,
+    /// A request queue is broken: the device put a used entry on it that
+    /// the virtio core refused.
+    BrokenQueue,
     /// A test asked for it.
     Injected,
     #[cfg_attr(rvirtio_blk, expect(dead_code, reason = "only rvirtio_scsi uses it"))]
@@ -63,6 +67,7 @@ impl Reason {
             Reason::NeedsReset => "device needs reset",
             Reason::NotReady => "device lost DRIVER_OK",
             Reason::Stalled => "request stalled",
+            Reason::BrokenQueue => "virtqueue broken by the device",
             Reason::Injected => "injected",
             Reason::Driver(why) => why,
         }

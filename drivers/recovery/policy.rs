@@ -12,25 +12,55 @@ use crate::virtio::status::Health;
 /// What a timeout handler does about a request the device still owns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimeoutVerdict {
-    /// The device is healthy and the request is not yet overdue: wait more.
+    /// The device is healthy: wait more.
     Wait,
+    /// The device is healthy and this is the request's first expiry: notify
+    /// its queue again (a lost notification from the driver costs one
+    /// timeout, not a reset; the spec allows spurious notifications), and
+    /// wait.
+    Renotify,
     /// Reset the device for this reason (the request stays untouched until
     /// the reset takes it back).
     Reset(Reason),
 }
 
+/// What a timeout found out, after the harvest, about a request the device
+/// still holds and about its queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Overdue {
+    /// The request's queue is broken (the virtio core saw a used entry it
+    /// could not accept): only a reset mends it.
+    pub queue_broken: bool,
+    /// This is the request's first expiry since it was sent.
+    pub first: bool,
+    /// How long (jiffies) the request's queue has completed nothing while
+    /// the request was overdue: counted from its first expiry, and from 0
+    /// again whenever the queue completed something between two expiries.
+    pub stalled: u64,
+    /// The stall policy: reset a healthy device once a request has been
+    /// stalled this long (jiffies); `None`: never.
+    pub stall_limit: Option<u64>,
+}
+
 /// Decides a timeout of a request the harvest did not find completed,
-/// given the device's status health and, for a driver that escalates a
-/// stall to a reset, how many consecutive times this request expired and
-/// after how many it resets (`stall`). NEEDS_RESET is checked before
-/// DRIVER_OK.
-pub fn timeout_verdict(health: Health, stall: Option<(u32, u32)>) -> TimeoutVerdict {
+/// given the device's status health and, for a driver that looks at its
+/// queues, what the timeout found out about the request (`overdue`).
+/// NEEDS_RESET is checked before DRIVER_OK, and both before the queue. A
+/// healthy device is reset for a stall only under the stall policy, and
+/// only once the request's queue made no progress for that long: a slow
+/// device that makes progress is never reset.
+pub fn timeout_verdict(health: Health, overdue: Option<&Overdue>) -> TimeoutVerdict {
     match health {
         Health::NeedsReset => TimeoutVerdict::Reset(Reason::NeedsReset),
         Health::NotReady => TimeoutVerdict::Reset(Reason::NotReady),
-        Health::Live => match stall {
-            Some((expiries, max)) if expiries >= max => TimeoutVerdict::Reset(Reason::Stalled),
-            _ => TimeoutVerdict::Wait,
+        Health::Live => match overdue {
+            None => TimeoutVerdict::Wait,
+            Some(o) if o.queue_broken => TimeoutVerdict::Reset(Reason::BrokenQueue),
+            Some(o) if o.first => TimeoutVerdict::Renotify,
+            Some(o) => match o.stall_limit {
+                Some(limit) if o.stalled >= limit => TimeoutVerdict::Reset(Reason::Stalled),
+                _ => TimeoutVerdict::Wait,
+            },
         },
     }
 }

@@ -29,7 +29,7 @@
 #![cfg_attr(any(rvirtio_blk, rvirtio_scsi), expect(unreachable_pub))]
 
 use super::machine::{Finish, Machine, Reason, Start, State};
-use super::policy::{timeout_verdict, TimeoutVerdict};
+use super::policy::{timeout_verdict, Overdue, TimeoutVerdict};
 use super::stats::{bump, Stats};
 use crate::virtio::status::health;
 
@@ -152,35 +152,63 @@ pub fn schedule<S: Steps>(s: &S, why: Reason) {
     });
 }
 
+/// What the harvest at a timeout found out about the request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Harvest {
+    /// The device had returned it without an interrupt (a lost
+    /// interrupt): it was completed now.
+    Returned,
+    #[cfg_attr(rvirtio_scsi, expect(dead_code, reason = "only rvirtio_blk uses it"))]
+    /// It had ended already: an interrupt or a poll completed it between
+    /// the timer's expiry and the harvest.
+    Ended,
+    /// The device still holds it.
+    Held,
+}
+
 /// What became of a request whose timer expired.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Expiry {
     /// The device had returned it (a lost interrupt): it was completed.
     Returned,
+    /// It had ended already, before its timeout handler looked.
+    Ended,
     /// A reset is pending or running, or the device is dead, asleep or
     /// going away: whatever comes next takes the request back.
     Pending,
-    /// The device is broken, or the request stalled too long: a reset was
-    /// asked for.
+    /// The device is broken, or the request stalled longer than the stall
+    /// policy allows: a reset was asked for.
     Resetting,
-    /// The device is healthy and the request may still come back.
-    Healthy,
+    /// The device is healthy and the request may still come back: wait.
+    /// `stalled` is how long (jiffies) its queue has made no progress (0 at
+    /// a first expiry, when the queue was notified again).
+    Healthy {
+        /// See [`Overdue::stalled`].
+        stalled: u64,
+    },
 }
 
-/// A request's timer expired. `returned` harvests its queue and says
-/// whether the device had returned the request. Then the device's health
-/// decides, NEEDS_RESET before DRIVER_OK, and for a driver that escalates a
-/// stall, `stall` (the request's consecutive expiries, and the most it may
-/// have).
+/// A request's timer expired. `harvest` completes what its queue returned
+/// and says what became of the request. For a request the device still
+/// holds, the device's health decides, NEEDS_RESET before DRIVER_OK, then
+/// what `overdue` finds out about the request and its queue (called after
+/// the harvest, whose completions are progress): a broken queue is reset, a
+/// first expiry notifies the queue again (`renotify`, counted), and a stall
+/// is reset only under the stall policy.
 pub fn timed_out<S: Steps>(
     s: &S,
-    returned: impl FnOnce() -> bool,
-    stall: Option<(u32, u32)>,
+    harvest: impl FnOnce() -> Harvest,
+    overdue: impl FnOnce() -> Option<Overdue>,
+    renotify: impl FnOnce(),
 ) -> Expiry {
     bump(&s.stats().timeouts);
-    if returned() {
-        bump(&s.stats().lost_interrupts);
-        return Expiry::Returned;
+    match harvest() {
+        Harvest::Returned => {
+            bump(&s.stats().lost_interrupts);
+            return Expiry::Returned;
+        }
+        Harvest::Ended => return Expiry::Ended,
+        Harvest::Held => {}
     }
     if !s.locked(|m| m.is_live()) {
         return Expiry::Pending;
@@ -188,12 +216,20 @@ pub fn timed_out<S: Steps>(
     let Some(status) = s.with_device(|d| d.status()) else {
         return Expiry::Pending;
     };
-    match timeout_verdict(health(status), stall) {
+    let overdue = overdue();
+    match timeout_verdict(health(status), overdue.as_ref()) {
         TimeoutVerdict::Reset(why) => {
             schedule(s, why);
             Expiry::Resetting
         }
-        TimeoutVerdict::Wait => Expiry::Healthy,
+        TimeoutVerdict::Renotify => {
+            renotify();
+            bump(&s.stats().renotified);
+            Expiry::Healthy { stalled: 0 }
+        }
+        TimeoutVerdict::Wait => Expiry::Healthy {
+            stalled: overdue.map_or(0, |o| o.stalled),
+        },
     }
 }
 
@@ -203,7 +239,7 @@ pub fn broken<S: Steps>(s: &S) -> Option<Reason> {
     let status = s.with_device(|d| d.status())?;
     match timeout_verdict(health(status), None) {
         TimeoutVerdict::Reset(why) => Some(why),
-        TimeoutVerdict::Wait => None,
+        TimeoutVerdict::Wait | TimeoutVerdict::Renotify => None,
     }
 }
 

@@ -13,7 +13,7 @@
 use crate::lib::irqlock::{IrqGuard, IrqSpinLock};
 use crate::lib::queuemap::QueueMap;
 use crate::virtio::{self, DeviceRef, DeviceReset, Token, Virtqueue, Vq, VqSpec};
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel::prelude::*;
 use kernel::str::CString;
 
@@ -25,6 +25,9 @@ struct Entry<K: Token> {
     slot: Pin<KBox<Slot<K>>>,
     /// Read and written only under the slot's lock.
     parked: AtomicBool,
+    /// Requests the device returned on this queue so far: its progress,
+    /// which timeouts compare (written under the slot's lock).
+    completed: AtomicU64,
 }
 
 impl<K: Token> Entry<K> {
@@ -32,6 +35,13 @@ impl<K: Token> Entry<K> {
     fn lock_live(&self) -> Option<IrqGuard<'_, Option<Virtqueue<K>>>> {
         let guard = self.slot.lock();
         (!self.parked.load(Ordering::Relaxed) && guard.is_some()).then_some(guard)
+    }
+
+    /// Counts `n` requests the device returned (under the slot's lock).
+    fn progress(&self, n: u32) {
+        if n != 0 {
+            self.completed.fetch_add(u64::from(n), Ordering::Relaxed);
+        }
     }
 
     /// Runs `f` under the slot's lock, with the queue unless the device has
@@ -53,8 +63,11 @@ pub(crate) enum Refused<K> {
     Full(K),
     /// No memory for indirect descriptors.
     NoMemory(K),
-    /// The queue is broken, or the request cannot be described.
+    /// The queue is broken: the device put a used entry on it that the
+    /// virtio core refused. Only a reset mends it.
     Broken(K),
+    /// The request cannot be described to the queue.
+    Invalid(K),
 }
 
 impl<K> Refused<K> {
@@ -63,8 +76,10 @@ impl<K> Refused<K> {
             Refused::Full(token)
         } else if err == ENOMEM {
             Refused::NoMemory(token)
-        } else {
+        } else if err == EIO {
             Refused::Broken(token)
+        } else {
+            Refused::Invalid(token)
         }
     }
 }
@@ -98,6 +113,7 @@ impl<K: Token> Slots<K> {
                 Entry {
                     slot,
                     parked: AtomicBool::new(false),
+                    completed: AtomicU64::new(0),
                 },
                 GFP_KERNEL,
             )?;
@@ -228,22 +244,62 @@ impl<K: Token> Slots<K> {
     /// Hands every token the device returned on queue `index` to `done`,
     /// under the queue's lock; returns how many.
     pub(crate) fn drain(&self, index: u32, done: impl FnMut(K)) -> u32 {
-        self.with(index, |vq| vq.map_or(0, |vq| drain(vq, done)))
-            .unwrap_or(0)
+        let Some(e) = self.get(index) else {
+            return 0;
+        };
+        e.live(|vq| {
+            let n = vq.map_or(0, |vq| drain(vq, done));
+            e.progress(n);
+            n
+        })
     }
 
     /// The callback of queue `index`: hands every token the device returned
     /// to `done`, with callbacks disabled meanwhile, until none is left.
-    pub(crate) fn interrupt(&self, index: u32, mut done: impl FnMut(K)) {
+    /// Returns true if the queue is broken (the device put a used entry on
+    /// it that the virtio core refused): only a reset mends it.
+    pub(crate) fn interrupt(&self, index: u32, mut done: impl FnMut(K)) -> bool {
+        let Some(e) = self.get(index) else {
+            return false;
+        };
+        e.live(|vq| {
+            let Some(vq) = vq else {
+                return false;
+            };
+            loop {
+                vq.disable_cb();
+                let n = drain(vq, &mut done);
+                e.progress(n);
+                if vq.enable_cb() || vq.is_broken() {
+                    break;
+                }
+            }
+            vq.is_broken()
+        })
+    }
+
+    #[cfg_attr(rvirtio_scsi, expect(dead_code, reason = "only rvirtio_blk uses it"))]
+    /// How many requests the device has returned on queue `index` so far:
+    /// a timeout's measure of the queue's progress.
+    pub(crate) fn completed(&self, index: u32) -> u64 {
+        self.get(index)
+            .map_or(0, |e| e.completed.load(Ordering::Relaxed))
+    }
+
+    /// Whether queue `index` is broken (see [`Refused::Broken`]).
+    pub(crate) fn is_broken(&self, index: u32) -> bool {
+        self.with(index, |vq| vq.is_some_and(|vq| vq.is_broken()))
+            .unwrap_or(false)
+    }
+
+    #[cfg_attr(rvirtio_scsi, expect(dead_code, reason = "only rvirtio_blk uses it"))]
+    /// Notifies the device of queue `index` whether or not it asked to be
+    /// (the spec allows spurious notifications): after a lost notification,
+    /// the device finds what the queue holds.
+    pub(crate) fn renotify(&self, index: u32) {
         self.with(index, |vq| {
             if let Some(vq) = vq {
-                loop {
-                    vq.disable_cb();
-                    drain(vq, &mut done);
-                    if vq.enable_cb() {
-                        break;
-                    }
-                }
+                vq.notify();
             }
         });
     }
@@ -257,7 +313,7 @@ impl<K: Token> Slots<K> {
             let mut guard = e.slot.lock();
             if let Some(vq) = guard.as_mut() {
                 vq.disable_cb();
-                drain(vq, &mut done);
+                e.progress(drain(vq, &mut done));
             }
             e.parked.store(true, Ordering::Relaxed);
         }
@@ -269,7 +325,7 @@ impl<K: Token> Slots<K> {
         for e in self.slots.iter() {
             e.live(|vq| {
                 if let Some(vq) = vq {
-                    drain(vq, &mut done);
+                    e.progress(drain(vq, &mut done));
                 }
             });
         }
@@ -291,7 +347,9 @@ impl<K: Token> Slots<K> {
             let mut guard = e.slot.lock();
             e.parked.store(false, Ordering::Relaxed);
             if let Some(mut vq) = guard.take() {
-                n += drain(&mut vq, &mut returned);
+                let got = drain(&mut vq, &mut returned);
+                e.progress(got);
+                n += got;
                 while let Some(token) = vq.detach_unused(reset) {
                     taken(token);
                 }

@@ -16,6 +16,9 @@ pub struct Stats<X = ()> {
     pub timeouts: AtomicU64,
     /// Timeouts whose request the device had returned without an interrupt.
     pub lost_interrupts: AtomicU64,
+    /// First expiries of a request on a healthy device, at which its queue
+    /// was notified again (a lost notification from the driver).
+    pub renotified: AtomicU64,
     /// Resets started (including the one that gave up).
     pub resets: AtomicU64,
     /// Requests the device returned while it was being reset: completed

@@ -445,6 +445,14 @@ impl<T: Token> Virtqueue<T> {
         Some(unsafe { T::from_foreign(ptr.cast_const()) })
     }
 
+    /// Whether the queue is broken: the device put a used entry on it that
+    /// the core refused (or the device is being removed). A broken queue
+    /// takes no buffers and returns none until the device is reset.
+    pub(crate) fn is_broken(&self) -> bool {
+        // SAFETY: The queue is live per the type invariant.
+        unsafe { vb::virtqueue_is_broken(self.vq) }
+    }
+
     /// Stops callbacks for this queue (a hint to the device).
     pub(crate) fn disable_cb(&mut self) {
         // SAFETY: The queue is live per the type invariant.

@@ -41,7 +41,12 @@ rv_show() {
 rv_cmp() {
 	local v
 	v=$(rv_get "$1")
-	[ "$v" "-$2" "$3" ] || {
+	case "$2" in
+	ge) [ "$v" -ge "$3" ] ;;
+	eq) [ "$v" -eq "$3" ] ;;
+	le) [ "$v" -le "$3" ] ;;
+	*) false ;;
+	esac || {
 		log "$1=$v, expected -$2 $3"
 		rv_show
 		return 1
@@ -58,6 +63,20 @@ rv_eq() {
 
 rv_le() {
 	rv_cmp "$1" le "$2"
+}
+
+# rv_wait_ge NAME N SECS: wait until counter NAME is at least N; fail (and
+# show the counters) after SECS.
+rv_at_least() {
+	[ "$(rv_get "$1")" -ge "$2" ]
+}
+
+rv_wait_ge() {
+	poll "$3" rv_at_least "$1" "$2" || {
+		log "$1=$(rv_get "$1"), expected at least $2 within $3 s"
+		rv_show
+		return 1
+	}
 }
 
 # dmesg_has REGEX: the kernel log has a line matching REGEX.

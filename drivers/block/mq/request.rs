@@ -173,6 +173,19 @@ impl<T: Operations> Request<T> {
         unsafe { (*(*self.raw()).mq_hctx).queue_num }
     }
 
+    /// Whether the request has ended since its timeout handler was called:
+    /// completed by an interrupt or a poll between the timer's expiry and
+    /// the handler's harvest (`blk_mq_rq_state() != MQ_RQ_IN_FLIGHT`, as
+    /// nvme checks after polling). Only meaningful in the timeout handler,
+    /// whose reference keeps the request alive.
+    pub(crate) fn has_ended(&self) -> bool {
+        // SAFETY: The request is alive (the timeout path holds a reference
+        // to it); `state` is written with WRITE_ONCE by its completion, and
+        // read like `blk_mq_rq_state()` reads it.
+        let state = unsafe { core::ptr::addr_of!((*self.raw()).state).read_volatile() };
+        state != bindings::mq_rq_state_MQ_RQ_IN_FLIGHT
+    }
+
     /// How many times the request was requeued since it was submitted.
     pub(crate) fn requeues(&self) -> u32 {
         self.pdu().requeues.load(Ordering::Relaxed)

@@ -6,11 +6,15 @@
 //! does.
 
 use crate::device::{RvirtioBlk, Shared};
+use crate::lib::time;
 use crate::mq::{self, Batch, Busy, Op, Owned, QueueMap, Request, RqList, Status, TimeoutAction};
 use crate::params;
 use crate::proto::{self, BlockOp, OutHdr, Outcome};
+use crate::recovery::policy::Overdue;
+use crate::recovery::protocol::Harvest;
 use crate::recovery::{Expiry, Reason, Recovery, Refused};
 use crate::virtio::{self, Chain, DeviceWritable};
+use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::prelude::*;
 use kernel::sync::ArcBorrow;
 
@@ -25,6 +29,11 @@ pub(crate) struct BlkRequest {
     /// Fault injection: send this request without its status byte and data,
     /// which the device must treat as malformed.
     malformed: bool,
+    /// The stall clock, kept by the timeouts of this request (which never
+    /// run at once): its queue's completions at its previous expiry, and
+    /// when (jiffies) the queue was last seen making progress.
+    seen: AtomicU64,
+    since: AtomicU64,
 }
 
 impl virtio::Token for Owned<RvirtioBlk> {
@@ -181,8 +190,13 @@ impl mq::Operations for RvirtioBlk {
             Ok(()) => Ok(()),
             Err(Refused::Full(rq)) => Err(Busy::Device(rq)),
             Err(Refused::NoMemory(rq)) => Err(Busy::Resource(rq)),
+            // A broken queue is mended by a reset, which reruns the queue.
+            Err(Refused::Broken(rq)) => {
+                Recovery::schedule(shared, Reason::BrokenQueue);
+                Err(Busy::Device(rq))
+            }
             // No queues: the device is being reset, dead or going away.
-            Err(Refused::NoQueue(rq) | Refused::Broken(rq)) => {
+            Err(Refused::NoQueue(rq) | Refused::Invalid(rq)) => {
                 rq.end(Status::IO_ERROR);
                 Ok(())
             }
@@ -200,14 +214,22 @@ impl mq::Operations for RvirtioBlk {
                 Prep::Ended => {}
             }
         }
+        let mut broken = false;
         shared.vqs.submit_batch(
             hw_queue,
             || ready.pop(),
             |refused| match refused {
                 Refused::Full(rq) | Refused::NoMemory(rq) => rq.retry(),
-                Refused::NoQueue(rq) | Refused::Broken(rq) => rq.end(Status::IO_ERROR),
+                Refused::Broken(rq) => {
+                    broken = true;
+                    rq.retry();
+                }
+                Refused::NoQueue(rq) | Refused::Invalid(rq) => rq.end(Status::IO_ERROR),
             },
         );
+        if broken {
+            Recovery::schedule(shared, Reason::BrokenQueue);
+        }
     }
 
     fn commit_rqs(shared: ArcBorrow<'_, Shared>, hw_queue: u32) {
@@ -240,15 +262,53 @@ impl mq::Operations for RvirtioBlk {
     }
 
     /// A request's timer expired: harvest, then the engine looks at the
-    /// device's health and waits or resets. The request itself is never
-    /// ended here unless the device already returned it.
+    /// device's health and at the request's queue, and notifies the queue
+    /// again, waits or resets. The request itself is never ended here
+    /// unless the device already returned it.
     fn timeout(shared: ArcBorrow<'_, Shared>, rq: &Request<Self>, expiries: u32) -> TimeoutAction {
-        let harvest = || returned(&shared, rq);
-        let stall = Some((expiries, params::timeouts_before_reset()));
-        match Recovery::timed_out(shared, harvest, stall) {
-            Expiry::Returned => TimeoutAction::Done,
-            Expiry::Pending | Expiry::Resetting | Expiry::Healthy => TimeoutAction::ResetTimer,
+        let index = rq.hw_queue();
+        let harvest = || {
+            if returned(&shared, rq) {
+                Harvest::Returned
+            } else if rq.has_ended() {
+                Harvest::Ended
+            } else {
+                Harvest::Held
+            }
+        };
+        let overdue = || Some(overdue(&shared, rq, expiries == 1));
+        let renotify = || shared.vqs.renotify(index);
+        match Recovery::timed_out(shared, harvest, overdue, renotify) {
+            Expiry::Returned | Expiry::Ended => TimeoutAction::Done,
+            Expiry::Pending | Expiry::Resetting | Expiry::Healthy { .. } => {
+                TimeoutAction::ResetTimer
+            }
         }
+    }
+}
+
+/// What a timeout of `rq` finds out about it and its queue, after the
+/// harvest: whether the queue is broken, and how long the queue has made no
+/// progress since the request's first expiry (the clock starts again when
+/// it completed something between two expiries).
+fn overdue(shared: &Shared, rq: &Request<RvirtioBlk>, first: bool) -> Overdue {
+    let index = rq.hw_queue();
+    let d = rq.data();
+    let done = shared.vqs.completed(index);
+    let now = time::jiffies();
+    let stalled = if first || d.seen.swap(done, Ordering::Relaxed) != done {
+        d.seen.store(done, Ordering::Relaxed);
+        d.since.store(now, Ordering::Relaxed);
+        0
+    } else {
+        now.wrapping_sub(d.since.load(Ordering::Relaxed))
+    };
+    let limit = params::stall_reset_secs();
+    Overdue {
+        queue_broken: shared.vqs.is_broken(index),
+        first,
+        stalled,
+        stall_limit: (limit != 0).then(|| time::secs_to_jiffies(limit)),
     }
 }
 
@@ -276,5 +336,7 @@ pub(crate) fn vq_done(shared: ArcBorrow<'_, Shared>, index: u32) {
         // ring until a timeout harvests them.
         return;
     }
-    shared.vqs.interrupt(index, Owned::complete);
+    if shared.vqs.interrupt(index, Owned::complete) {
+        Recovery::schedule(shared, Reason::BrokenQueue);
+    }
 }

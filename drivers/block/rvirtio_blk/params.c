@@ -11,8 +11,8 @@
 
 RVIRTIO_PARAM_UINT(io_timeout, 30, 1, 3600, "seconds", 0644,
 		   "I/O timeout of disks probed from now on");
-RVIRTIO_PARAM_UINT(timeouts_before_reset, 2, 1, 100, "timeouts", 0644,
-		   "Consecutive timeouts of one request on a healthy device before resetting it");
+RVIRTIO_PARAM_UINT(stall_reset_secs, 0, 0, 86400, "seconds", 0644,
+		   "Reset a healthy device once a request's queue made no progress this long past its first timeout (0: never)");
 RVIRTIO_PARAM_UINT(request_retries, 3, 0, 100, "resets", 0644,
 		   "Resets one request may be requeued through before it fails");
 RVIRTIO_PARAM_UINT(num_request_queues, 0, 0, 4096, "queues", 0644,

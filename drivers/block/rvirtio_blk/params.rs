@@ -9,9 +9,10 @@ crate::param_getter!(
     rvirtio_param_io_timeout
 );
 crate::param_getter!(
-    /// Consecutive timeouts of one request, on a healthy device, before a reset.
-    timeouts_before_reset,
-    rvirtio_param_timeouts_before_reset
+    /// The stall policy: seconds a request's queue may make no progress on
+    /// a healthy device before it is reset (0: never).
+    stall_reset_secs,
+    rvirtio_param_stall_reset_secs
 );
 crate::param_getter!(
     /// Resets a request may be requeued through before it fails.

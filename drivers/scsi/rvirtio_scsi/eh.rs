@@ -19,6 +19,8 @@ use crate::lib::completion::Completion;
 use crate::lib::time;
 use crate::params;
 use crate::proto::{self, Tmf, TmfReq, TmfResp};
+use crate::recovery::policy::Overdue;
+use crate::recovery::protocol::Harvest;
 use crate::recovery::stats::bump;
 use crate::recovery::{drain, Expiry, Reason, Recovery};
 use crate::scsi::{Cmd, EhResult, ResetCmd, TimedOut};
@@ -118,15 +120,32 @@ fn success_if(ok: bool) -> EhResult {
     }
 }
 
-/// `eh_timed_out`: harvest first; then a broken device is reset (the
-/// command comes back with `DID_RESET`), and on a healthy one the
-/// midlayer aborts.
+/// `eh_timed_out`: harvest first; then a broken device, or a broken
+/// queue, is reset (the command comes back with `DID_RESET`), and on a
+/// healthy one the midlayer aborts.
 pub(crate) fn timed_out(shared: ArcBorrow<'_, Shared>, cmd: &Cmd<RvirtioScsi>) -> TimedOut {
-    match Recovery::timed_out(shared, || given_back(&shared, cmd), None) {
-        Expiry::Returned => TimedOut::Done,
+    let harvest = || {
+        if given_back(&shared, cmd) {
+            Harvest::Returned
+        } else {
+            Harvest::Held
+        }
+    };
+    // The midlayer's abort, not a renotify or a stall policy, follows a
+    // timeout on a healthy device.
+    let overdue = || {
+        Some(Overdue {
+            queue_broken: shared.vqs.is_broken(cmd.hw_queue()),
+            first: false,
+            stalled: 0,
+            stall_limit: None,
+        })
+    };
+    match Recovery::timed_out(shared, harvest, overdue, || {}) {
+        Expiry::Returned | Expiry::Ended => TimedOut::Done,
         // The pending reset takes the command back (or remove does).
         Expiry::Pending | Expiry::Resetting => TimedOut::ResetTimer,
-        Expiry::Healthy => TimedOut::NotHandled,
+        Expiry::Healthy { .. } => TimedOut::NotHandled,
     }
 }
 

@@ -91,9 +91,12 @@ pub(crate) fn vq_done(shared: ArcBorrow<'_, Shared>, index: u32) {
             // used ring until a timeout harvests them.
             return;
         }
-        shared
+        if shared
             .vqs
-            .interrupt(index - proto::vq::FIRST_REQUEST, complete);
+            .interrupt(index - proto::vq::FIRST_REQUEST, complete)
+        {
+            Recovery::schedule(shared, Reason::BrokenQueue);
+        }
     } else if index == proto::vq::EVENT {
         crate::events::done(shared);
     } else {
@@ -133,7 +136,7 @@ impl HostOps for RvirtioScsi {
             Ok(()) => Ok(()),
             Err(Refused::Full(cmd) | Refused::NoMemory(cmd)) => Err(cmd),
             Err(Refused::NoQueue(cmd)) => no_queues(&shared, cmd),
-            Err(Refused::Broken(cmd)) => {
+            Err(Refused::Broken(cmd) | Refused::Invalid(cmd)) => {
                 // As the C driver does for a broken queue.
                 cmd.finish(proto::did::BAD_TARGET, 0, 0, &[]);
                 Ok(())

@@ -26,11 +26,11 @@ refused() {
 }
 
 sysfs_write_refused() {
-	if echo 0 >/sys/module/rvirtio_blk/parameters/timeouts_before_reset 2>/dev/null; then
-		log "writing timeouts_before_reset=0 succeeded"
+	if echo 86401 >/sys/module/rvirtio_blk/parameters/stall_reset_secs 2>/dev/null; then
+		log "writing stall_reset_secs=86401 succeeded"
 		return 1
 	fi
-	[ "$(cat /sys/module/rvirtio_blk/parameters/timeouts_before_reset)" = 2 ]
+	[ "$(cat /sys/module/rvirtio_blk/parameters/stall_reset_secs)" = 0 ]
 }
 
 timeout_applies() {

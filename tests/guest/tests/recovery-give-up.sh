@@ -3,7 +3,7 @@
 # rvirtio-test: the backend stalls with one request at the device and more waiting behind it: the driver gives up in bounded time and fails them with EIO (the backend, resumed healthy, fails nothing), the dead disk fails new I/O at once, no task hangs, the module unloads
 # rvirtio-disks: size=128M,serial=rvirtio-giveup-0,nbdkit=pause,num-queues=1
 # rvirtio-modules: rvirtio_blk
-# rvirtio-driver-params: io_timeout=3 timeouts_before_reset=1 reset_budget=0 queue_depth=1
+# rvirtio-driver-params: io_timeout=3 stall_reset_secs=1 reset_budget=0 queue_depth=1
 # rvirtio-timeout: 600
 # shellcheck shell=dash
 # shellcheck source=tests/guest/lib.sh
@@ -17,7 +17,7 @@
 # out and the driver resets the device; reset_budget=0: that first reset
 # gives up.
 #
-# The backend is resumed 9 s after the pause, healthy: QEMU's device reset
+# The backend is resumed 12 s after the pause, healthy: QEMU's device reset
 # waits for the requests the backend holds (blk_drain, with the whole VM
 # stopped), so a backend that never answers would freeze QEMU itself (see
 # Documentation/testing.rst); and a healthy backend fails nothing, so every
@@ -28,9 +28,11 @@
 # driver's giving up can fail them.
 #
 # Timing: io_timeout=3 leaves the dd's 3 s to be issued before the request
-# at the device times out; the reset then freezes the VM until the resume,
-# about 5 s, well under the soft-lockup watchdog's 20 s; and the resume
-# comes about 5 s after the timeout, so a slow guest still gives up first.
+# at the device times out; its first expiry notifies the queue again, and
+# the second (6 s), under the stall policy (stall_reset_secs=1), resets;
+# the reset then freezes the VM until the resume, about 6 s, well under the
+# soft-lockup watchdog's 20 s; and the resume comes about 6 s after that
+# timeout, so a slow guest still gives up first.
 
 # Where the I/O goes: NR direct 4 KiB reads and writes, each its own request,
 # 4 MiB apart (no merging), at 4 MiB * (1 + i).
@@ -63,10 +65,10 @@ one_tag() {
 }
 
 # stall_then_resume: disk d0's nbdkit stops answering, and answers again,
-# normally, 9 s later.
+# normally, 12 s later.
 stall_then_resume() {
 	nbd_pause d0 || return 1
-	host after 9 nbd-resume d0 >/dev/null
+	host after 12 nbd-resume d0 >/dev/null
 }
 
 # start_io: NR direct 4 KiB requests, reads and writes alternately, each in

@@ -3,7 +3,7 @@
 # rvirtio-test: hot-unplug (QMP device_del) while requests are pending and a reset is running: no hang, no leak, I/O ends
 # rvirtio-disks: size=128M,serial=rvirtio-unplug-0,nbdkit=pause
 # rvirtio-modules: rvirtio_blk
-# rvirtio-driver-params: fault_inject=1 io_timeout=2 timeouts_before_reset=1
+# rvirtio-driver-params: fault_inject=1 io_timeout=2 stall_reset_secs=1
 # rvirtio-timeout: 600
 # shellcheck shell=dash
 # shellcheck source=tests/guest/lib.sh

@@ -24,7 +24,10 @@
 
 use proptest::prelude::*;
 use rvirtio_host_tests::recovery::machine::{Machine, Reason, State};
-use rvirtio_host_tests::recovery::protocol::{self, DeviceSteps, Drain, Expiry, Msg, Steps};
+use rvirtio_host_tests::recovery::policy::Overdue;
+use rvirtio_host_tests::recovery::protocol::{
+    self, DeviceSteps, Drain, Expiry, Harvest, Msg, Steps,
+};
 use rvirtio_host_tests::recovery::stats::Stats;
 use rvirtio_host_tests::virtio::status;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
@@ -472,8 +475,10 @@ impl DeviceSteps for MockDev<'_> {
 enum Actor {
     /// Asks for a reset (a timeout, a config change), `n` times.
     Request(u8),
-    /// A timeout handler whose request the device has (or has not) returned.
-    Timeout(bool),
+    /// A timeout handler whose request the device has (or has not)
+    /// returned; for one it still holds, `kind` picks what the timeout finds
+    /// out ([`overdue_of`]).
+    Timeout(bool, u8),
     /// Time passes.
     Tick(u8),
     /// What runs under the device lock, so one at a time, as the driver
@@ -482,6 +487,34 @@ enum Actor {
     DeviceLock { sleeps: u8, remove: bool },
     /// The device breaks: it sets NEEDS_RESET, or its resets fail from now.
     Break(u8),
+}
+
+/// What a timeout of a request the device holds finds out, by `kind`: a
+/// first expiry; a stall past the policy's limit; a broken queue; a stall
+/// without the policy.
+fn overdue_of(kind: u8) -> Overdue {
+    let stalled = Overdue {
+        queue_broken: false,
+        first: false,
+        stalled: 5,
+        stall_limit: Some(2),
+    };
+    match kind % 4 {
+        0 => Overdue {
+            first: true,
+            stalled: 0,
+            ..stalled
+        },
+        1 => stalled,
+        2 => Overdue {
+            queue_broken: true,
+            ..stalled
+        },
+        _ => Overdue {
+            stall_limit: None,
+            ..stalled
+        },
+    }
 }
 
 fn reason(n: u8) -> Reason {
@@ -586,10 +619,37 @@ fn actor_thread(w: &World, me: usize, a: Actor) {
                 protocol::schedule(&m, reason(n.wrapping_add(i)));
             }
         }
-        Actor::Timeout(returned) => {
-            let e = protocol::timed_out(&m, || returned, Some((2, 2)));
+        Actor::Timeout(returned, kind) => {
+            let harvest = || {
+                if returned {
+                    Harvest::Returned
+                } else {
+                    Harvest::Held
+                }
+            };
+            let notified = AtomicBool::new(false);
+            let e = protocol::timed_out(
+                &m,
+                harvest,
+                || Some(overdue_of(kind)),
+                || notified.store(true, Ordering::SeqCst),
+            );
+            let notified = notified.load(Ordering::SeqCst);
             if returned && e != Expiry::Returned {
                 w.error(format!("a returned request gave {e:?}"));
+            }
+            // Only a first expiry on a live, healthy device notifies again,
+            // and then it waits.
+            if notified && (kind % 4 != 0 || e != (Expiry::Healthy { stalled: 0 })) {
+                w.error(format!("renotified at kind {kind}, giving {e:?}"));
+            }
+            // The default policy never asks for a reset of a healthy device.
+            if e == Expiry::Resetting
+                && kind % 4 == 3
+                && w.status.load(Ordering::SeqCst) & status::NEEDS_RESET == 0
+                && w.status.load(Ordering::SeqCst) & status::DRIVER_OK != 0
+            {
+                w.error("a stall reset a healthy device without the policy".into());
             }
         }
         Actor::Tick(d) => {
@@ -697,7 +757,7 @@ fn check(w: &World) -> Result<(), TestCaseError> {
 fn actor() -> impl Strategy<Value = Actor> {
     prop_oneof![
         4 => any::<u8>().prop_map(Actor::Request),
-        2 => any::<bool>().prop_map(Actor::Timeout),
+        2 => (any::<bool>(), any::<u8>()).prop_map(|(r, k)| Actor::Timeout(r, k)),
         2 => any::<u8>().prop_map(Actor::Tick),
         1 => any::<u8>().prop_map(Actor::Break),
     ]
@@ -921,9 +981,9 @@ fn the_work_is_queued_under_the_lock_once() {
             &[
                 Actor::Request(1),
                 Actor::Request(2),
-                Actor::Timeout(false),
+                Actor::Timeout(false, 1),
                 Actor::Break(0),
-                Actor::Timeout(false),
+                Actor::Timeout(false, 2),
             ],
             choices(seed),
         );

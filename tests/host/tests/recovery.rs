@@ -84,27 +84,63 @@ fn zero_budget_gives_up_at_once() {
     assert_eq!(r.reset_started(0), Start::GiveUp(Reason::NeedsReset));
 }
 
+fn overdue(first: bool, stalled: u64, limit: Option<u64>) -> Overdue {
+    Overdue {
+        queue_broken: false,
+        first,
+        stalled,
+        stall_limit: limit,
+    }
+}
+
 #[test]
 fn timeout_verdicts() {
-    // NEEDS_RESET is decided before DRIVER_OK or the expiry count.
+    let stalled = overdue(false, 50, Some(10));
+    // NEEDS_RESET is decided before DRIVER_OK, and both before the queue.
     assert_eq!(
-        timeout_verdict(Health::NeedsReset, Some((0, 5))),
+        timeout_verdict(Health::NeedsReset, Some(&overdue(true, 0, None))),
         TimeoutVerdict::Reset(Reason::NeedsReset)
     );
     assert_eq!(
-        timeout_verdict(Health::NotReady, Some((0, 5))),
+        timeout_verdict(Health::NotReady, Some(&overdue(true, 0, None))),
         TimeoutVerdict::Reset(Reason::NotReady)
     );
+    // A broken queue is reset at once, at a first expiry too.
+    let broken = Overdue {
+        queue_broken: true,
+        ..overdue(true, 0, None)
+    };
     assert_eq!(
-        timeout_verdict(Health::Live, Some((4, 5))),
+        timeout_verdict(Health::Live, Some(&broken)),
+        TimeoutVerdict::Reset(Reason::BrokenQueue)
+    );
+    // A first expiry on a healthy device notifies the queue again, also
+    // under the stall policy.
+    assert_eq!(
+        timeout_verdict(Health::Live, Some(&overdue(true, 0, Some(0)))),
+        TimeoutVerdict::Renotify
+    );
+    // The default policy never resets a healthy device for a stall.
+    assert_eq!(
+        timeout_verdict(Health::Live, Some(&overdue(false, u64::MAX, None))),
+        TimeoutVerdict::Wait
+    );
+    // Under the policy, only a stall as long as the limit resets.
+    assert_eq!(
+        timeout_verdict(Health::Live, Some(&overdue(false, 9, Some(10)))),
         TimeoutVerdict::Wait
     );
     assert_eq!(
-        timeout_verdict(Health::Live, Some((5, 5))),
+        timeout_verdict(Health::Live, Some(&stalled)),
         TimeoutVerdict::Reset(Reason::Stalled)
     );
-    // A driver that does not escalate stalls (rvirtio_scsi: its error
-    // handler does) resets only a broken device.
+    // Progress between two expiries (stalled 0) is never a stall.
+    assert_eq!(
+        timeout_verdict(Health::Live, Some(&overdue(false, 0, Some(1)))),
+        TimeoutVerdict::Wait
+    );
+    // Without what a timeout found out (rvirtio_scsi's config changes),
+    // only a broken device is reset.
     assert_eq!(timeout_verdict(Health::Live, None), TimeoutVerdict::Wait);
     assert_eq!(
         timeout_verdict(Health::NeedsReset, None),

@@ -33,7 +33,7 @@ io_timeout_writable() {
 
 params_present() {
 	local p
-	for p in io_timeout timeouts_before_reset reset_budget reset_window \
+	for p in io_timeout stall_reset_secs reset_budget reset_window \
 		request_retries num_request_queues poll_queues queue_depth fault_inject; do
 		[ -r "/sys/module/rvirtio_blk/parameters/$p" ] || return 1
 	done
