@@ -15,7 +15,8 @@
 # the e2fsprogs tools, kmod, coreutils' timeout (kselftest's runner wants
 # it), a few util-linux and sg3-utils tools, all their shared libraries and
 # the dynamic loader, the kernel's kselftest KTAP helpers,
-# tests/guest/ under /rvirtio/, and tests/guest/init as /init. It holds no
+# tests/guest/ under /rvirtio/, its tools (tests/guest/tools/*.c, built
+# static here) in /usr/bin, and tests/guest/init as /init. It holds no
 # kernel modules: scripts/guest.sh appends those in a second cpio, so one
 # initramfs serves every kernel and driver.
 #
@@ -140,6 +141,12 @@ if [ ! -f "$cached" ]; then
 		cp "$f" "$root/$f"
 	done
 	ldconfig -r "$root" 2>/dev/null || true
+
+	# The guest tests' own small tools (tests/guest/tools/NAME.c), static.
+	for f in "$repo"/tests/guest/tools/*.c; do
+		[ -e "$f" ] || continue
+		gcc -static -Os -Wall -Werror -o "$root/usr/bin/$(basename "$f" .c)" "$f"
+	done
 
 	# busybox-static's shell runs its own applets before searching $PATH, so
 	# `modprobe` would be busybox's, not kmod's. Shell functions win over

@@ -63,7 +63,7 @@ impl<T: Operations> DiskOps<T> {
         // SAFETY: An all-zero table has no operations.
         let mut fops: bindings::block_device_operations = unsafe { core::mem::zeroed() };
         fops.owner = module;
-        fops.free_disk = Some(free_disk);
+        fops.free_disk = Some(free_disk::<T>);
         if T::HAS_GEOMETRY {
             fops.getgeo = Some(getgeo::<T>);
         }
@@ -89,18 +89,24 @@ macro_rules! declare_disk_ops {
     };
 }
 
-/// The last reference to a disk went away: release its index.
-/// C callback.
+/// The last reference to an added disk went away (an open descriptor keeps
+/// it past [`Disk`]'s drop): release its index and the driver's reference
+/// to its queue data, which every `block_device_operations` call may use
+/// until now. C callback.
 ///
 /// # Safety
 ///
 /// Called by the block layer once, when the last reference to a disk built by
-/// [`Disk`] goes away.
-unsafe extern "C" fn free_disk(disk: *mut bindings::gendisk) {
+/// [`Disk`] for `T` and added goes away.
+unsafe extern "C" fn free_disk<T: Operations>(disk: *mut bindings::gendisk) {
     // SAFETY: The disk is being released; its minors came from its index.
+    // Its `private_data` is the reference to the queue data that `Disk::new`
+    // made with `Arc::into_raw` and that `Disk`'s drop left to us, as the
+    // disk was added.
     unsafe {
         let index = (*disk).first_minor / (*disk).minors;
         mb::rvirtio_disk_index_free(index);
+        drop(Arc::from_raw((*disk).private_data.cast_const().cast::<T::QueueData>()));
     }
 }
 
@@ -686,9 +692,12 @@ impl<T: Operations> Drop for Disk<T> {
             q.0.revoke();
         }
         // SAFETY: Tear down in the reverse order of construction: the disk
-        // (which waits for in-flight I/O), the tag set, then the queue data
-        // nothing refers to any more. Until the disk is added, its index is
-        // ours to free; afterwards `free_disk` frees it.
+        // (which waits for in-flight I/O), then the tag set (the block layer
+        // no longer needs it once the disk is deleted, even if an open
+        // descriptor keeps the disk). Until the disk is added, its index and
+        // the queue data's reference are ours to free; afterwards
+        // `free_disk` frees them, when the disk's last reference goes, so
+        // that `getgeo` on a descriptor still open finds the queue data.
         unsafe {
             if !self.disk.is_null() {
                 if self.added {
@@ -702,7 +711,9 @@ impl<T: Operations> Drop for Disk<T> {
             if !(*self.tag_set.set.get()).tags.is_null() {
                 bindings::blk_mq_free_tag_set(self.tag_set.set.get());
             }
-            drop(Arc::from_raw(self.queue));
+            if !self.added {
+                drop(Arc::from_raw(self.queue));
+            }
         }
         self.attrs = None;
     }
