@@ -106,7 +106,9 @@ unsafe extern "C" fn free_disk<T: Operations>(disk: *mut bindings::gendisk) {
     unsafe {
         let index = (*disk).first_minor / (*disk).minors;
         mb::rvirtio_disk_index_free(index);
-        drop(Arc::from_raw((*disk).private_data.cast_const().cast::<T::QueueData>()));
+        drop(Arc::from_raw(
+            (*disk).private_data.cast_const().cast::<T::QueueData>(),
+        ));
     }
 }
 
