@@ -28,6 +28,7 @@ nbdkit pause socket have a lock, and a command must not hold one for long
 """
 
 import argparse
+import hashlib
 import json
 import os
 import socket
@@ -359,6 +360,36 @@ def cmd_allocated(ctl, rest):
     if not path:
         raise CtlError("disk '%s' has no image file" % ident)
     return str(os.stat(path).st_blocks * 512)
+
+
+@command("image-sha256")
+def cmd_image_sha256(ctl, rest):
+    """image-sha256 ID OFFSET LENGTH: the SHA-256 (hex) of LENGTH bytes of
+    disk ID's image file on the host from byte OFFSET: what reached the
+    device, whatever the guest's caches hold"""
+    words = rest.split()
+    if len(words) != 3:
+        raise CtlError("usage: image-sha256 ID OFFSET LENGTH")
+    path = ctl.disk(words[0]).get("file")
+    if not path:
+        raise CtlError("disk '%s' has no image file" % words[0])
+    try:
+        offset, length = int(words[1]), int(words[2])
+    except ValueError:
+        raise CtlError("OFFSET and LENGTH are byte counts")
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        f.seek(offset)
+        left = length
+        while left > 0:
+            chunk = f.read(min(left, 1 << 20))
+            if not chunk:
+                break
+            h.update(chunk)
+            left -= len(chunk)
+    if left:
+        raise CtlError("the image ends %d bytes short" % left)
+    return h.hexdigest()
 
 
 @command("writeback")

@@ -427,9 +427,10 @@ impl<S: Hooks> Recovery<S> {
         protocol::restore(&Engine::new(this.as_arc_borrow(), Some(dev)))
     }
 
-    /// `remove`: see [`protocol::remove`].
-    pub(crate) fn remove(this: &Arc<S>, dev: &Device<S::Driver>) {
-        protocol::remove(&Engine::new(this.as_arc_borrow(), Some(dev)));
+    /// `remove`: see [`protocol::remove`]. `delete_disk` deletes what the
+    /// device serves (the gendisk) with the queues live.
+    pub(crate) fn remove(this: &Arc<S>, dev: &Device<S::Driver>, delete_disk: impl FnOnce()) {
+        protocol::remove(&Engine::new(this.as_arc_borrow(), Some(dev)), delete_disk);
     }
 
     /// The device's queues are up, at probe: until [`QueuesUp::keep`], the
@@ -571,6 +572,12 @@ impl<'d, S: Hooks> DeviceSteps for Dev<'d, S> {
                 why.as_str(),
                 params::reset_budget(),
                 params::reset_window()
+            ),
+            Msg::Disable(n, why) => vdev_err!(
+                dev,
+                "reset {} ({}): the device is being removed, failing what it holds",
+                n,
+                why.as_str()
             ),
             Msg::GaveUp => vdev_err!(dev, "giving up on the device: {}", S::GIVE_UP),
             Msg::RestartFailed(e) => vdev_err!(

@@ -54,6 +54,10 @@ pub enum Reason {
     BrokenQueue,
     /// A test asked for it.
     Injected,
+    /// A request timed out, or the device broke, while `remove` was
+    /// deleting the disk: the device is disabled (reset, and what it held
+    /// fails), so that removal never waits for it.
+    Removing,
     #[cfg_attr(rvirtio_blk, expect(dead_code, reason = "only rvirtio_scsi uses it"))]
     /// A reason of the driver's own (its error handling escalated), named
     /// for the log.
@@ -69,6 +73,7 @@ impl Reason {
             Reason::Stalled => "request stalled",
             Reason::BrokenQueue => "virtqueue broken by the device",
             Reason::Injected => "injected",
+            Reason::Removing => "request timed out during removal",
             Reason::Driver(why) => why,
         }
     }
@@ -83,7 +88,14 @@ pub enum State {
     Resetting(Reason),
     /// Gave up: all I/O fails.
     Dead,
-    /// `remove` has begun; final.
+    /// `remove` is deleting the disk, with the queues live so that written
+    /// data reaches the device; no reset starts, but a timeout or a broken
+    /// device disables the device ([`State::Disabling`]).
+    Removing,
+    /// While `remove` deletes the disk: the work that disables the device
+    /// is queued or running.
+    Disabling(Reason),
+    /// `remove` has deleted the disk and takes the device down; final.
     Deleting,
     /// The system is asleep: the device is reset and has no queues.
     Suspended,
@@ -91,7 +103,7 @@ pub enum State {
 
 impl State {
     /// The number debugfs `state` files show: 0 live, 1 resetting, 2 dead,
-    /// 3 deleting, 4 suspended.
+    /// 3 deleting, 4 suspended, 5 removing, 6 disabling.
     pub fn code(self) -> u32 {
         match self {
             State::Live => 0,
@@ -99,6 +111,8 @@ impl State {
             State::Dead => 2,
             State::Deleting => 3,
             State::Suspended => 4,
+            State::Removing => 5,
+            State::Disabling(_) => 6,
         }
     }
 }
@@ -111,6 +125,10 @@ pub enum Start {
     /// Over budget: reset the device to take every request back, fail them,
     /// and leave the device dead. The state is already Dead.
     GiveUp(Reason),
+    /// `remove` is deleting the disk and the device failed to answer: as
+    /// [`Start::GiveUp`], without counting against the budget. The state is
+    /// already Dead.
+    Disable(Reason),
     /// Do nothing: remove came first, or the machine already gave up.
     Abort,
 }
@@ -141,6 +159,9 @@ pub struct Machine {
     /// Start times of the resets within the window, oldest first.
     recent: [u64; MAX_BUDGET],
     nrecent: usize,
+    /// `remove` has begun: a reset that was pending then still runs, and
+    /// leaves the device Removing rather than Live.
+    removing: bool,
 }
 
 impl Machine {
@@ -153,6 +174,7 @@ impl Machine {
             window,
             recent: [0; MAX_BUDGET],
             nrecent: 0,
+            removing: false,
         }
     }
 
@@ -167,21 +189,33 @@ impl Machine {
     }
 
     /// Asks for a reset. True when the caller must queue the reset work:
-    /// only on the Live → Resetting edge, so the work is never queued twice.
+    /// only on the Live → Resetting edge, or, while `remove` deletes the
+    /// disk, on the Removing → Disabling edge, so the work is never queued
+    /// twice.
     pub fn request_reset(&mut self, why: Reason) -> bool {
-        if self.state == State::Live {
-            self.state = State::Resetting(why);
-            true
-        } else {
-            false
+        match self.state {
+            State::Live => {
+                self.state = State::Resetting(why);
+                true
+            }
+            State::Removing => {
+                self.state = State::Disabling(why);
+                true
+            }
+            _ => false,
         }
     }
 
     /// The reset work begins at time `now`; it may touch the device only on
     /// `Proceed` or `GiveUp`.
     pub fn reset_started(&mut self, now: u64) -> Start {
-        let State::Resetting(why) = self.state else {
-            return Start::Abort;
+        let why = match self.state {
+            State::Resetting(why) => why,
+            State::Disabling(why) => {
+                self.state = State::Dead;
+                return Start::Disable(why);
+            }
+            _ => return Start::Abort,
         };
         // Forget resets that left the window.
         let window = self.window;
@@ -205,7 +239,11 @@ impl Machine {
     pub fn reset_finished(&mut self, reinit_ok: bool) -> Finish {
         match self.state {
             State::Resetting(_) if reinit_ok => {
-                self.state = State::Live;
+                self.state = if self.removing {
+                    State::Removing
+                } else {
+                    State::Live
+                };
                 Finish::Live
             }
             State::Resetting(_) => {
@@ -219,7 +257,9 @@ impl Machine {
                 Finish::GaveUp
             }
             // Only remove moves a Resetting machine elsewhere.
-            State::Live | State::Dead | State::Deleting => Finish::Deleting,
+            State::Live | State::Dead | State::Removing | State::Disabling(_) | State::Deleting => {
+                Finish::Deleting
+            }
         }
     }
 
@@ -242,7 +282,11 @@ impl Machine {
                 self.state = State::Suspended;
                 true
             }
-            State::Suspended | State::Dead | State::Deleting => false,
+            State::Suspended
+            | State::Dead
+            | State::Removing
+            | State::Disabling(_)
+            | State::Deleting => false,
         }
     }
 
@@ -256,9 +300,26 @@ impl Machine {
         true
     }
 
-    /// `remove` begins. Returns the previous state: if it was Resetting, the
-    /// work may be queued or running and must be cancelled or waited for.
+    /// `remove` begins: it deletes the disk next, with the queues live
+    /// (Removing), unless the device is dead. A reset that is pending still
+    /// runs (the caller waits for it), and leaves the device Removing.
+    /// Returns the previous state.
     pub fn remove(&mut self) -> State {
+        self.removing = true;
+        let next = match self.state {
+            State::Dead => State::Dead,
+            State::Resetting(why) => State::Resetting(why),
+            State::Disabling(why) => State::Disabling(why),
+            State::Deleting => State::Deleting,
+            State::Live | State::Removing | State::Suspended => State::Removing,
+        };
+        core::mem::replace(&mut self.state, next)
+    }
+
+    /// `remove` has deleted the disk: nothing starts from now on; the
+    /// caller waits for a disabling that may be running, then takes the
+    /// device down.
+    pub fn deleting(&mut self) -> State {
         core::mem::replace(&mut self.state, State::Deleting)
     }
 }

@@ -78,6 +78,9 @@ pub enum Msg<'a, E> {
     Reset(u64, Reason),
     /// A reset starts over the budget: the device is given up.
     OverBudget(u64, Reason),
+    /// A reset starts that disables the device while `remove` deletes the
+    /// disk: what it holds fails.
+    Disable(u64, Reason),
     /// The device is given up.
     GaveUp,
     /// The reset device did not accept its features again.
@@ -210,8 +213,15 @@ pub fn timed_out<S: Steps>(
         Harvest::Ended => return Expiry::Ended,
         Harvest::Held => {}
     }
-    if !s.locked(|m| m.is_live()) {
-        return Expiry::Pending;
+    match s.locked(|m| m.state()) {
+        State::Live => {}
+        // `remove` is deleting the disk and waits for this request: the
+        // device is disabled rather than waited for.
+        State::Removing => {
+            schedule(s, Reason::Removing);
+            return Expiry::Resetting;
+        }
+        _ => return Expiry::Pending,
     }
     let Some(status) = s.with_device(|d| d.status()) else {
         return Expiry::Pending;
@@ -252,17 +262,18 @@ pub fn reset_and_wait<S: Steps>(s: &S, why: Reason) {
 
 /// The reset work: resets the device and brings it back, or gives it up.
 pub fn reset_work<S: Steps>(s: &S) {
-    let (why, give_up) = match s.locked(|m| m.reset_started(s.now())) {
+    let start = s.locked(|m| m.reset_started(s.now()));
+    let (why, give_up) = match start {
         Start::Proceed(why) => (why, false),
-        Start::GiveUp(why) => (why, true),
+        Start::GiveUp(why) | Start::Disable(why) => (why, true),
         Start::Abort => return,
     };
     let ran = s.with_device(|d| {
         let n = bump(&s.stats().resets);
-        d.log(if give_up {
-            Msg::OverBudget(n, why)
-        } else {
-            Msg::Reset(n, why)
+        d.log(match start {
+            Start::GiveUp(_) => Msg::OverBudget(n, why),
+            Start::Disable(_) => Msg::Disable(n, why),
+            _ => Msg::Reset(n, why),
         });
         d.quiesce();
         d.pause();
@@ -383,13 +394,23 @@ pub fn restore<S: Steps>(s: &S) -> Result<(), S::Error> {
     .unwrap_or(Ok(()))
 }
 
-/// The device is being removed: claims it from recovery (no reset starts
-/// from now on), waits for the reset work, lets the requests in flight end
-/// for a bounded time, then resets it and fails what it still holds, so
-/// that removal never waits for a device that does not answer.
-pub fn remove<S: Steps>(s: &S) {
+/// The device is being removed. Recovery stops (no reset starts; one that
+/// is pending still runs, and is waited for), then `delete_disk` deletes
+/// the disk with the queues live, so that what the page cache and the
+/// filesystem still have to write reaches the device. Meanwhile a request
+/// that times out, or a device that breaks, disables the device (reset,
+/// and what it held fails) instead of being waited for, so removal never
+/// waits unboundedly. Then the device is reset and anything it still held
+/// fails.
+pub fn remove<S: Steps>(s: &S, delete_disk: impl FnOnce()) {
     s.locked(|m| m.remove());
-    // A queued reset runs and finds Deleting; a running one finishes.
+    // A pending reset runs and brings the device back (Removing), or gives
+    // it up (Dead).
+    s.flush_work();
+    s.flush_driver_work();
+    delete_disk();
+    s.locked(|m| m.deleting());
+    // A disabling that was queued or running finishes.
     s.flush_work();
     s.flush_driver_work();
     s.with_device(|d| {

@@ -164,10 +164,13 @@ impl<K: Token> Slots<K> {
         }
     }
 
-    /// The free descriptors of the first queue (1 without queues).
+    /// The free descriptors of the smallest queue, right after the queues
+    /// were created: the ring size (1 without queues).
     pub(crate) fn ring_size(&self) -> u32 {
-        self.get(0)
-            .and_then(|e| e.live(|vq| vq.map(|vq| vq.num_free())))
+        self.slots
+            .iter()
+            .filter_map(|e| e.live(|vq| vq.map(|vq| vq.num_free())))
+            .min()
             .unwrap_or(1)
     }
 

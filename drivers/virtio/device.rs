@@ -72,6 +72,10 @@ impl<T: Driver> DeviceRef<T> {
     }
 }
 
+/// How many times [`Device::read_config`] reads a field whose config
+/// generation changes meanwhile before it takes the last read.
+const CONFIG_READ_TRIES: u32 = 64;
+
 /// Proof that the device has been reset since its current virtqueues were
 /// created: the device owns none of their buffers any more, so
 /// [`super::Virtqueue::detach_unused`] may take them back. The queues are then
@@ -245,21 +249,30 @@ impl<T: Driver> Device<T> {
 
     /// Reads `buf.len()` bytes of config space at `offset`, retrying until
     /// the device's config generation is the same before and after, so that
-    /// a multi-byte field is never torn by a concurrent config change.
+    /// a multi-byte field is never torn by a concurrent config change. A
+    /// device whose generation never settles cannot wedge the driver: after
+    /// [`CONFIG_READ_TRIES`] reads the last one is taken (and logged), and
+    /// goes through the same validation as any value the device gives.
     pub(crate) fn read_config(&self, offset: u32, buf: &mut [u8]) {
-        let len = buf.len() as u32;
-        loop {
+        let len = u32::try_from(buf.len()).unwrap_or(0);
+        for _ in 0..CONFIG_READ_TRIES {
             // SAFETY: The device is live per the type invariant, and `buf` is
             // valid for `len` bytes of writes.
-            let done = unsafe {
+            let settled = unsafe {
                 let before = vb::rvirtio_config_generation(self.raw());
                 vb::rvirtio_config_get(self.raw(), offset, buf.as_mut_ptr().cast(), len);
                 before == vb::rvirtio_config_generation(self.raw())
             };
-            if done {
-                break;
+            if settled {
+                return;
             }
         }
+        crate::vdev_warn!(
+            self,
+            "config generation did not settle in {} reads of offset {}: using the last",
+            CONFIG_READ_TRIES,
+            offset
+        );
     }
 
     fn little_endian(&self) -> bool {

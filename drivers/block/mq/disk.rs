@@ -511,6 +511,8 @@ pub(crate) struct Disk<T: Operations> {
     attrs: Option<KBox<AttrStorage<T>>>,
     queue_ref: Option<QueueRef>,
     added: bool,
+    /// [`Self::delete`] ran.
+    deleted: bool,
     index: u32,
 }
 
@@ -565,6 +567,7 @@ impl<T: Operations> Disk<T> {
             attrs: None,
             queue_ref: None,
             added: false,
+            deleted: false,
             index,
         };
         // SAFETY: The tag set is pinned in its box and zeroed; the vtable and
@@ -685,6 +688,30 @@ impl<T: Operations> Disk<T> {
     pub(crate) fn queue_ref(&self) -> Option<QueueRef> {
         self.queue_ref.clone()
     }
+
+    /// Deletes the disk (`del_gendisk`) while its queues still work: what
+    /// the block device's page cache holds is written back first and the
+    /// device's volatile cache flushed (a queue without one completes the
+    /// flush at once); then `del_gendisk` has the filesystem write back and
+    /// shut down, and waits for every request. Afterwards recovery work
+    /// loses the queue (waiting if it is using it), since `del_gendisk`
+    /// took it down. Dropping the disk then only releases it.
+    pub(crate) fn delete(&mut self) {
+        if self.added && !self.deleted {
+            // SAFETY: The disk is added and not deleted; `part0` is its
+            // whole-disk block device, alive with it.
+            unsafe {
+                let part0 = (*self.disk).part0;
+                bindings::sync_blockdev(part0);
+                bindings::blkdev_issue_flush(part0);
+                bindings::del_gendisk(self.disk);
+            }
+            self.deleted = true;
+        }
+        if let Some(q) = self.queue_ref.take() {
+            q.0.revoke();
+        }
+    }
 }
 
 impl<T: Operations> Drop for Disk<T> {
@@ -702,7 +729,7 @@ impl<T: Operations> Drop for Disk<T> {
         // that `getgeo` on a descriptor still open finds the queue data.
         unsafe {
             if !self.disk.is_null() {
-                if self.added {
+                if self.added && !self.deleted {
                     bindings::del_gendisk(self.disk);
                 }
                 bindings::put_disk(self.disk);

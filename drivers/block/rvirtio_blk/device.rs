@@ -42,7 +42,7 @@ use crate::proto::{self, feature};
 use crate::recovery::{ModuleContext, Recovery, Slots, Stats};
 use crate::sysfs::{CACHE_TYPE_RO, CACHE_TYPE_RW, SERIAL_ATTR};
 use crate::virtio::{self, Device, IdTable};
-use crate::{vdev_err, vdev_info, vdev_notice};
+use crate::{vdev_err, vdev_info, vdev_notice, vdev_warn};
 use core::sync::atomic::AtomicU32;
 use kernel::prelude::*;
 use kernel::str::CString;
@@ -199,6 +199,11 @@ impl virtio::Driver for RvirtioBlk {
         create_vqs(dev, &shared)?;
         // From here, a failed step resets the device and deletes the queues.
         let queues = Recovery::queues_up(&shared, dev);
+        let indirect = dev.has_feature(feature::RING_INDIRECT_DESC);
+        let mut shape = shape;
+        shape.max_segments =
+            proto::segments_for_ring(shape.max_segments, shared.vqs.ring_size(), indirect)
+                .map_err(refuse)?;
 
         let tags = TagSetConfig {
             nr_hw_queues: nvqs,
@@ -206,7 +211,7 @@ impl virtio::Driver for RvirtioBlk {
             queue_depth: proto::queue_depth(
                 params::queue_depth(),
                 shared.vqs.ring_size(),
-                dev.has_feature(feature::RING_INDIRECT_DESC),
+                indirect,
             ),
             timeout: u32::try_from(time::secs_to_jiffies(params::io_timeout())).unwrap_or(u32::MAX),
         };
@@ -243,17 +248,19 @@ impl virtio::Driver for RvirtioBlk {
         })
     }
 
-    /// The engine claims the device, lets the requests in flight end for a
-    /// bounded time and fails what the device still holds; only then is the
-    /// disk deleted, so that removal never waits on a device that does not
-    /// answer.
+    /// The engine stops recovery; the disk is deleted with the queues live,
+    /// so that written data reaches the device (the page cache written back,
+    /// the cache flushed, the filesystem shut down), as the C driver does;
+    /// a request that times out meanwhile disables the device (reset, and
+    /// what it held fails) rather than being waited for. Then the engine
+    /// resets the device and deletes the queues.
     fn remove(dev: &Device<Self>, data: BlkDevice) {
         let BlkDevice {
             shared,
-            disk,
+            mut disk,
             _debugfs,
         } = data;
-        Recovery::remove(&shared, dev);
+        Recovery::remove(&shared, dev, || disk.delete());
         drop(_debugfs);
         drop(disk);
     }
@@ -315,7 +322,7 @@ fn update_capacity(shared: &Shared) {
         return;
     };
     shared.recovery.dev().with(|dev| {
-        let sectors = dev.read_u64(proto::config::CAPACITY);
+        let sectors = capacity(dev);
         queue.with(|q| {
             if q.set_capacity(sectors) {
                 log_capacity(dev, q.name(), q.logical_block_size(), sectors, true);
@@ -324,12 +331,27 @@ fn update_capacity(shared: &Shared) {
     });
 }
 
+/// The device's capacity, clamped to what the block layer can hold (logged).
+fn capacity(dev: &Device<RvirtioBlk>) -> u64 {
+    let raw = dev.read_u64(proto::config::CAPACITY);
+    let sectors = proto::clamp_capacity(raw);
+    if sectors != raw {
+        vdev_warn!(
+            dev,
+            "capacity {} sectors is more than the block layer can hold: using {}",
+            raw,
+            sectors
+        );
+    }
+    sectors
+}
+
 /// Reads the config fields for the negotiated features.
 fn read_config(dev: &Device<RvirtioBlk>) -> proto::RawConfig {
     use proto::config as off;
     let has = |bit| dev.has_feature(bit);
     proto::RawConfig {
-        capacity: dev.read_u64(off::CAPACITY),
+        capacity: capacity(dev),
         size_max: has(feature::SIZE_MAX).then(|| dev.read_u32(off::SIZE_MAX)),
         seg_max: has(feature::SEG_MAX).then(|| dev.read_u32(off::SEG_MAX)),
         blk_size: has(feature::BLK_SIZE).then(|| dev.read_u32(off::BLK_SIZE)),
@@ -370,8 +392,7 @@ fn disk_name(index: u32, buf: &mut [u8]) -> Result<usize> {
 }
 
 fn log_capacity(dev: &Device<RvirtioBlk>, name: &CStr, lbs: u32, sectors: u64, resize: bool) {
-    let blocks = sectors.div_ceil(u64::from(lbs / 512));
-    let bytes = blocks * u64::from(lbs);
+    let (blocks, bytes) = proto::capacity_in_blocks(sectors, lbs);
     vdev_notice!(
         dev,
         "[{}] {}{} {}-byte logical blocks ({} MB/{} MiB)",

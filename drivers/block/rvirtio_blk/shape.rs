@@ -93,6 +93,12 @@ pub enum ConfigError {
     ZeroSecureEraseSectors,
     /// SECURE_ERASE with `max_secure_erase_seg` zero.
     ZeroSecureEraseSegments,
+    /// `size_max` (or the transport's largest DMA segment) is smaller than a
+    /// page: the block layer cannot build segments that small.
+    SmallSegmentSize(u32),
+    /// The virtqueue is too small to carry a request (header, one data
+    /// segment and status) without indirect descriptors.
+    SmallRing(u32),
 }
 
 impl core::fmt::Display for ConfigError {
@@ -123,6 +129,14 @@ impl core::fmt::Display for ConfigError {
             ConfigError::ZeroSecureEraseSegments => {
                 write!(f, "VIRTIO_BLK_F_SECURE_ERASE with max_secure_erase_seg 0")
             }
+            ConfigError::SmallSegmentSize(v) => {
+                write!(f, "largest segment {} is smaller than a page", v)
+            }
+            ConfigError::SmallRing(n) => write!(
+                f,
+                "a virtqueue of {} entries without indirect descriptors cannot carry a request",
+                n
+            ),
         }
     }
 }
@@ -199,13 +213,18 @@ pub fn disk_shape(cfg: &RawConfig) -> Result<DiskShape, ConfigError> {
     if let Some(v) = cfg.size_max {
         max_size = max_size.min(v);
     }
+    // The block layer cannot make a segment smaller than a page (it would
+    // WARN and refuse the disk).
+    if max_size < cfg.page_size {
+        return Err(ConfigError::SmallSegmentSize(max_size));
+    }
     let lbs = match cfg.blk_size {
         None => SECTOR_SIZE,
         Some(b) if b.is_power_of_two() && (SECTOR_SIZE..=cfg.page_size).contains(&b) => b,
         Some(b) => return Err(ConfigError::BadBlockSize(b)),
     };
     let mut shape = DiskShape {
-        capacity: cfg.capacity,
+        capacity: clamp_capacity(cfg.capacity),
         logical_block_size: lbs,
         max_segments: u16::try_from(segs).unwrap_or(u16::MAX),
         max_segment_size: max_size,
@@ -226,6 +245,44 @@ pub fn disk_shape(cfg: &RawConfig) -> Result<DiskShape, ConfigError> {
     }
     discard_limits(cfg, segs, &mut shape)?;
     Ok(shape)
+}
+
+/// The largest capacity, in 512-byte sectors, whose size in bytes the block
+/// layer can hold (`loff_t`).
+pub const MAX_CAPACITY: u64 = (i64::MAX as u64) >> 9;
+
+/// The capacity the disk gets for the device's `capacity`: at most
+/// [`MAX_CAPACITY`] (a larger one would overflow the block device's size).
+pub fn clamp_capacity(sectors: u64) -> u64 {
+    sectors.min(MAX_CAPACITY)
+}
+
+/// The most data segments a request may have on a virtqueue of
+/// `ring_size` entries: `segments`, or, without indirect descriptors (a
+/// request then takes a descriptor per segment, plus its header and
+/// status), what the ring holds. A ring too small for one segment is
+/// refused.
+pub fn segments_for_ring(
+    segments: u16,
+    ring_size: u32,
+    indirect: bool,
+) -> Result<u16, ConfigError> {
+    if indirect {
+        return Ok(segments);
+    }
+    let room = ring_size.saturating_sub(2);
+    if room == 0 {
+        return Err(ConfigError::SmallRing(ring_size));
+    }
+    Ok(segments.min(u16::try_from(room).unwrap_or(u16::MAX)))
+}
+
+/// The size of `sectors` 512-byte sectors in logical blocks of `lbs` bytes,
+/// rounded up, and in bytes (saturating), for the log.
+pub fn capacity_in_blocks(sectors: u64, lbs: u32) -> (u64, u64) {
+    let per_block = u64::from((lbs / SECTOR_SIZE).max(1));
+    let blocks = sectors.div_ceil(per_block);
+    (blocks, blocks.saturating_mul(u64::from(lbs)))
 }
 
 /// The discard, write-zeroes and secure-erase limits, as the C driver's

@@ -237,10 +237,11 @@ impl virtio::Driver for RvirtioScsi {
         })
     }
 
-    /// Removes the host while the queues still work (the midlayer flushes
-    /// caches and waits for commands; its error handling may still reset
-    /// the device), then the engine claims the device, resets it and
-    /// deletes the queues.
+    /// The engine stops recovery, then the host is removed while the queues
+    /// still work (the midlayer flushes caches and waits for commands; a
+    /// command that times out meanwhile, or a reset its error handling
+    /// asks for, disables the device instead), then the engine resets the
+    /// device and deletes the queues.
     fn remove(dev: &Device<Self>, data: ScsiDevice) {
         let ScsiDevice {
             host,
@@ -250,8 +251,7 @@ impl virtio::Driver for RvirtioScsi {
         // No event work is queued from now on; wait for a running one.
         events::stop(&shared);
         shared.flush_works();
-        drop(host);
-        Recovery::remove(&shared, dev);
+        Recovery::remove(&shared, dev, || drop(host));
         drop(debugfs);
         // Queued meanwhile (an event interrupt, a giving-up reset): they find
         // the host gone and do nothing, but must not outlive the module.

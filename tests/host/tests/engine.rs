@@ -77,6 +77,8 @@ struct World {
     queued: AtomicBool,
     running: AtomicBool,
     remove_done: AtomicBool,
+    /// remove has begun (a timeout then disables the device).
+    remove_started: AtomicBool,
     /// Between freeze and restore: the PM core owns the device.
     asleep: AtomicBool,
     stats: Stats<()>,
@@ -126,6 +128,7 @@ impl World {
             queued: AtomicBool::new(false),
             running: AtomicBool::new(false),
             remove_done: AtomicBool::new(false),
+            remove_started: AtomicBool::new(false),
             asleep: AtomicBool::new(false),
             stats: Stats::default(),
             time: AtomicU64::new(0),
@@ -646,6 +649,7 @@ fn actor_thread(w: &World, me: usize, a: Actor) {
             // The default policy never asks for a reset of a healthy device.
             if e == Expiry::Resetting
                 && kind % 4 == 3
+                && !w.remove_started.load(Ordering::SeqCst)
                 && w.status.load(Ordering::SeqCst) & status::NEEDS_RESET == 0
                 && w.status.load(Ordering::SeqCst) & status::DRIVER_OK != 0
             {
@@ -661,7 +665,17 @@ fn actor_thread(w: &World, me: usize, a: Actor) {
                 sleep_cycle(w, &m);
             }
             if remove {
-                protocol::remove(&m);
+                w.remove_started.store(true, Ordering::SeqCst);
+                protocol::remove(&m, || {
+                    // The disk is deleted with live queues: recovery has
+                    // stopped, but a timeout may disable the device now.
+                    w.step(me, "delete_disk");
+                    let st = w.state();
+                    if !matches!(st, State::Removing | State::Disabling(_) | State::Dead) {
+                        w.error(format!("the disk was deleted in {st:?}"));
+                    }
+                    w.step(me, "delete_disk done");
+                });
                 w.remove_done.store(true, Ordering::SeqCst);
                 if w.state() != State::Deleting {
                     w.error("remove did not leave Deleting".into());
@@ -868,11 +882,13 @@ fn over_budget_gives_up_after_taking_everything_back() {
 }
 
 /// remove flushes the reset work, it does not cancel it: a reset queued
-/// before the claim still runs, finds Deleting and touches nothing; one
-/// running at the claim finishes before remove takes everything back.
+/// before the claim still runs and brings the device back; one running at
+/// the claim finishes before remove takes everything back; one asked for
+/// after the claim, while the disk is deleted, disables the device, and
+/// remove's own take-back waits for it.
 #[test]
 fn remove_flushes_the_reset_work() {
-    let (mut aborted, mut finished_first) = (0, 0);
+    let (mut aborted, mut finished_first, mut disabled, mut ran_after) = (0, 0, 0, 0);
     for seed in 0..400 {
         let w = run(
             3,
@@ -897,10 +913,30 @@ fn remove_flushes_the_reset_work() {
             .collect();
         let first_lock_of_work = nth_state(&w, 0, 0).map(|(i, _)| i);
         match first_lock_of_work {
-            // The work ran after the claim: it found Deleting, and did nothing.
+            // The work ran after the claim: a reset pending at the claim
+            // still runs, and brings the device back (it is Removing then);
+            // one asked for while the disk is deleted disables the device
+            // (it gives up: Dead). Either ends before remove's take-back.
             Some(i) if i > claim => {
-                assert!(work_after_claim.is_empty(), "{work_after_claim:?}");
-                aborted += 1;
+                if work_after_claim.is_empty() {
+                    aborted += 1;
+                } else {
+                    let remove_take_back = work_steps
+                        .iter()
+                        .position(|(t, s, _)| *t == 2 && *s == "take back")
+                        .unwrap();
+                    let work_last = work_steps.iter().rposition(|(t, _, _)| *t == 0).unwrap();
+                    assert!(remove_take_back > work_last, "{work_steps:?}");
+                    if work_after_claim.iter().any(|(_, s, _)| *s == "give up") {
+                        disabled += 1;
+                    } else {
+                        assert!(
+                            work_after_claim.iter().any(|(_, s, _)| *s == "ready"),
+                            "{work_after_claim:?}"
+                        );
+                        ran_after += 1;
+                    }
+                }
             }
             // It started before: remove's own take-back comes after its end.
             Some(_) => {
@@ -917,12 +953,19 @@ fn remove_flushes_the_reset_work() {
         assert!(steps_of(&w, 2).contains(&"take back"));
     }
     assert!(
-        aborted > 0,
+        ran_after > 0,
         "no schedule had the queued work run after the claim"
     );
+    // The work also runs with nothing to do when the reset was asked for
+    // after remove had finished.
+    let _ = aborted;
     assert!(
         finished_first > 0,
         "no schedule had the work run before remove"
+    );
+    assert!(
+        disabled > 0,
+        "no schedule had a reset asked for while the disk was deleted"
     );
 }
 

@@ -20,23 +20,54 @@ fn a_reset_round_trip() {
 }
 
 #[test]
-fn remove_before_the_work_runs_aborts_it() {
+fn a_reset_pending_at_remove_still_runs() {
     let mut r = Machine::new(3, 100);
     assert!(r.request_reset(Reason::Stalled));
     assert_eq!(r.remove(), State::Resetting(Reason::Stalled));
-    assert_eq!(r.reset_started(1), Start::Abort);
-    assert_eq!(r.state(), State::Deleting);
+    assert_eq!(r.reset_started(1), Start::Proceed(Reason::Stalled));
+    assert_eq!(r.reset_finished(true), Finish::Live);
+    // Back, but removing: no reset starts, a timeout disables.
+    assert_eq!(r.state(), State::Removing);
+    assert!(!r.is_live());
 }
 
 #[test]
-fn remove_while_the_work_runs_keeps_deleting() {
+fn remove_while_the_work_runs_leaves_removing() {
     let mut r = Machine::new(3, 100);
     r.request_reset(Reason::Stalled);
     assert_eq!(r.reset_started(1), Start::Proceed(Reason::Stalled));
     r.remove();
-    assert_eq!(r.reset_finished(true), Finish::Deleting);
+    assert_eq!(r.reset_finished(true), Finish::Live);
+    assert_eq!(r.state(), State::Removing);
+    assert_eq!(r.deleting(), State::Removing);
     assert_eq!(r.state(), State::Deleting);
+    assert!(!r.request_reset(Reason::NeedsReset), "Deleting is final");
+}
+
+#[test]
+fn a_reset_while_the_disk_is_deleted_disables_the_device() {
+    let mut r = Machine::new(3, 100);
+    assert_eq!(r.remove(), State::Live);
+    assert_eq!(r.state(), State::Removing);
+    assert!(r.request_reset(Reason::Removing));
+    assert!(!r.request_reset(Reason::NeedsReset), "never queued twice");
+    assert_eq!(r.state(), State::Disabling(Reason::Removing));
+    // Not counted against the budget, and final: the device is dead.
+    assert_eq!(r.reset_started(1), Start::Disable(Reason::Removing));
+    assert_eq!(r.state(), State::Dead);
+    assert_eq!(r.recent_resets(), 0);
     assert!(!r.request_reset(Reason::NeedsReset));
+    assert_eq!(r.deleting(), State::Dead);
+}
+
+#[test]
+fn a_failed_reset_pending_at_remove_leaves_the_device_dead() {
+    let mut r = Machine::new(3, 100);
+    r.request_reset(Reason::NeedsReset);
+    r.remove();
+    r.reset_started(1);
+    assert_eq!(r.reset_finished(false), Finish::GaveUp);
+    assert_eq!(r.state(), State::Dead);
 }
 
 #[test]
@@ -185,4 +216,6 @@ fn state_codes_are_the_documented_ones() {
     assert_eq!(State::Dead.code(), 2);
     assert_eq!(State::Deleting.code(), 3);
     assert_eq!(State::Suspended.code(), 4);
+    assert_eq!(State::Removing.code(), 5);
+    assert_eq!(State::Disabling(Reason::Removing).code(), 6);
 }

@@ -98,6 +98,46 @@ fn seg_max_and_size_max() {
 }
 
 #[test]
+fn absurd_configs_are_clamped_or_refused() {
+    // A capacity whose byte size overflows the block layer's is clamped.
+    let mut c = base_config();
+    c.capacity = 1 << 63;
+    assert_eq!(disk_shape(&c).unwrap().capacity, MAX_CAPACITY);
+    c.capacity = u64::MAX;
+    assert_eq!(disk_shape(&c).unwrap().capacity, MAX_CAPACITY);
+    assert!(MAX_CAPACITY
+        .checked_mul(512)
+        .is_some_and(|b| b <= i64::MAX as u64));
+    // And logging it never overflows.
+    assert_eq!(capacity_in_blocks(u64::MAX, 4096).1, u64::MAX);
+    assert_eq!(capacity_in_blocks(2048, 4096), (256, 1 << 20));
+    assert_eq!(capacity_in_blocks(2049, 512), (2049, 2049 * 512));
+    // A segment smaller than a page is refused, not handed to the block
+    // layer (which WARNs).
+    let mut c = base_config();
+    c.size_max = Some(4095);
+    assert_eq!(disk_shape(&c), Err(ConfigError::SmallSegmentSize(4095)));
+    c.size_max = Some(0);
+    assert_eq!(disk_shape(&c), Err(ConfigError::SmallSegmentSize(0)));
+    c.size_max = Some(4096);
+    assert!(disk_shape(&c).is_ok());
+    // seg_max larger than the ring, without indirect descriptors: clamped
+    // to what a request can use (ring less header and status).
+    assert_eq!(segments_for_ring(126, 128, true), Ok(126));
+    assert_eq!(segments_for_ring(1000, 128, false), Ok(126));
+    assert_eq!(segments_for_ring(u16::MAX, 128, true), Ok(u16::MAX));
+    assert_eq!(segments_for_ring(4, 3, false), Ok(1));
+    assert_eq!(
+        segments_for_ring(4, 2, false),
+        Err(ConfigError::SmallRing(2))
+    );
+    assert_eq!(
+        segments_for_ring(4, 0, false),
+        Err(ConfigError::SmallRing(0))
+    );
+}
+
+#[test]
 fn block_sizes() {
     let mut c = base_config();
     for ok in [512, 1024, 2048, 4096] {
@@ -339,6 +379,11 @@ proptest! {
             blk_size: Some(1 << blk_exp),
             ..base_config()
         };
+        let largest = size.map_or(dma, |v| dma.min(u64::from(v)));
+        if largest < 4096 {
+            prop_assert!(disk_shape(&c).is_err());
+            return Ok(());
+        }
         let s = disk_shape(&c).unwrap();
         prop_assert!(s.max_segments >= 1);
         if let Some(n) = seg.filter(|&n| n > 0) {
