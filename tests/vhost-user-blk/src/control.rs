@@ -172,7 +172,11 @@ fn connection<H: Handler>(conn: UnixStream, handler: Arc<H>) {
             Ok(p) => format!("ok {p}"),
             Err(e) => format!("err {e}"),
         };
-        log::info!("control: {line} -> {reply}");
+        if line == "status" {
+            log::debug!("control: {line} -> {reply}");
+        } else {
+            log::info!("control: {line} -> {reply}");
+        }
         if out
             .write_all(format!("{}\n", reply.trim_end()).as_bytes())
             .is_err()
