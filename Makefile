@@ -9,7 +9,7 @@
 #   make kernel FLAVOUR=debug|perf   build (or reuse) a test kernel
 #   make -s print-kdir FLAVOUR=...   print that kernel's build tree
 #   make CLIPPY=1            build with clippy
-#   make check-host          host unit tests only
+#   make check-host          host unit tests only (and rvirtio-vub's)
 #   make check-guest [TESTS="fio-verify ..."]   guest tests only
 #   make dkms-install [KVER=...]   add, build and install with DKMS
 #   make dkms-deb            a Debian package (rvirtio-dkms_VER_all.deb)
@@ -71,6 +71,7 @@ rustfmtcheck:
 check-host:
 	@$(SCRIPTS)/setup.sh host
 	cd tests/host && cargo test --quiet 2>&1
+	cd tests/vhost-user-blk && cargo test --release --locked --quiet 2>&1
 
 check-guest: modules
 	@$(SCRIPTS)/setup.sh guest

@@ -8,7 +8,9 @@
 #   3. static checks: rustfmt, clippy, and the unsafe rules
 #      (scripts/check-safety.sh: a SAFETY comment on every unsafe block and
 #      impl, none at all in the drivers' own files);
-#   4. host unit and property tests (cargo test, tests/host), and the
+#   4. host unit and property tests (cargo test, tests/host), the
+#      vhost-user-blk test backend (tests/vhost-user-blk: built, clippy,
+#      its unit tests; the guest tests' vhost= disks use it), and the
 #      benchmark report's test on recorded output (bench/test_report.py);
 #   5. the guest suite on the debug kernel (tests/run-guest-tests.sh);
 #   6. blktests' rvirtio group, if BLKTESTS is set (to a blktests checkout:
@@ -84,23 +86,40 @@ clippy_check() {
 }
 run clippy clippy_check
 
+# cargo_tests NAME DIR [ARGS...]: cargo test in DIR, one line for its
+# results, counted test by test.
+cargo_tests() {
+	local name=$1 dir=$2 t0 rc hp hf host_log
+	shift 2
+	t0=$(date +%s)
+	printf '%-28s ... ' "$name"
+	host_log=$log_dir/$name.log
+	(cd "$dir" && cargo test "$@" 2>&1) >"$host_log"
+	rc=$?
+	hp=$(sed -n 's/^test result: .* \([0-9]*\) passed; \([0-9]*\) failed.*/\1/p' "$host_log" | paste -sd+ | bc)
+	hf=$(sed -n 's/^test result: .* \([0-9]*\) passed; \([0-9]*\) failed.*/\2/p' "$host_log" | paste -sd+ | bc)
+	hp=${hp:-0} hf=${hf:-0}
+	if [ $rc = 0 ] && [ "$hf" = 0 ] && [ "$hp" -gt 0 ]; then
+		echo "ok, $hp tests ($(($(date +%s) - t0))s)"
+	else
+		echo "FAILED ($(($(date +%s) - t0))s)"
+		grep -E '^test .* FAILED|panicked|^error' "$host_log" | head -40 | sed 's/^/    /'
+		[ "$hf" = 0 ] && hf=1
+	fi
+	passed=$((passed + hp)) failed=$((failed + hf))
+}
+
 # Host tests: one line per test binary's result, counted test by test.
-t0=$(date +%s)
-printf '%-28s ... ' "host-tests"
-host_log=$log_dir/host-tests.log
-(cd tests/host && cargo test 2>&1) >"$host_log"
-rc=$?
-hp=$(sed -n 's/^test result: .* \([0-9]*\) passed; \([0-9]*\) failed.*/\1/p' "$host_log" | paste -sd+ | bc)
-hf=$(sed -n 's/^test result: .* \([0-9]*\) passed; \([0-9]*\) failed.*/\2/p' "$host_log" | paste -sd+ | bc)
-hp=${hp:-0} hf=${hf:-0}
-if [ $rc = 0 ] && [ "$hf" = 0 ] && [ "$hp" -gt 0 ]; then
-	echo "ok, $hp tests ($(($(date +%s) - t0))s)"
-else
-	echo "FAILED ($(($(date +%s) - t0))s)"
-	grep -E '^test .* FAILED|panicked|^error' "$host_log" | head -40 | sed 's/^/    /'
-	[ "$hf" = 0 ] && hf=1
-fi
-passed=$((passed + hp)) failed=$((failed + hf))
+cargo_tests host-tests tests/host
+
+# The vhost-user-blk test backend (rvirtio-vub): the guest tests' vhost=
+# disks run tests/vhost-user-blk/target/release/rvirtio-vub, which guest.sh
+# would otherwise build on demand. Clippy must be silent; rustfmt is checked
+# above with the rest of the Rust files.
+vub=$repo/tests/vhost-user-blk
+run vub-build cargo build --release --locked --manifest-path "$vub/Cargo.toml"
+run vub-clippy cargo clippy --release --locked --all-targets --manifest-path "$vub/Cargo.toml" -- -D warnings
+cargo_tests vub-tests "$vub" --release --locked
 
 # The benchmark is not a test and does not run here; its report generator
 # is checked on recorded guest output (bench/testdata).

@@ -346,7 +346,8 @@ def cmd_disks(ctl, rest):
     """disks: the --disk specs, as JSON {id: {key: value}}; an nbdkit disk's
     have nbdkit (its filters), nbdkit-log, and pause-control (the pause
     filter's socket), error-file, delay-read, delay-write as its filters
-    have them"""
+    have them; a vhost= disk's have vub-control (rvirtio-vub's control
+    socket), vub-log and vub-opts"""
     return json.dumps(ctl.disks, separators=(",", ":"))
 
 
@@ -471,16 +472,72 @@ def cmd_nbd_status(ctl, rest):
     return " ".join(parts)
 
 
+# How long `vub` waits for rvirtio-vub's reply.
+VUB_TIMEOUT = 10.0
+
+
+def vub_request(ctl, ident, line):
+    """Send one line to disk ident's rvirtio-vub control socket; its reply
+    payload ("ok PAYLOAD"), or CtlError with its message ("err MESSAGE")."""
+    path = ctl.disks.get(ident, {}).get("vub-control")
+    if ident not in ctl.disks:
+        ctl.disk(ident)  # raises: no such disk
+    if not path:
+        raise CtlError("disk %s is not a vhost-user-blk disk (--disk ...,vhost=OPTS)" % ident)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(VUB_TIMEOUT)
+    try:
+        s.connect(path)
+        s.sendall(line.encode() + b"\n")
+        buf = b""
+        while b"\n" not in buf:
+            data = s.recv(4096)
+            if not data:
+                break
+            buf += data
+    except OSError as e:
+        raise CtlError("rvirtio-vub %s: %s" % (ident, e))
+    finally:
+        s.close()
+    reply = buf.decode("utf-8", "replace").strip()
+    if not reply:
+        raise CtlError("rvirtio-vub %s closed the connection without a reply" % ident)
+    status, _, payload = reply.partition(" ")
+    if status == "ok":
+        return payload
+    raise CtlError(payload if status == "err" else reply)
+
+
+@command("vub")
+def cmd_vub(ctl, rest):
+    """vub ID COMMAND [ARGS...]: send COMMAND to disk ID's rvirtio-vub (a
+    vhost= disk) and reply its answer, e.g. `vub d0 hold on`, `vub d0
+    status`; `vub d0 help` lists its commands"""
+    ident, _, line = rest.partition(" ")
+    if not ident or not line.strip():
+        raise CtlError("usage: vub ID COMMAND [ARGS...]")
+    return vub_request(ctl, ident, line.strip())
+
+
 @command("nbd-release-all")
 def cmd_nbd_release_all(ctl, rest):
     """nbd-release-all: resume every nbdkit the channel paused and stop
-    every error injection; replies what it did ("d0 resumed, d1 errors
-    off") or "nothing". The guest's /init sends it when the test is over:
+    every error injection, and release every rvirtio-vub (`release`: hold
+    off, slow off, no more lost notifications or ignored kicks); replies
+    what it did ("d0 resumed, d1 errors off, d2 vub hold off, released 3")
+    or "nothing". The guest's /init sends it when the test is over:
     a request still stuck in a paused nbdkit would hang the guest's sync,
     and the virtio reset of its reboot hangs QEMU (virtio-blk's reset
     drains the requests in flight)."""
     done = []
     for ident, d in ctl.disks.items():
+        if d.get("vub-control"):
+            try:
+                what = vub_request(ctl, ident, "release")
+            except CtlError as e:
+                what = "release failed: %s" % e
+            if what != "nothing":
+                done.append("%s vub %s" % (ident, what))
         if d.get("pause-control"):
             pc = ctl.pause_control(ident)
             was = pc.poll()

@@ -37,6 +37,19 @@
 #                         type=T          device type (default virtio-blk-pci)
 #                         readonly=on     a read-only backend (the device
 #                                         then offers VIRTIO_BLK_F_RO)
+#                         vhost=OPTS      a vhost-user-blk-pci device served by
+#                                         rvirtio-vub (tests/vhost-user-blk),
+#                                         a RAM disk of size= (or file=) on a
+#                                         socket in the work dir; OPTS are
+#                                         +-separated rvirtio-vub options
+#                                         without their --, NAME or NAME=VALUE
+#                                         (e.g. seg-max=0+blk-size=4096+wce;
+#                                         exec=hold:on runs `hold on` at
+#                                         start). serial=, readonly=on and
+#                                         num-queues= go to the backend too;
+#                                         the control channel's `vub ID CMD`
+#                                         drives it. type=vhost-user-blk is
+#                                         vhost= with no OPTS
 #                         type=scsi-hd    a LUN of the guest's virtio-scsi
 #                                         host (id scsi0, created with the
 #                                         first such disk behind its own
@@ -55,7 +68,7 @@
 #   --timeout SECS      kill QEMU after SECS (exit status 124)
 #   --log FILE          write the whole console output to FILE; the control
 #                       channel's log goes to FILE.ctl, nbdkit ID's stderr to
-#                       FILE.nbdkit-ID
+#                       FILE.nbdkit-ID, rvirtio-vub ID's to FILE.vub-ID
 #   --quiet             console output to the log only, not to stdout
 #   --qmp SOCKET        a QMP server on unix SOCKET for the host's own use
 #   --append 'ARGS'     more kernel command line
@@ -68,6 +81,10 @@
 #
 # The guest's ttyS1 is the control channel to scripts/guest-ctl.py; the
 # guest calls it with `host COMMAND ARGS` (tests/guest/lib.sh).
+#
+# rvirtio-vub is built on demand (cargo build --release, in
+# tests/vhost-user-blk/target/release/); RVIRTIO_VUB=PATH uses that binary
+# instead.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -144,7 +161,7 @@ esac
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/rvirtio-guest.XXXXXX")
 ctl_pid='' qemu_log=$work/console.log
-nbdkit_pids=() watchdog_pid=''
+backend_pids=() watchdog_pid=''
 # shellcheck disable=SC2317 # called by the trap
 cleanup() {
 	local pid
@@ -157,8 +174,8 @@ cleanup() {
 		wait "$watchdog_pid" 2>/dev/null || true
 	fi
 	# SIGKILL: a paused nbdkit with requests waiting does not exit on
-	# SIGTERM (it waits for them).
-	for pid in "${nbdkit_pids[@]}"; do
+	# SIGTERM (it waits for them). The same for rvirtio-vub.
+	for pid in "${backend_pids[@]}"; do
 		kill -KILL "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
@@ -231,15 +248,15 @@ fi
 # is not enough: it sends SIGTERM (nbdkit -f even sets that parent-death
 # signal without it, over any other), and a paused nbdkit with requests
 # waiting does not exit on SIGTERM until they complete, i.e. never. So a
-# watchdog, a child of this shell, SIGKILLs the nbdkits once this shell is
-# gone, which it sees by being re-parented.
+# watchdog, a child of this shell, SIGKILLs the nbdkits (and rvirtio-vubs)
+# once this shell is gone, which it sees by being re-parented.
 start_nbdkit_watchdog() {
 	(
 		me=$BASHPID # not inside $(...), whose BASHPID is its own
 		while [ "$(ps -o ppid= -p "$me" | tr -d ' ')" = "$$" ]; do
 			sleep 1
 		done
-		kill -KILL "${nbdkit_pids[@]}" 2>/dev/null
+		kill -KILL "${backend_pids[@]}" 2>/dev/null
 	) </dev/null >/dev/null 2>&1 &
 	watchdog_pid=$!
 }
@@ -296,7 +313,7 @@ start_nbdkit() {
 	echo >>"$work/$id.nbdkit.cmd"
 	"${args[@]}" </dev/null >"$nlog" 2>&1 &
 	pid=$!
-	nbdkit_pids+=("$pid")
+	backend_pids+=("$pid")
 	# The pid file appears once nbdkit listens.
 	for _ in $(seq 200); do
 		[ -s "$pidf" ] && return 0
@@ -306,12 +323,72 @@ start_nbdkit() {
 	die "--disk $spec: nbdkit did not start: $(tail -n 3 "$nlog")"
 }
 
+# vub_binary: print rvirtio-vub's path, building it first if need be.
+vub_binary() {
+	local crate=$here/../tests/vhost-user-blk
+	if [ -n "${RVIRTIO_VUB:-}" ]; then
+		[ -x "$RVIRTIO_VUB" ] || die "RVIRTIO_VUB=$RVIRTIO_VUB is not an executable"
+		echo "$RVIRTIO_VUB"
+		return
+	fi
+	# Up to date in a fraction of a second; cargo locks the target dir
+	# against concurrent builds.
+	cargo build --release --locked --quiet --manifest-path "$crate/Cargo.toml" >&2 ||
+		die "building rvirtio-vub failed (cargo build in $crate)"
+	echo "$crate/target/release/rvirtio-vub"
+}
+
+# start_vub ID SIZE FILE SERIAL RO OPTS: start an rvirtio-vub serving disk ID
+# (SIZE bytes of RAM, or FILE) on $work/ID.vub.sock, with its control socket
+# $work/ID.vub.ctl; OPTS are its +-separated options without the --. Waits
+# until it listens. Sets vub_sock and vub_keys (for guest-ctl.py).
+start_vub() {
+	local id=$1 size=$2 file=$3 serial=$4 ro=$5 opts=$6 o vlog pid ctl ready
+	local -a args ol
+	[ -n "$vub_bin" ] || vub_bin=$(vub_binary)
+	vub_sock=$work/$id.vub.sock ctl=$work/$id.vub.ctl ready=$work/$id.vub.ready
+	[ "${#ctl}" -lt 100 ] || die "--disk $spec: socket path $ctl is too long (TMPDIR)"
+	vlog=$work/$id.vub.log
+	[ -z "$log" ] || vlog=$log.vub-$id
+	args=("$vub_bin" --socket "$vub_sock" --control "$ctl" --ready "$ready")
+	if [ -n "$file" ]; then
+		args+=(--file "$file")
+	else
+		args+=(--size "$size")
+	fi
+	[ -z "$serial" ] || args+=(--serial "$serial")
+	[ -z "$ro" ] || args+=(--ro)
+	IFS=+ read -r -a ol <<<"$opts"
+	for o in "${ol[@]}"; do
+		case "$o" in
+		'') ;;
+		exec=*) args+=(--exec "$(printf '%s' "${o#exec=}" | tr ':' ' ')") ;;
+		*=*) args+=("--${o%%=*}" "${o#*=}") ;;
+		*) args+=("--$o") ;;
+		esac
+	done
+	printf '%q ' "${args[@]}" >"$work/$id.vub.cmd"
+	echo >>"$work/$id.vub.cmd"
+	"${args[@]}" </dev/null >"$vlog" 2>&1 &
+	pid=$!
+	backend_pids+=("$pid")
+	for _ in $(seq 200); do
+		[ -e "$ready" ] && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	[ -e "$ready" ] || die "--disk $spec: rvirtio-vub did not start: $(tail -n 5 "$vlog")"
+	vub_keys=",vub-control=$ctl,vub-log=$vlog,vub-opts=$opts"
+}
+
 devargs=() ctl_disks=()
+vub_bin='' have_vub=0
 port=0
 scsi_luns=0
 for spec in "${disks[@]}"; do
 	id=d${port} size=256M serial='' file='' nbd='' nbd_export='' type=virtio-blk-pci ro=''
 	use_nbdkit=0 nbdkit_filters='' delay_read='' delay_write='' nbdkit_keys=''
+	use_vub=0 vub_opts='' vub_keys=''
 	props=()
 	rest=$spec
 	while [ -n "$rest" ]; do
@@ -332,6 +409,8 @@ for spec in "${disks[@]}"; do
 		nbd=*) nbd=${item#nbd=} ;;
 		export=*) nbd_export=${item#export=} ;;
 		nbdkit=*) use_nbdkit=1 nbdkit_filters=${item#nbdkit=} ;;
+		vhost=*) use_vub=1 vub_opts=${item#vhost=} ;;
+		type=vhost-user-blk | type=vhost-user-blk-pci) use_vub=1 ;;
 		delay-read=*) delay_read=${item#delay-read=} ;;
 		delay-write=*) delay_write=${item#delay-write=} ;;
 		type=*) type=${item#type=} ;;
@@ -342,6 +421,30 @@ for spec in "${disks[@]}"; do
 		esac
 	done
 	port=$((port + 1))
+	if [ "$use_vub" = 1 ]; then
+		# vhost-user-blk: no block node; the backend is the disk. QEMU's
+		# num-queues is the backend's too, unless OPTS say otherwise.
+		if [ -n "$nbd$nbd_export" ] || [ "$use_nbdkit" = 1 ]; then
+			die "--disk $spec: vhost= excludes nbd=, export= and nbdkit="
+		fi
+		[ -z "$delay_read$delay_write" ] || die "--disk $spec: delay-read= and delay-write= need nbdkit=...delay"
+		[ -z "$file" ] || [ -f "$file" ] || die "--disk $spec: no image $file"
+		type=vhost-user-blk-pci
+		for p in "${props[@]}"; do
+			case "+$vub_opts+,$p" in
+			*+num-queues=*) ;;
+			*,num-queues=*) vub_opts+=${vub_opts:++}${p} ;;
+			esac
+		done
+		start_vub "$id" "$size" "$file" "$serial" "$ro" "$vub_opts"
+		have_vub=1
+		dev=$type,bus=rp$port,chardev=vub-$id,id=$id
+		for p in "${props[@]}"; do dev+=",$p"; done
+		devargs+=(-device "pcie-root-port,id=rp$port,chassis=$port,slot=$port"
+			-chardev "socket,id=vub-$id,path=$vub_sock" -device "$dev")
+		ctl_disks+=(--disk "id=$id,size=$size,serial=$serial,type=$type,file=$file$vub_keys")
+		continue
+	fi
 	if [ "$use_nbdkit" = 1 ]; then
 		[ -z "$nbd$file$nbd_export" ] || die "--disk $spec: nbdkit= excludes nbd=, export= and file="
 		start_nbdkit "$id" "$size" "$nbdkit_filters" "$delay_read" "$delay_write"
@@ -380,7 +483,7 @@ for spec in "${disks[@]}"; do
 	devargs+=(-blockdev "driver=raw,node-name=$id$ro,$backend" -device "$dev")
 	ctl_disks+=(--disk "id=$id,size=$size,serial=$serial,type=$type,file=$file,nbd=$nbd,export=$nbd_export$nbdkit_keys")
 done
-[ ${#nbdkit_pids[@]} -eq 0 ] || start_nbdkit_watchdog
+[ ${#backend_pids[@]} -eq 0 ] || start_nbdkit_watchdog
 for _ in $(seq "$spare_ports"); do
 	port=$((port + 1))
 	devargs+=(-device "pcie-root-port,id=rp$port,chassis=$port,slot=$port")
@@ -406,8 +509,13 @@ cmdline="console=ttyS0,115200 rdinit=/init panic=-1 hung_task_panic=0 kasan_mult
 cmdline+=" loglevel=7 printk.time=1 printk.devkmsg=on"
 [ -z "$append" ] || cmdline+=" $append"
 
-qemu=(qemu-system-x86_64 -M q35 -accel tcg -m 2G -smp 2 -nodefaults -nographic -no-reboot
+guest_mem=2G
+qemu=(qemu-system-x86_64 -M q35 -accel tcg -m "$guest_mem" -smp 2 -nodefaults -nographic -no-reboot
 	-kernel "$kernel" -initrd "$work/initrd" -append "$cmdline")
+if [ "$have_vub" = 1 ]; then
+	# A vhost-user backend maps the guest's RAM: it must be shareable.
+	qemu+=(-object "memory-backend-memfd,id=mem,size=$guest_mem,share=on" -machine memory-backend=mem)
+fi
 if [ "$shell" = 1 ]; then
 	qemu+=(-serial mon:stdio)
 else
