@@ -327,6 +327,7 @@ impl<S: Hooks> Recovery<S> {
                 f.u32(c_str!("inject_malformed"), &s.knobs.inject_malformed, true);
                 f.u32(c_str!("inject_reset"), &s.knobs.inject_reset, true);
                 f.u32(c_str!("reset_delay_ms"), &s.knobs.reset_delay_ms, true);
+                f.u32(c_str!("irq_race"), &s.knobs.irq_race, true);
             }
             S::extra_files(&s.extra, f);
         })

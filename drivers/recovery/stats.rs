@@ -56,6 +56,11 @@ pub struct Knobs {
     pub inject_reset: AtomicU32,
     /// Hold every reset this long (ms) before it touches the device.
     pub reset_delay_ms: AtomicU32,
+    /// At the next N timeouts, run the queue's interrupt handler just
+    /// before the timeout's harvest: the race in which an interrupt
+    /// completes the expired request between blk-mq's expiry check and the
+    /// harvest.
+    pub irq_race: AtomicU32,
 }
 
 /// Adds one to `counter`.

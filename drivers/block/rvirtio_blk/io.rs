@@ -267,6 +267,11 @@ impl mq::Operations for RvirtioBlk {
     /// unless the device already returned it.
     fn timeout(shared: ArcBorrow<'_, Shared>, rq: &Request<Self>, expiries: u32) -> TimeoutAction {
         let index = rq.hw_queue();
+        let r = &shared.recovery;
+        if r.shot(&r.stats().knobs.irq_race) {
+            // Fault injection: the interrupt comes just before the harvest.
+            shared.vqs.interrupt(index, Owned::complete);
+        }
         let harvest = || {
             if returned(&shared, rq) {
                 Harvest::Returned
