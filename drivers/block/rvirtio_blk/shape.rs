@@ -210,7 +210,9 @@ pub fn disk_shape(cfg: &RawConfig) -> Result<DiskShape, ConfigError> {
         _ => 1,
     };
     let mut max_size = u32::try_from(cfg.max_dma_size).unwrap_or(u32::MAX);
-    if let Some(v) = cfg.size_max {
+    // A zero size_max means no limit, as the block layer takes a zero
+    // max_segment_size in the C driver.
+    if let Some(v) = cfg.size_max.filter(|&v| v != 0) {
         max_size = max_size.min(v);
     }
     // The block layer cannot make a segment smaller than a page (it would

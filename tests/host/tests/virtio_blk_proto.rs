@@ -117,8 +117,9 @@ fn absurd_configs_are_clamped_or_refused() {
     let mut c = base_config();
     c.size_max = Some(4095);
     assert_eq!(disk_shape(&c), Err(ConfigError::SmallSegmentSize(4095)));
+    // Zero is no limit, as in the C driver.
     c.size_max = Some(0);
-    assert_eq!(disk_shape(&c), Err(ConfigError::SmallSegmentSize(0)));
+    assert_eq!(disk_shape(&c).unwrap().max_segment_size, u32::MAX);
     c.size_max = Some(4096);
     assert!(disk_shape(&c).is_ok());
     // seg_max larger than the ring, without indirect descriptors: clamped
@@ -379,7 +380,9 @@ proptest! {
             blk_size: Some(1 << blk_exp),
             ..base_config()
         };
-        let largest = size.map_or(dma, |v| dma.min(u64::from(v)));
+        let largest = size
+            .filter(|&v| v != 0)
+            .map_or(dma, |v| dma.min(u64::from(v)));
         if largest < 4096 {
             prop_assert!(disk_shape(&c).is_err());
             return Ok(());
@@ -389,7 +392,7 @@ proptest! {
         if let Some(n) = seg.filter(|&n| n > 0) {
             prop_assert!(u32::from(s.max_segments) <= n);
         }
-        if let Some(v) = size {
+        if let Some(v) = size.filter(|&v| v != 0) {
             prop_assert!(s.max_segment_size <= v);
         }
         prop_assert!(u64::from(s.max_segment_size) <= dma.max(0));
