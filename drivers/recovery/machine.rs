@@ -301,9 +301,10 @@ impl Machine {
     }
 
     /// `remove` begins: it deletes the disk next, with the queues live
-    /// (Removing), unless the device is dead. A reset that is pending still
-    /// runs (the caller waits for it), and leaves the device Removing.
-    /// Returns the previous state.
+    /// (Removing), unless the device is dead, or still asleep (its restore
+    /// never ran: it is given up, Dead). A reset that is pending still runs
+    /// (the caller waits for it), and leaves the device Removing. Returns
+    /// the previous state.
     pub fn remove(&mut self) -> State {
         self.removing = true;
         let next = match self.state {
@@ -311,7 +312,10 @@ impl Machine {
             State::Resetting(why) => State::Resetting(why),
             State::Disabling(why) => State::Disabling(why),
             State::Deleting => State::Deleting,
-            State::Live | State::Removing | State::Suspended => State::Removing,
+            // A device still asleep at remove did not come back: its
+            // restore never ran. It is given up.
+            State::Suspended => State::Dead,
+            State::Live | State::Removing => State::Removing,
         };
         core::mem::replace(&mut self.state, next)
     }

@@ -213,23 +213,38 @@ pub fn timed_out<S: Steps>(
         Harvest::Ended => return Expiry::Ended,
         Harvest::Held => {}
     }
-    match s.locked(|m| m.state()) {
-        State::Live => {}
-        // `remove` is deleting the disk and waits for this request: the
-        // device is disabled rather than waited for.
-        State::Removing => {
-            schedule(s, Reason::Removing);
-            return Expiry::Resetting;
-        }
+    // While `remove` deletes the disk it waits for this request: the
+    // device is renotified at a first expiry as always, but after that it
+    // is disabled (reset, what it holds fails) as soon as the request's
+    // queue made no progress between two expiries, rather than waited for.
+    let removing = match s.locked(|m| m.state()) {
+        State::Live => false,
+        State::Removing => true,
         _ => return Expiry::Pending,
-    }
+    };
     let Some(status) = s.with_device(|d| d.status()) else {
         return Expiry::Pending;
     };
-    let overdue = overdue();
+    let overdue = overdue().map(|o| {
+        if removing {
+            Overdue {
+                stall_limit: Some(1),
+                ..o
+            }
+        } else {
+            o
+        }
+    });
     match timeout_verdict(health(status), overdue.as_ref()) {
         TimeoutVerdict::Reset(why) => {
-            schedule(s, why);
+            schedule(
+                s,
+                if removing && why == Reason::Stalled {
+                    Reason::Removing
+                } else {
+                    why
+                },
+            );
             Expiry::Resetting
         }
         TimeoutVerdict::Renotify => {
@@ -403,7 +418,16 @@ pub fn restore<S: Steps>(s: &S) -> Result<(), S::Error> {
 /// waits unboundedly. Then the device is reset and anything it still held
 /// fails.
 pub fn remove<S: Steps>(s: &S, delete_disk: impl FnOnce()) {
-    s.locked(|m| m.remove());
+    if s.locked(|m| m.remove()) == State::Suspended {
+        // The system woke up but the device's `restore` never ran (the
+        // virtio core failed before it): submissions are still stopped, and
+        // the device has no queues. Give it up, so that deleting the disk
+        // fails what it writes instead of waiting for ever.
+        s.with_device(|d| {
+            d.unquiesce();
+            give_up_device(s, d);
+        });
+    }
     // A pending reset runs and brings the device back (Removing), or gives
     // it up (Dead).
     s.flush_work();

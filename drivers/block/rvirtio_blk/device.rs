@@ -43,7 +43,7 @@ use crate::recovery::{ModuleContext, Recovery, Slots, Stats};
 use crate::sysfs::{CACHE_TYPE_RO, CACHE_TYPE_RW, SERIAL_ATTR};
 use crate::virtio::{self, Device, IdTable};
 use crate::{vdev_err, vdev_info, vdev_notice, vdev_warn};
-use core::sync::atomic::AtomicU32;
+use core::sync::atomic::{AtomicBool, AtomicU32};
 use kernel::prelude::*;
 use kernel::str::CString;
 use kernel::sync::{new_mutex, Arc, ArcBorrow, Mutex};
@@ -81,6 +81,11 @@ pub(crate) struct Shared {
     /// [`WCE_UNSET`]: written again after a reset or resume, which make the
     /// device forget it.
     pub(crate) wce: AtomicU32,
+    /// A reset requeued requests: the unquiesce after it kicks the requeue
+    /// list. Only then: a reset that failed everything (giving up, or
+    /// disabling the device while remove deletes the disk) must not queue
+    /// the requeue work, which `del_gendisk` may have cancelled already.
+    pub(crate) requeued: AtomicBool,
 }
 
 /// [`Shared::wce`] when the user never wrote `cache_type`.
@@ -193,6 +198,7 @@ impl virtio::Driver for RvirtioBlk {
                 queue <- new_mutex!(None, "rvirtio_blk::queue"),
                 multi_range_discard: shape.max_discard_segments > 1,
                 wce: AtomicU32::new(WCE_UNSET),
+                requeued: AtomicBool::new(false),
             }? Error),
             GFP_KERNEL,
         )?;

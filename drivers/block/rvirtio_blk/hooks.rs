@@ -41,9 +41,12 @@ impl Hooks for Shared {
     }
 
     fn unquiesce(&self) {
+        let kick = self.requeued.swap(false, Ordering::Relaxed);
         self.with_queue(|q| {
             q.unquiesce();
-            q.kick_requeue_list();
+            if kick {
+                q.kick_requeue_list();
+            }
         });
     }
 
@@ -81,6 +84,7 @@ impl Hooks for Shared {
             let requeue = policy::reclaim(give_up, rq.requeues(), retries) == Reclaim::Requeue;
             this.recovery.reclaimed(requeue);
             if requeue {
+                this.requeued.store(true, Ordering::Relaxed);
                 rq.requeue();
             } else {
                 rq.end(Status::IO_ERROR);

@@ -136,8 +136,14 @@ impl HostOps for RvirtioScsi {
             Ok(()) => Ok(()),
             Err(Refused::Full(cmd) | Refused::NoMemory(cmd)) => Err(cmd),
             Err(Refused::NoQueue(cmd)) => no_queues(&shared, cmd),
-            Err(Refused::Broken(cmd) | Refused::Invalid(cmd)) => {
-                // As the C driver does for a broken queue.
+            // A broken queue is mended by a reset; the command waits for it
+            // (host busy) rather than failing.
+            Err(Refused::Broken(cmd)) => {
+                Recovery::schedule(shared, Reason::BrokenQueue);
+                Err(cmd)
+            }
+            Err(Refused::Invalid(cmd)) => {
+                // As the C driver does for a command it cannot describe.
                 cmd.finish(proto::did::BAD_TARGET, 0, 0, &[]);
                 Ok(())
             }

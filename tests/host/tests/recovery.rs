@@ -61,6 +61,17 @@ fn a_reset_while_the_disk_is_deleted_disables_the_device() {
 }
 
 #[test]
+fn a_device_still_asleep_at_remove_is_given_up() {
+    // The virtio core failed before calling restore: remove finds the
+    // machine Suspended.
+    let mut r = Machine::new(3, 100);
+    assert!(r.suspend());
+    assert_eq!(r.remove(), State::Suspended);
+    assert_eq!(r.state(), State::Dead);
+    assert!(!r.request_reset(Reason::NeedsReset));
+}
+
+#[test]
 fn a_failed_reset_pending_at_remove_leaves_the_device_dead() {
     let mut r = Machine::new(3, 100);
     r.request_reset(Reason::NeedsReset);
