@@ -261,13 +261,34 @@ start_nbdkit_watchdog() {
 	watchdog_pid=$!
 }
 
+# launch_backend CMDFILE LOG TEST FILE CMD...: a disk's backend. Records
+# CMD in CMDFILE, starts it in the background with its output in LOG (it
+# ends with this shell: backend_pids), and waits up to 10 s until
+# `test TEST FILE` holds, i.e. it is ready; false if it is not, or if CMD
+# ended first.
+launch_backend() {
+	local cmdf=$1 out=$2 op=$3 ready=$4 pid
+	shift 4
+	printf '%q ' "$@" >"$cmdf"
+	echo >>"$cmdf"
+	"$@" </dev/null >"$out" 2>&1 &
+	pid=$!
+	backend_pids+=("$pid")
+	for _ in $(seq 200); do
+		test "$op" "$ready" && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	test "$op" "$ready"
+}
+
 # start_nbdkit ID SIZE FILTERS DELAY_READ DELAY_WRITE: start an nbdkit serving
 # a SIZE memory disk on $work/ID.nbd.sock through FILTERS (+-separated: pause,
 # delay, error) and wait until it listens. Sets nbd (the socket) and
 # nbdkit_keys (the control paths, as ,KEY=VALUE for guest-ctl.py).
 start_nbdkit() {
 	local id=$1 size=$2 filters=$3 delay_read=$4 delay_write=$5
-	local f pause=0 delay=0 error=0 pidf=$work/$id.nbdkit.pid nlog args pid
+	local f pause=0 delay=0 error=0 pidf=$work/$id.nbdkit.pid nlog args
 	local -a fl
 	IFS=+ read -r -a fl <<<"$filters"
 	for f in "${fl[@]}"; do
@@ -309,18 +330,9 @@ start_nbdkit() {
 		args+=(error-rate=100% "error-file=$work/$id.error")
 		nbdkit_keys+=",error-file=$work/$id.error"
 	fi
-	printf '%q ' "${args[@]}" >"$work/$id.nbdkit.cmd"
-	echo >>"$work/$id.nbdkit.cmd"
-	"${args[@]}" </dev/null >"$nlog" 2>&1 &
-	pid=$!
-	backend_pids+=("$pid")
 	# The pid file appears once nbdkit listens.
-	for _ in $(seq 200); do
-		[ -s "$pidf" ] && return 0
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	die "--disk $spec: nbdkit did not start: $(tail -n 3 "$nlog")"
+	launch_backend "$work/$id.nbdkit.cmd" "$nlog" -s "$pidf" "${args[@]}" ||
+		die "--disk $spec: nbdkit did not start: $(tail -n 3 "$nlog")"
 }
 
 # vub_binary: print rvirtio-vub's path, building it first if need be.
@@ -343,7 +355,7 @@ vub_binary() {
 # $work/ID.vub.ctl; OPTS are its +-separated options without the --. Waits
 # until it listens. Sets vub_sock and vub_keys (for guest-ctl.py).
 start_vub() {
-	local id=$1 size=$2 file=$3 serial=$4 ro=$5 opts=$6 o vlog pid ctl ready
+	local id=$1 size=$2 file=$3 serial=$4 ro=$5 opts=$6 o vlog ctl ready
 	local -a args ol
 	[ -n "$vub_bin" ] || vub_bin=$(vub_binary)
 	vub_sock=$work/$id.vub.sock ctl=$work/$id.vub.ctl ready=$work/$id.vub.ready
@@ -367,17 +379,8 @@ start_vub() {
 		*) args+=("--$o") ;;
 		esac
 	done
-	printf '%q ' "${args[@]}" >"$work/$id.vub.cmd"
-	echo >>"$work/$id.vub.cmd"
-	"${args[@]}" </dev/null >"$vlog" 2>&1 &
-	pid=$!
-	backend_pids+=("$pid")
-	for _ in $(seq 200); do
-		[ -e "$ready" ] && break
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	[ -e "$ready" ] || die "--disk $spec: rvirtio-vub did not start: $(tail -n 5 "$vlog")"
+	launch_backend "$work/$id.vub.cmd" "$vlog" -e "$ready" "${args[@]}" ||
+		die "--disk $spec: rvirtio-vub did not start: $(tail -n 5 "$vlog")"
 	vub_keys=",vub-control=$ctl,vub-log=$vlog,vub-opts=$opts"
 }
 

@@ -202,6 +202,30 @@ disk_by_serial() {
 	return 1
 }
 
+# poll SECS CMD...: run CMD every 0.1 s until it succeeds; fail after SECS.
+poll() {
+	local secs=$1 i=0
+	shift
+	until "$@"; do
+		i=$((i + 1))
+		[ "$i" -le $((secs * 10)) ] || return 1
+		sleep 0.1
+	done
+}
+
+# unbind_device SECS: unbind $DEV's virtio device (into $VDEV) from
+# $DRIVER and wait up to SECS until the disk is gone.
+unbind_device() {
+	VDEV=$(virtio_dev_of "$DEV") &&
+		echo "$VDEV" >"/sys/bus/virtio/drivers/$DRIVER/unbind" && wait_gone "$DEV" "$1"
+}
+
+# bind_device: bind $VDEV to $DRIVER again; DEV becomes its new disk.
+bind_device() {
+	echo "$VDEV" >"/sys/bus/virtio/drivers/$DRIVER/bind" &&
+		DEV=$(wait_disk "$DRIVER" 60) && require_bound "$DEV" "$DRIVER"
+}
+
 # virtio_dev_of DEV: print the virtio device (virtioN) under /sys/block/DEV.
 virtio_dev_of() {
 	local link

@@ -87,17 +87,6 @@ dmesg_has() {
 	}
 }
 
-# poll SECS CMD...: run CMD every 0.1 s until it succeeds; fail after SECS.
-poll() {
-	local secs=$1 i=0
-	shift
-	until "$@"; do
-		i=$((i + 1))
-		[ "$i" -le $((secs * 10)) ] || return 1
-		sleep 0.1
-	done
-}
-
 # nbd_pause ID: pause disk ID's nbdkit, and check that it took effect.
 nbd_pause() {
 	local got
@@ -213,6 +202,54 @@ sleep_cycles_under_io() {
 		}
 	done
 	echo none >/sys/power/pm_test
+}
+
+# A read and a write that the device is to hold (the stall tests): fresh
+# random patterns of BS bytes in /tmp/p (written at the start of $DEV) and
+# /tmp/q.
+stall_patterns() {
+	dd if=/dev/urandom of=/tmp/p bs="$1" count=1 2>/dev/null &&
+		dd if=/dev/urandom of=/tmp/q bs="$1" count=1 2>/dev/null &&
+		dd if=/tmp/p of="/dev/$DEV" bs="$1" oflag=direct 2>/dev/null
+}
+
+# stall_io BS: in the background, "read" reads BS bytes at the start of
+# $DEV into /tmp/p.read and "write" writes /tmp/q at 8 * BS (both direct).
+stall_io() {
+	bg_io read dd if="/dev/$DEV" of=/tmp/p.read bs="$1" count=1 iflag=direct
+	bg_io write dd if=/tmp/q of="/dev/$DEV" bs="$1" seek=8 oflag=direct
+}
+
+# stall_io_completes: the read and the write end within 60 s, both well.
+stall_io_completes() {
+	bg_wait_io 60 && [ "$read_rc" = 0 ] && [ "$write_rc" = 0 ]
+}
+
+# stall_data_verifies BS: the read got /tmp/p, and /tmp/q is on the disk.
+stall_data_verifies() {
+	cmp /tmp/p /tmp/p.read &&
+		dd if="/dev/$DEV" of=/tmp/q.read bs="$1" skip=8 count=1 iflag=direct 2>/dev/null &&
+		cmp /tmp/q /tmp/q.read
+}
+
+# count_held: how many requests of $DEV the driver has at the device now
+# (/sys/block/DEV/inflight), into $HELD.
+count_held() {
+	local held
+	in_flight "$DEV" || return 1
+	HELD=$held
+	log "the device holds $HELD requests"
+}
+
+# came_back_once: every request counted by count_held came back exactly
+# once, counted where it came back: taken back by a reset and requeued,
+# returned on the used ring during the reset (reset_harvested), found
+# returned by a timeout (a lost interrupt), or failed.
+came_back_once() {
+	local back
+	back=$(($(rv_get requeued) + $(rv_get reset_harvested) + $(rv_get lost_interrupts) + $(rv_get failed)))
+	log "requeued + reset_harvested + lost_interrupts + failed = $back, held $HELD"
+	[ "$back" = "$HELD" ]
 }
 
 # backend_stalls_for_good: disk d0's nbdkit stops answering, and 8 s later

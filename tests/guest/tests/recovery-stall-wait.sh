@@ -21,12 +21,6 @@
 
 STALL=16
 
-write_patterns() {
-	dd if=/dev/urandom of=/tmp/p bs=1M count=1 2>/dev/null &&
-		dd if=/dev/urandom of=/tmp/q bs=1M count=1 2>/dev/null &&
-		dd if=/tmp/p of="/dev/$DEV" bs=1M oflag=direct 2>/dev/null
-}
-
 # both_disks: both disks are bound to the driver; sets DEV (the stalled
 # one) and OTHER by their serials.
 both_disks() {
@@ -50,23 +44,8 @@ pause_backend() {
 	host after "$STALL" nbd-resume d0 >/dev/null
 }
 
-start_stalled_io() {
-	bg_io read dd if="/dev/$DEV" of=/tmp/p.read bs=1M count=1 iflag=direct
-	bg_io write dd if=/tmp/q of="/dev/$DEV" bs=1M seek=8 oflag=direct
-}
-
 still_stalled() {
 	bg_running read && bg_running write
-}
-
-io_completes() {
-	bg_wait_io 60 && [ "$read_rc" = 0 ] && [ "$write_rc" = 0 ]
-}
-
-data_verifies() {
-	cmp /tmp/p /tmp/p.read &&
-		dd if="/dev/$DEV" of=/tmp/q.read bs=1M skip=8 count=1 iflag=direct 2>/dev/null &&
-		cmp /tmp/q /tmp/q.read
 }
 
 # ticker_steady: the ticker never saw a gap over 3 s (a frozen VM, or a
@@ -85,21 +64,21 @@ ktap_print_header
 ktap_set_plan 17
 start_driver
 step "the second disk is bound to $DRIVER too" both_disks
-step "write a known pattern" write_patterns
+step "write a known pattern" stall_patterns 1M
 start_ticker
 step "pause the backend for $STALL s" pause_backend
-start_stalled_io
+stall_io 1M
 step "the other disk serves verified I/O during the stall" fio_verify "$OTHER" 16M
 sleep 6
 step "the stalled read and write still wait" still_stalled
 step "timeouts fired" rv_ge timeouts 2
 step "the first expiry notified the queue again" rv_ge renotified 1
 step "the stall is logged" dmesg_has "requests overdue on a healthy device"
-step "the stalled read and write complete after the resume" io_completes
+step "the stalled read and write complete after the resume" stall_io_completes
 step "the guest never froze" ticker_steady
 step "no reset" rv_eq resets 0
 step "nothing failed" rv_eq failed 0
-step "read data and written data verify" data_verifies
+step "read data and written data verify" stall_data_verifies 1M
 step "fio verify 16M afterwards" fio_verify "$DEV" 16M
 rv_show
 step "dmesg clean" dmesg_check

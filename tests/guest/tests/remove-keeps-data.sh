@@ -17,7 +17,6 @@
 # remove a disk that is open or mounted: the module is pinned.)
 
 MIB=1048576
-VDEV=
 
 # dirty_write OFFSET_MIB: 8 MiB of fresh random data into /dev/$DEV's page
 # cache at OFFSET_MIB, left dirty (fd 3 holds the disk open); its SHA-256
@@ -49,16 +48,6 @@ on_host() {
 	}
 }
 
-unbind() {
-	VDEV=$(virtio_dev_of "$DEV") &&
-		echo "$VDEV" >"/sys/bus/virtio/drivers/$DRIVER/unbind" && wait_gone "$DEV" 60
-}
-
-bind_again() {
-	echo "$VDEV" >"/sys/bus/virtio/drivers/$DRIVER/bind" &&
-		DEV=$(wait_disk "$DRIVER" 60) && require_bound "$DEV" "$DRIVER"
-}
-
 unplug() {
 	host qmp '{"execute":"device_del","arguments":{"id":"d0"}}' | as_diag &&
 		host qmp-wait-event DEVICE_DELETED 30 device=d0 | as_diag && wait_gone "$DEV" 60
@@ -69,9 +58,9 @@ kmemleak_baseline
 ktap_set_plan 10
 start_driver
 step "8 MiB left dirty in the page cache" dirty_write 0
-step "unbind the device" unbind
+step "unbind the device" unbind_device 60
 step "the host's image has the data (unbind)" on_host 0
-step "the device binds again" bind_again
+step "the device binds again" bind_device
 step "8 MiB more left dirty" dirty_write 32
 step "hot-unplug the device" unplug
 step "the host's image has the data (hot-unplug)" on_host 32

@@ -13,28 +13,11 @@
 # the device gone, not the driver's freed data. fd-after
 # (tests/guest/tools/fd-after.c) holds the descriptor across the unbind.
 
-VDEV=
-
 hold_open() {
-	VDEV=$(virtio_dev_of "$DEV") || return 1
 	rm -f /tmp/go /tmp/fd-after.out
 	fd-after "/dev/$DEV" /tmp/go >/tmp/fd-after.out 2>&1 &
 	FD_PID=$!
-	poll_for 10 grep -q '^open ok' /tmp/fd-after.out
-}
-
-poll_for() {
-	local secs=$1 i=0
-	shift
-	until "$@"; do
-		i=$((i + 1))
-		[ "$i" -le $((secs * 10)) ] || return 1
-		sleep 0.1
-	done
-}
-
-unbind() {
-	echo "$VDEV" >"/sys/bus/virtio/drivers/$DRIVER/unbind" && wait_gone "$DEV" 60
+	poll 10 grep -q '^open ok' /tmp/fd-after.out
 }
 
 use_the_descriptor() {
@@ -48,21 +31,16 @@ getgeo_enxio() {
 	grep -q '^getgeo err 6 ' /tmp/fd-after.out
 }
 
-bind_again() {
-	echo "$VDEV" >"/sys/bus/virtio/drivers/$DRIVER/bind" &&
-		DEV=$(wait_disk "$DRIVER" 60) && require_bound "$DEV" "$DRIVER"
-}
-
 ktap_print_header
 kmemleak_baseline
 ktap_set_plan 11
 start_driver
 step "write some data" dd if=/dev/urandom of="/dev/$DEV" bs=64k count=16 oflag=direct
 step "a program holds /dev/$DEV open" hold_open
-step "unbind the device from $DRIVER" unbind
+step "unbind the device from $DRIVER" unbind_device 60
 step "the program uses its descriptor of the removed disk" use_the_descriptor
 step "HDIO_GETGEO fails with ENXIO" getgeo_enxio
-step "the device binds again" bind_again
+step "the device binds again" bind_device
 step "fio verify 16M on the new disk" fio_verify "$DEV" 16M
 step "no leaks (kmemleak)" kmemleak_check
 step "dmesg clean" dmesg_check

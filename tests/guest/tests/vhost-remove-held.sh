@@ -13,10 +13,7 @@
 # shellcheck source=tests/guest/vub.sh
 . /rvirtio/vub.sh
 
-VDEV=
-
 held_write() {
-	VDEV=$(virtio_dev_of "$DEV") || return 1
 	host vub d0 hold on >/dev/null || return 1
 	bg_io write dd if=/dev/urandom of="/dev/$DEV" bs=64k count=1 oflag=direct
 	poll 10 vub_cmp d0 held ge 1 >/dev/null 2>&1 || vub_cmp d0 held ge 1
@@ -25,7 +22,7 @@ held_write() {
 bounded_unbind() {
 	local t0 t1
 	t0=$(uptime_ms)
-	echo "$VDEV" >"/sys/bus/virtio/drivers/$DRIVER/unbind" && wait_gone "$DEV" 60 || return 1
+	unbind_device 60 || return 1
 	t1=$(uptime_ms)
 	log "the unbind took $((t1 - t0)) ms"
 	[ $((t1 - t0)) -lt 30000 ]
@@ -39,9 +36,7 @@ write_failed() {
 }
 
 bind_again() {
-	host vub d0 hold off >/dev/null &&
-		echo "$VDEV" >"/sys/bus/virtio/drivers/$DRIVER/bind" &&
-		DEV=$(wait_disk "$DRIVER" 60) && require_bound "$DEV" "$DRIVER"
+	host vub d0 hold off >/dev/null && bind_device
 }
 
 require_rvirtio

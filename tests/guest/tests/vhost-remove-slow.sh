@@ -19,7 +19,6 @@
 # between two expiries; here it always did.
 
 N=64
-VDEV=
 
 dirty_pages() {
 	local i=0
@@ -35,19 +34,13 @@ dirty_pages() {
 
 slow_unbind() {
 	local t0 t1
-	VDEV=$(virtio_dev_of "$DEV") || return 1
 	host vub d0 slow 300 >/dev/null || return 1
 	t0=$(uptime_ms)
-	echo "$VDEV" >"/sys/bus/virtio/drivers/$DRIVER/unbind" && wait_gone "$DEV" 120 || return 1
+	unbind_device 120 || return 1
 	t1=$(uptime_ms)
 	exec 3<&-
 	log "the unbind took $((t1 - t0)) ms"
 	host vub d0 slow off >/dev/null
-}
-
-bind_again() {
-	echo "$VDEV" >"/sys/bus/virtio/drivers/$DRIVER/bind" &&
-		DEV=$(wait_disk "$DRIVER" 60) && require_bound "$DEV" "$DRIVER"
 }
 
 pages_verify() {
@@ -74,7 +67,7 @@ start_driver
 step "$N pages left dirty, the disk held open" dirty_pages
 step "unbind while the device answers one request every 300 ms" slow_unbind
 step "the device was not disabled" no_disable
-step "the device binds again" bind_again
+step "the device binds again" bind_device
 step "every page reached the device" pages_verify
 vub_show d0
 step "the backend holds none, none failed, none malformed" vub_clean d0
