@@ -201,41 +201,25 @@ pub fn execute(mem: &Mem, req: &Request, disk: &mut Disk, caps: &Caps) -> (u8, O
     }
     let r = match req.kind {
         VIRTIO_BLK_T_IN => data_range(disk, req.sector, req.inb.total()).and_then(|off| {
-            let mut pos = off;
             let mut buf = Vec::new();
-            for &(addr, len) in &req.inb.0 {
-                let mut done = 0u64;
-                while done < u64::from(len) {
-                    let n = (u64::from(len) - done).min(CHUNK as u64) as usize;
-                    buf.resize(n, 0);
-                    disk.read(pos, &mut buf).map_err(|e| e.to_string())?;
-                    let a = addr + done;
-                    mem.write_slice(&buf, GuestAddress(a))
-                        .map_err(|e| format!("writing guest memory at {a:#x}+{n}: {e:?}"))?;
-                    pos += n as u64;
-                    done += n as u64;
-                }
-            }
-            Ok(OK)
+            each_chunk(&req.inb, off, |pos, a, n| {
+                buf.resize(n, 0);
+                disk.read(pos, &mut buf).map_err(|e| e.to_string())?;
+                mem.write_slice(&buf, GuestAddress(a))
+                    .map_err(|e| format!("writing guest memory at {a:#x}+{n}: {e:?}"))
+            })
+            .map(|()| OK)
         }),
         VIRTIO_BLK_T_OUT if caps.read_only => Err("a write to a read-only disk".into()),
         VIRTIO_BLK_T_OUT => data_range(disk, req.sector, req.out.total()).and_then(|off| {
-            let mut pos = off;
             let mut buf = Vec::new();
-            for &(addr, len) in &req.out.0 {
-                let mut done = 0u64;
-                while done < u64::from(len) {
-                    let n = (u64::from(len) - done).min(CHUNK as u64) as usize;
-                    buf.resize(n, 0);
-                    let a = addr + done;
-                    mem.read_slice(&mut buf, GuestAddress(a))
-                        .map_err(|e| format!("reading guest memory at {a:#x}+{n}: {e:?}"))?;
-                    disk.write(pos, &buf).map_err(|e| e.to_string())?;
-                    pos += n as u64;
-                    done += n as u64;
-                }
-            }
-            Ok(OK)
+            each_chunk(&req.out, off, |pos, a, n| {
+                buf.resize(n, 0);
+                mem.read_slice(&mut buf, GuestAddress(a))
+                    .map_err(|e| format!("reading guest memory at {a:#x}+{n}: {e:?}"))?;
+                disk.write(pos, &buf).map_err(|e| e.to_string())
+            })
+            .map(|()| OK)
         }),
         VIRTIO_BLK_T_FLUSH if caps.flush => disk.flush().map(|_| OK).map_err(|e| e.to_string()),
         VIRTIO_BLK_T_GET_ID => {
@@ -264,6 +248,27 @@ pub fn execute(mem: &Mem, req: &Request, disk: &mut Disk, caps: &Caps) -> (u8, O
         Ok(s) => (s, None),
         Err(e) => (IOERR, Some(e)),
     }
+}
+
+/// Calls `f(disk offset, guest address, length)` for each piece of at
+/// most [`CHUNK`] bytes of the guest buffers `segs`, the disk offsets
+/// running on from `off`; stops at the first error.
+fn each_chunk(
+    segs: &Segs,
+    off: u64,
+    mut f: impl FnMut(u64, u64, usize) -> Result<(), String>,
+) -> Result<(), String> {
+    let mut pos = off;
+    for &(addr, len) in &segs.0 {
+        let mut done = 0u64;
+        while done < u64::from(len) {
+            let n = (u64::from(len) - done).min(CHUNK as u64) as usize;
+            f(pos, addr + done, n)?;
+            pos += n as u64;
+            done += n as u64;
+        }
+    }
+    Ok(())
 }
 
 impl Request {
