@@ -519,6 +519,43 @@ def cmd_vub(ctl, rest):
     return vub_request(ctl, ident, line.strip())
 
 
+# q35's ACPI PCI hotplug registers (QEMU's ICH9 PM, hw/acpi/pcihp.c): the
+# guest's _EJ0 selects the bus (its BSEL) and writes the slot's bit to eject.
+PCIHP_BASE = 0x0CC0
+PCIHP_EJECT = PCIHP_BASE + 0x08
+PCIHP_SELECT = PCIHP_BASE + 0x10
+
+
+def qom_get(ctl, path, prop):
+    msg = ctl.qmp.execute({"execute": "qom-get",
+                           "arguments": {"path": path, "property": prop}})
+    if "error" in msg:
+        raise CtlError("qom-get %s %s: %s" % (path, prop, json.dumps(msg["error"])))
+    return msg["return"]
+
+
+@command("yank")
+def cmd_yank(ctl, rest):
+    """yank ID: take device ID out of the machine behind the guest's back, a
+    surprise removal: QEMU ejects it as the guest's ACPI _EJ0 would (the
+    slot's hotplug eject register, written through the monitor), but the
+    guest is told nothing; its config space then reads all ones. Replies
+    once QEMU deleted the device"""
+    ident = one_disk(rest, "yank ID")
+    dev = "/machine/peripheral/" + ident
+    bus = qom_get(ctl, dev, "parent_bus")
+    bsel = qom_get(ctl, bus, "acpi-pcihp-bsel")
+    slot = qom_get(ctl, dev, "addr") >> 3
+    for port, value in ((PCIHP_SELECT, bsel), (PCIHP_EJECT, 1 << slot)):
+        line = "o /w 0x%x %d" % (port, value)
+        msg = ctl.qmp.execute({"execute": "human-monitor-command",
+                               "arguments": {"command-line": line}})
+        if "error" in msg or msg.get("return"):
+            raise CtlError("%s: %s" % (line, one_line(json.dumps(msg))))
+    ev = ctl.qmp.wait_event("DEVICE_DELETED", 30, {"device": ident})
+    return json.dumps(ev, separators=(",", ":"))
+
+
 @command("nbd-release-all")
 def cmd_nbd_release_all(ctl, rest):
     """nbd-release-all: resume every nbdkit the channel paused and stop

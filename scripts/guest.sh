@@ -37,6 +37,12 @@
 #                         type=T          device type (default virtio-blk-pci)
 #                         readonly=on     a read-only backend (the device
 #                                         then offers VIRTIO_BLK_F_RO)
+#                         rom=ones        give the PCI function a 64 KiB
+#                                         option ROM of all ones (0xff),
+#                                         which a test can map over the
+#                                         device's registers: the driver then
+#                                         reads all ones, as from a device
+#                                         gone from its bus
 #                         vhost=OPTS      a vhost-user-blk-pci device served by
 #                                         rvirtio-vub (tests/vhost-user-blk),
 #                                         a RAM disk of size= (or file=) on a
@@ -391,7 +397,7 @@ scsi_luns=0
 for spec in "${disks[@]}"; do
 	id=d${port} size=256M serial='' file='' nbd='' nbd_export='' type=virtio-blk-pci ro=''
 	use_nbdkit=0 nbdkit_filters='' delay_read='' delay_write='' nbdkit_keys=''
-	use_vub=0 vub_opts='' vub_keys=''
+	use_vub=0 vub_opts='' vub_keys='' rom_ones=0
 	props=()
 	rest=$spec
 	while [ -n "$rest" ]; do
@@ -419,11 +425,16 @@ for spec in "${disks[@]}"; do
 		type=*) type=${item#type=} ;;
 		readonly=on) ro=,read-only=on ;;
 		readonly=off) ro='' ;;
+		rom=ones) rom_ones=1 ;;
 		*=*) props+=("$item") ;;
 		*) die "--disk $spec: '$item' is not KEY=VALUE" ;;
 		esac
 	done
 	port=$((port + 1))
+	if [ "$rom_ones" = 1 ]; then
+		head -c 65536 /dev/zero | tr '\0' '\377' >"$work/$id.rom"
+		props+=("romfile=$work/$id.rom")
+	fi
 	if [ "$use_vub" = 1 ]; then
 		# vhost-user-blk: no block node; the backend is the disk. QEMU's
 		# num-queues is the backend's too, unless OPTS say otherwise.

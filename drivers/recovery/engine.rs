@@ -204,6 +204,12 @@ macro_rules! recovery_sleep {
         fn restore(dev: &$crate::virtio::Device<Self>, data: &$data) -> ::kernel::error::Result {
             $crate::recovery::Recovery::restore(&data.$shared, dev)
         }
+
+        /// The sleep transition is over: a device whose restore never ran
+        /// is given up.
+        fn sleep_done(dev: &$crate::virtio::Device<Self>, data: &$data) {
+            $crate::recovery::Recovery::sleep_done(&data.$shared, dev);
+        }
     };
 }
 
@@ -328,6 +334,7 @@ impl<S: Hooks> Recovery<S> {
                 f.u32(c_str!("inject_reset"), &s.knobs.inject_reset, true);
                 f.u32(c_str!("reset_delay_ms"), &s.knobs.reset_delay_ms, true);
                 f.u32(c_str!("irq_race"), &s.knobs.irq_race, true);
+                f.u32(c_str!("lose_restore"), &s.knobs.lose_restore, true);
             }
             S::extra_files(&s.extra, f);
         })
@@ -423,9 +430,21 @@ impl<S: Hooks> Recovery<S> {
         protocol::freeze(&Engine::new(this.as_arc_borrow(), Some(dev)));
     }
 
-    /// `restore`: see [`protocol::restore`].
+    /// `restore`: see [`protocol::restore`]. The `lose_restore` knob fails
+    /// it before it does anything, as when the virtio core fails to bring
+    /// the device back and never calls it.
     pub(crate) fn restore(this: &Arc<S>, dev: &Device<S::Driver>) -> Result {
+        let r = this.recovery();
+        if r.shot(&r.stats.knobs.lose_restore) {
+            vdev_warn!(dev, "fault injection: restore lost");
+            return Err(EIO);
+        }
         protocol::restore(&Engine::new(this.as_arc_borrow(), Some(dev)))
+    }
+
+    /// `complete` of a sleep transition: see [`protocol::sleep_done`].
+    pub(crate) fn sleep_done(this: &Arc<S>, dev: &Device<S::Driver>) {
+        protocol::sleep_done(&Engine::new(this.as_arc_borrow(), Some(dev)));
     }
 
     /// `remove`: see [`protocol::remove`]. `delete_disk` deletes what the
@@ -601,6 +620,14 @@ impl<'d, S: Hooks> DeviceSteps for Dev<'d, S> {
             Msg::StillInFlight(Drain::Remove) => {
                 vdev_warn!(dev, "requests still in flight at removal: failing them")
             }
+            Msg::Gone => vdev_err!(
+                dev,
+                "the device is gone (off its bus, or not answering): not resetting it, failing what it held"
+            ),
+            Msg::NotRestored => vdev_err!(
+                dev,
+                "resume: the device was not brought back before its restore (see the log above)"
+            ),
         }
     }
 
@@ -636,6 +663,10 @@ impl<'d, S: Hooks> DeviceSteps for Dev<'d, S> {
 
     fn reset(&self) -> DeviceReset<'d, S::Driver> {
         self.dev.reset()
+    }
+
+    fn gone(&self, reset: &DeviceReset<'d, S::Driver>) -> bool {
+        reset.gone()
     }
 
     fn take_back(&self, reset: &mut DeviceReset<'d, S::Driver>, give_up: bool) {

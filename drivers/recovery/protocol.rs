@@ -91,6 +91,12 @@ pub enum Msg<'a, E> {
     ResumeFailed(&'a E),
     /// Requests were still in flight after the bounded wait.
     StillInFlight(Drain),
+    /// The device is gone (off its bus, or not answering): it was not
+    /// reset, and what it held fails.
+    Gone,
+    /// The system woke up without the device's `restore` (the virtio core
+    /// failed to bring it back first).
+    NotRestored,
 }
 
 /// The device and the driver's hooks, as the protocol uses them.
@@ -123,8 +129,12 @@ pub trait DeviceSteps {
     /// Hook: completes what the device has returned, with its callbacks
     /// off.
     fn harvest(&self);
-    /// Resets the device.
+    /// Resets the device, or finds it gone and stops it instead.
     fn reset(&self) -> Self::Reset;
+    /// Whether [`Self::reset`] found the device gone: it will never serve
+    /// a request again, and is not reset (resetting it would wait for
+    /// ever).
+    fn gone(&self, reset: &Self::Reset) -> bool;
     /// Hook: takes back every buffer the reset device held (requests are
     /// requeued, or failed if `give_up`) and retires every queue.
     fn take_back(&self, reset: &mut Self::Reset, give_up: bool);
@@ -316,13 +326,18 @@ pub fn reset_work<S: Steps>(s: &S) {
 }
 
 /// Harvests, resets the device, takes back what it held and deletes the
-/// queues. The device is then reset without queues (`None` if deleting
-/// them failed, which is logged).
+/// queues. The device is then reset without queues; `None` if it cannot be
+/// brought back: deleting the queues failed, or the device is gone (both
+/// logged). What a gone device held fails, as no device will serve it.
 pub fn take_back<D: DeviceSteps>(d: &D, give_up: bool) -> Option<D::NoQueues> {
     d.harvest();
     let mut reset = d.reset();
-    d.take_back(&mut reset, give_up);
-    d.delete_queues(reset)
+    let gone = d.gone(&reset);
+    if gone {
+        d.log(Msg::Gone);
+    }
+    d.take_back(&mut reset, give_up || gone);
+    d.delete_queues(reset).filter(|_| !gone)
 }
 
 /// Brings a reset device without queues back: features, queues, DRIVER_OK.
@@ -409,6 +424,23 @@ pub fn restore<S: Steps>(s: &S) -> Result<(), S::Error> {
     .unwrap_or(Ok(()))
 }
 
+/// A system sleep transition is over: every device has resumed. A device
+/// still asleep was never restored (the virtio core failed to bring it back
+/// before calling `restore`: it did not accept its features again, or it is
+/// gone): its submissions are still stopped and it has no queues. It is
+/// given up now, so that what waits for it fails instead of waiting for
+/// ever.
+pub fn sleep_done<S: Steps>(s: &S) {
+    if !s.locked(|m| m.resume(false)) {
+        return;
+    }
+    s.with_device(|d| {
+        d.log(Msg::NotRestored);
+        d.unquiesce();
+        give_up_device(s, d);
+    });
+}
+
 /// The device is being removed. Recovery stops (no reset starts; one that
 /// is pending still runs, and is waited for), then `delete_disk` deletes
 /// the disk with the queues live, so that what the page cache and the
@@ -419,10 +451,10 @@ pub fn restore<S: Steps>(s: &S) -> Result<(), S::Error> {
 /// fails.
 pub fn remove<S: Steps>(s: &S, delete_disk: impl FnOnce()) {
     if s.locked(|m| m.remove()) == State::Suspended {
-        // The system woke up but the device's `restore` never ran (the
-        // virtio core failed before it): submissions are still stopped, and
-        // the device has no queues. Give it up, so that deleting the disk
-        // fails what it writes instead of waiting for ever.
+        // The device's `restore` never ran, and neither did `sleep_done`
+        // (the system is still waking up): submissions are still stopped,
+        // and the device has no queues. Give it up, so that deleting the
+        // disk fails what it writes instead of waiting for ever.
         s.with_device(|d| {
             d.unquiesce();
             give_up_device(s, d);

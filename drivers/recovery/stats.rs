@@ -61,6 +61,11 @@ pub struct Knobs {
     /// completes the expired request between blk-mq's expiry check and the
     /// harvest.
     pub irq_race: AtomicU32,
+    /// Fail the next N restores after a system sleep before they do
+    /// anything: what the driver sees when the virtio core cannot bring
+    /// the device back (it refuses its features again) and never calls
+    /// `restore`.
+    pub lose_restore: AtomicU32,
 }
 
 /// Adds one to `counter`.

@@ -5,6 +5,7 @@
  * lacks. Types it already has are imported from there, not regenerated.
  */
 #include <linux/mod_devicetable.h>
+#include <linux/pci.h>
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
 #include <uapi/linux/virtio_blk.h>

@@ -72,27 +72,45 @@ impl<T: Driver> DeviceRef<T> {
     }
 }
 
+/// The status byte of a device that does not answer: a read that no device
+/// completes returns all ones on PCI. No working device reports it (it
+/// would be FAILED and DRIVER_OK at once).
+const GONE_STATUS: u8 = 0xff;
+
 /// How many times [`Device::read_config`] reads a field whose config
 /// generation changes meanwhile before it takes the last read.
 const CONFIG_READ_TRIES: u32 = 64;
 
 /// Proof that the device has been reset since its current virtqueues were
-/// created: the device owns none of their buffers any more, so
-/// [`super::Virtqueue::detach_unused`] may take them back. The queues are then
-/// retired into it ([`Self::retire`]) and deleted ([`Self::delete_vqs`]),
-/// which consumes the proof: it cannot outlive the queues it is about.
+/// created, or found gone ([`Self::gone`]): the device owns none of their
+/// buffers any more, so [`super::Virtqueue::detach_unused`] may take them
+/// back. The queues are then retired into it ([`Self::retire`]) and deleted
+/// ([`Self::delete_vqs`]), which consumes the proof: it cannot outlive the
+/// queues it is about.
 ///
 /// # Invariants
 ///
-/// `dev` was reset after the virtqueues of `generation` were created, and
-/// none of a later generation exist. `retired` of them were given back.
+/// After the virtqueues of `generation` were created, `dev` was reset, or
+/// (`gone`) its PCI function was found off its bus or not answering, its
+/// bus mastering was turned off and its queue callbacks were synchronised,
+/// so that it can neither touch memory nor call back again; none of a later
+/// generation exist. `retired` of them were given back.
 pub(crate) struct DeviceReset<'a, T: Driver> {
     dev: &'a Device<T>,
     generation: u64,
     retired: usize,
+    gone: bool,
 }
 
 impl<'a, T: Driver> DeviceReset<'a, T> {
+    /// Whether the device was found gone rather than reset: it is no longer
+    /// on its bus (a surprise removal) or does not answer (its status reads
+    /// all ones). It will never serve a request again, and must not be
+    /// restarted.
+    pub(crate) fn gone(&self) -> bool {
+        self.gone
+    }
+
     /// Whether the queue `vq` (of `generation`) is one this proof is about.
     pub(super) fn covers(&self, vq: *mut vb::virtio_device, generation: u64) -> bool {
         vq == self.dev.raw() && generation == self.generation
@@ -117,7 +135,8 @@ impl<'a, T: Driver> DeviceReset<'a, T> {
     /// Deletes the device's virtqueues; every one must have been retired,
     /// so that no handle outlives its queue. Otherwise nothing is deleted
     /// (`EINVAL`). The device is then reset with no queues, and can be
-    /// brought back with [`NoQueues::restart`].
+    /// brought back with [`NoQueues::restart`] (unless it is gone: that
+    /// then fails).
     pub(crate) fn delete_vqs(self) -> Result<NoQueues<'a, T>> {
         let dev = self.dev;
         let slot = dev.slot();
@@ -365,17 +384,41 @@ impl<T: Driver> Device<T> {
 
     /// Resets the device. On return it owns no buffer of any virtqueue, and
     /// the returned proof lets [`super::Virtqueue::detach_unused`] take them back.
+    ///
+    /// A device that is gone is not reset: the transport's reset waits for
+    /// the status to read 0, and a PCI function that is off its bus reads
+    /// all ones for ever. Its bus mastering is turned off instead (no DMA,
+    /// no MSI from it after that) and its callbacks are synchronised;
+    /// [`DeviceReset::gone`] says so.
     pub(crate) fn reset(&self) -> DeviceReset<'_, T> {
         // Taken before the reset: queues created meanwhile (a later
         // generation) are not covered.
         let generation = self.slot().generation();
         // SAFETY: The device is live per the type invariant.
-        unsafe { vb::virtio_reset_device(self.raw()) };
-        // INVARIANT: The queues of `generation` existed before the reset.
+        let pci = unsafe { vb::rvirtio_pci_dev(self.raw()) };
+        let present = || {
+            // SAFETY: `pci` is not null here: the PCI function the device
+            // sits on, which outlives it.
+            unsafe { vb::pci_device_is_present(pci) }
+        };
+        let gone = !pci.is_null() && (!present() || self.status() == GONE_STATUS);
+        if gone {
+            // SAFETY: As above; the device is live.
+            unsafe {
+                vb::pci_clear_master(pci);
+                vb::rvirtio_synchronize_cbs(self.raw());
+            }
+        } else {
+            // SAFETY: The device is live per the type invariant.
+            unsafe { vb::virtio_reset_device(self.raw()) };
+        }
+        // INVARIANT: The queues of `generation` existed before the reset, or
+        // before the device was found gone and stopped.
         DeviceReset {
             dev: self,
             generation,
             retired: 0,
+            gone,
         }
     }
 

@@ -54,6 +54,12 @@ pub(crate) trait Driver: Sized + Send + Sync + 'static {
     fn restore(_dev: &Device<Self>, _data: &Self::Data) -> Result {
         Err(Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32)))
     }
+    /// A system sleep transition is over (the PM core's `complete`): every
+    /// device has resumed, whether or not [`Self::restore`] ran. It does
+    /// not when the virtio core fails to bring the device back before
+    /// calling it (the device does not accept its features again), so a
+    /// device that [`Self::freeze`] stopped may still be stopped here.
+    fn sleep_done(_dev: &Device<Self>, _data: &Self::Data) {}
 }
 
 /// A zero-terminated table of the device ids a driver binds to.
@@ -188,6 +194,9 @@ impl<T: Driver> Slot<T> {
 pub(crate) struct Registration<T: Driver> {
     #[pin]
     drv: Opaque<vb::virtio_driver>,
+    /// The driver's PM callbacks (`driver.pm`): only `complete`.
+    #[pin]
+    pm: Opaque<kernel::bindings::dev_pm_ops>,
     ctx: T::Context,
 }
 
@@ -207,8 +216,9 @@ impl<T: Driver> Registration<T> {
             // SAFETY: `this` is valid for writes and pinned. The context is
             // written before the driver is registered, as probe reads it. An
             // all-zero driver has no callbacks, and everything set below
-            // outlives the registration (statics and functions). If the
-            // registration fails, the context is dropped again.
+            // outlives the registration (statics, functions, and the PM ops
+            // in this pinned registration). If the registration fails, the
+            // context is dropped again.
             unsafe {
                 core::ptr::addr_of_mut!((*this).ctx).write(ctx);
                 let drv = Opaque::raw_get(core::ptr::addr_of!((*this).drv));
@@ -226,6 +236,12 @@ impl<T: Driver> Registration<T> {
                 {
                     (*drv).freeze = Some(freeze_callback::<T>);
                     (*drv).restore = Some(restore_callback::<T>);
+                    // The virtio bus has no PM callbacks of its own, so the
+                    // PM core calls the driver's.
+                    let pm = Opaque::raw_get(core::ptr::addr_of!((*this).pm));
+                    pm.write(core::mem::zeroed());
+                    (*pm).complete = Some(complete_callback::<T>);
+                    (*drv).driver.pm = pm;
                 }
                 let ret = to_result(vb::rvirtio_register_driver(drv));
                 if ret.is_err() {
@@ -366,6 +382,23 @@ extern "C" fn restore_callback<T: Driver>(vdev: *mut vb::virtio_device) -> core:
     match unsafe { (*dev.slot().data.get()).as_ref() } {
         Some(data) => T::restore(dev, data).err().map_or(0, |e| e.to_errno()),
         None => 0,
+    }
+}
+
+/// `dev_pm_ops::complete` of the driver: the PM core calls it, under the
+/// device lock, for a device bound to this driver once a system sleep
+/// transition is over.
+#[cfg(CONFIG_PM_SLEEP)]
+extern "C" fn complete_callback<T: Driver>(dev: *mut kernel::bindings::device) {
+    // SAFETY: The PM core calls the driver's `complete` with a device of
+    // the virtio bus bound to it, so `dev` is embedded in a virtio device.
+    let vdev = unsafe { vb::rvirtio_dev_to_virtio(dev) };
+    // SAFETY: The device is bound to `T` and probed: probe and remove hold
+    // the device lock, as this callback does.
+    let dev = unsafe { Device::<T>::from_raw(vdev) };
+    // SAFETY: As in `freeze_callback`.
+    if let Some(data) = unsafe { (*dev.slot().data.get()).as_ref() } {
+        T::sleep_done(dev, data);
     }
 }
 

@@ -8,6 +8,7 @@
  */
 #include <linux/interrupt.h>
 #include <linux/module.h>
+#include <linux/pci.h>
 #include <linux/scatterlist.h>
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
@@ -136,6 +137,18 @@ unsigned int rvirtio_vq_num_free(struct virtqueue *vq)
 struct device *rvirtio_device_dev(struct virtio_device *vdev)
 {
 	return &vdev->dev;
+}
+
+struct virtio_device *rvirtio_dev_to_virtio(struct device *dev)
+{
+	return dev_to_virtio(dev);
+}
+
+struct pci_dev *rvirtio_pci_dev(struct virtio_device *vdev)
+{
+	struct device *parent = vdev->dev.parent;
+
+	return parent && dev_is_pci(parent) ? to_pci_dev(parent) : NULL;
 }
 
 void *rvirtio_get_priv(struct virtio_device *vdev)

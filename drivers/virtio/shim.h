@@ -14,6 +14,8 @@ struct virtio_driver;
 struct virtqueue;
 struct virtqueue_info;
 struct scatterlist;
+struct device;
+struct pci_dev;
 
 int rvirtio_register_driver(struct virtio_driver *drv);
 bool rvirtio_has_feature(const struct virtio_device *vdev, unsigned int fbit);
@@ -37,6 +39,9 @@ struct virtio_device *rvirtio_vq_device(struct virtqueue *vq);
 unsigned int rvirtio_vq_index(struct virtqueue *vq);
 unsigned int rvirtio_vq_num_free(struct virtqueue *vq);
 struct device *rvirtio_device_dev(struct virtio_device *vdev);
+struct virtio_device *rvirtio_dev_to_virtio(struct device *dev);
+/* The PCI function under a virtio-pci device; NULL for other transports. */
+struct pci_dev *rvirtio_pci_dev(struct virtio_device *vdev);
 void *rvirtio_get_priv(struct virtio_device *vdev);
 void rvirtio_set_priv(struct virtio_device *vdev, void *priv);
 struct virtio_driver *rvirtio_driver_of(struct virtio_device *vdev);

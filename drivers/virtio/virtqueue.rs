@@ -7,8 +7,8 @@
 //! request with. It gets the token back in exactly two ways:
 //!
 //! - [`Virtqueue::get_buf`]: the device returned it on the used ring;
-//! - [`Virtqueue::detach_unused`]: the device has been reset, which the
-//!   caller proves with a [`DeviceReset`].
+//! - [`Virtqueue::detach_unused`]: the device has been reset (or found gone
+//!   and stopped), which the caller proves with a [`DeviceReset`].
 //!
 //! This is rule 3 of rvirtio ("never abandon a request the device owns")
 //! written into the types.
@@ -429,14 +429,14 @@ impl<T: Token> Virtqueue<T> {
     }
 
     /// Takes back a request the device never returned. Only possible after
-    /// a reset of this queue's device since the queue was created, which
-    /// `reset` proves.
+    /// a reset of this queue's device since the queue was created (or after
+    /// it was found gone and stopped), which `reset` proves.
     pub(crate) fn detach_unused<D: Driver>(&mut self, reset: &DeviceReset<'_, D>) -> Option<T> {
         if !reset.covers(self.device(), self.generation) {
             return None;
         }
-        // SAFETY: The queue is live, and its device was reset, so the device
-        // no longer owns any buffer.
+        // SAFETY: The queue is live, and its device was reset (or is gone and
+        // stopped), so the device no longer owns any buffer.
         let ptr = unsafe { vb::virtqueue_detach_unused_buf(self.vq) };
         if ptr.is_null() {
             return None;

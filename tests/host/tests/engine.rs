@@ -87,6 +87,10 @@ struct World {
     /// bring-up and drain succeed.
     status: AtomicU8,
     restart_ok: AtomicBool,
+    /// The device is gone (off its bus): its status reads all ones, a
+    /// reset finds it gone and does not reset it, and the virtio core
+    /// cannot restore it after a sleep.
+    gone: AtomicBool,
     bring_up_ok: AtomicBool,
     /// The device: whether it has queues, is at FEATURES_OK and DRIVER_OK.
     dev: Mutex<Dev>,
@@ -108,6 +112,8 @@ struct Dev {
     reset: bool,
     quiesced: u32,
     give_ups: u32,
+    /// A reset found it gone.
+    found_gone: bool,
 }
 
 impl World {
@@ -135,6 +141,7 @@ impl World {
             status: AtomicU8::new(status::ACKNOWLEDGE | status::DRIVER | status::DRIVER_OK),
             restart_ok: AtomicBool::new(true),
             bring_up_ok: AtomicBool::new(true),
+            gone: AtomicBool::new(false),
             dev: Mutex::new(Dev {
                 queues: true,
                 features_ok: true,
@@ -345,7 +352,8 @@ impl MockDev<'_> {
 }
 
 impl DeviceSteps for MockDev<'_> {
-    type Reset = ();
+    /// Whether the reset found the device gone.
+    type Reset = bool;
     type NoQueues = ();
     type Error = &'static str;
 
@@ -388,14 +396,28 @@ impl DeviceSteps for MockDev<'_> {
         drop(self.touch("harvest"));
     }
 
-    fn reset(&self) {
+    fn reset(&self) -> bool {
         let mut d = self.touch("reset");
+        // Reset, or gone and stopped: either way it holds nothing now.
         d.reset = true;
+        if self.w.gone.load(Ordering::SeqCst) {
+            d.found_gone = true;
+            return true;
+        }
         d.features_ok = false;
         d.driver_ok = false;
+        false
     }
 
-    fn take_back(&self, _reset: &mut (), give_up: bool) {
+    fn gone(&self, reset: &bool) -> bool {
+        *reset
+    }
+
+    fn take_back(&self, reset: &mut bool, give_up: bool) {
+        if *reset && !give_up {
+            self.w
+                .error("what a gone device held was requeued, not failed".into());
+        }
         let d = self.touch("take back");
         if !d.reset {
             self.w.error("take back before a reset".into());
@@ -412,7 +434,7 @@ impl DeviceSteps for MockDev<'_> {
         c.fetch_add(1, Ordering::SeqCst);
     }
 
-    fn delete_queues(&self, _reset: ()) -> Option<()> {
+    fn delete_queues(&self, _reset: bool) -> Option<()> {
         let mut d = self.touch("delete queues");
         if !d.reset {
             self.w.error("queues deleted before a reset".into());
@@ -426,7 +448,12 @@ impl DeviceSteps for MockDev<'_> {
         if d.queues {
             self.w.error("restart with queues".into());
         }
-        d.features_ok = self.w.restart_ok.load(Ordering::SeqCst);
+        if d.found_gone {
+            self.w.error("a device found gone was restarted".into());
+        }
+        // One that went away since its reset does not answer.
+        d.features_ok =
+            self.w.restart_ok.load(Ordering::SeqCst) && !self.w.gone.load(Ordering::SeqCst);
         if d.features_ok {
             Ok(())
         } else {
@@ -440,7 +467,7 @@ impl DeviceSteps for MockDev<'_> {
             self.w
                 .error("bring up without FEATURES_OK, or with queues".into());
         }
-        if self.w.bring_up_ok.load(Ordering::SeqCst) {
+        if self.w.bring_up_ok.load(Ordering::SeqCst) && !self.w.gone.load(Ordering::SeqCst) {
             d.queues = true;
             d.reset = false;
             Ok(())
@@ -486,9 +513,12 @@ enum Actor {
     Tick(u8),
     /// What runs under the device lock, so one at a time, as the driver
     /// core and the PM core serialise them: `sleeps` system sleeps (freeze,
-    /// then restore), then remove if `remove`.
-    DeviceLock { sleeps: u8, remove: bool },
-    /// The device breaks: it sets NEEDS_RESET, or its resets fail from now.
+    /// then restore, then the end of the transition), then remove if
+    /// `remove`. Sleep `i` loses its restore (the virtio core fails before
+    /// calling it) if bit `i` of `lost` is set.
+    DeviceLock { sleeps: u8, remove: bool, lost: u8 },
+    /// The device breaks: it sets NEEDS_RESET, its resets fail from now, or
+    /// it is gone.
     Break(u8),
 }
 
@@ -660,9 +690,13 @@ fn actor_thread(w: &World, me: usize, a: Actor) {
             w.step(me, "tick");
             w.time.fetch_add(u64::from(d), Ordering::SeqCst);
         }
-        Actor::DeviceLock { sleeps, remove } => {
-            for _ in 0..sleeps {
-                sleep_cycle(w, &m);
+        Actor::DeviceLock {
+            sleeps,
+            remove,
+            lost,
+        } => {
+            for i in 0..sleeps {
+                sleep_cycle(w, &m, lost & (1 << i) != 0);
             }
             if remove {
                 w.remove_started.store(true, Ordering::SeqCst);
@@ -684,15 +718,19 @@ fn actor_thread(w: &World, me: usize, a: Actor) {
         }
         Actor::Break(n) => {
             w.step(me, "break");
-            match n % 3 {
+            match n % 4 {
                 0 => w.status.fetch_or(status::NEEDS_RESET, Ordering::SeqCst),
                 1 => {
                     w.bring_up_ok.store(false, Ordering::SeqCst);
                     0
                 }
-                _ => {
+                2 => {
                     w.restart_ok.store(false, Ordering::SeqCst);
                     0
+                }
+                _ => {
+                    w.gone.store(true, Ordering::SeqCst);
+                    w.status.swap(0xff, Ordering::SeqCst)
                 }
             };
         }
@@ -700,33 +738,40 @@ fn actor_thread(w: &World, me: usize, a: Actor) {
     w.finish(me);
 }
 
-/// One system sleep: freeze, the PM core's reset, restore.
-fn sleep_cycle(w: &World, m: &Model<'_>) {
+/// One system sleep: freeze, the PM core's reset, restore (unless `lost`,
+/// or the device is gone), the end of the transition.
+fn sleep_cycle(w: &World, m: &Model<'_>, lost: bool) {
     let dead = w.state() == State::Dead;
     protocol::freeze(m);
     if dead && w.state() != State::Dead {
         w.error("a dead device came back at sleep".into());
     }
     // Between the two, the PM core resets the device and negotiates its
-    // features again (virtio_device_restore). It is modelled as always
-    // succeeding: when it fails it does not call the driver's restore at
-    // all, which leaves the queue quiesced (a known gap, not the engine's
-    // protocol). Meanwhile nothing else may touch the device.
+    // features again (virtio_device_restore); when that fails (`lost`, or
+    // a gone device) it does not call the driver's restore at all.
+    // Meanwhile nothing else may touch the device.
     w.asleep.store(true, Ordering::SeqCst);
     w.step(m.me, "pm core");
     if w.queued.load(Ordering::SeqCst) || w.running.load(Ordering::SeqCst) {
         w.error("the reset work is queued or running while the system sleeps".into());
     }
     w.asleep.store(false, Ordering::SeqCst);
+    let restored = !lost && !w.gone.load(Ordering::SeqCst);
     {
         let mut d = w.dev.lock().unwrap();
         d.reset = true;
         d.driver_ok = false;
-        d.features_ok = true;
+        d.features_ok = restored;
     }
-    let _ = protocol::restore(m);
+    if restored {
+        let _ = protocol::restore(m);
+    }
+    protocol::sleep_done(m);
     if dead && w.state() != State::Dead {
         w.error("a dead device came back after sleep".into());
+    }
+    if w.state() == State::Suspended {
+        w.error("still asleep after the sleep transition ended".into());
     }
 }
 
@@ -788,10 +833,11 @@ proptest! {
         window in 1u64..300,
         mut actors in proptest::collection::vec(actor(), 0..5),
         sleeps in 0u8..3,
+        lost in any::<u8>(),
         remove in any::<bool>(),
         choices in proptest::collection::vec(any::<u8>(), 0..200),
     ) {
-        actors.push(Actor::DeviceLock { sleeps, remove });
+        actors.push(Actor::DeviceLock { sleeps, remove, lost });
         let w = run(budget, window, &actors, choices);
         check(&w)?;
     }
@@ -898,6 +944,7 @@ fn remove_flushes_the_reset_work() {
                 Actor::DeviceLock {
                     sleeps: 0,
                     remove: true,
+                    lost: 0,
                 },
             ],
             choices(seed),
@@ -979,6 +1026,7 @@ fn a_reset_that_fails_after_suspend_began() {
                 Actor::DeviceLock {
                     sleeps: 1,
                     remove: false,
+                    lost: 0,
                 },
             ],
             choices(seed),
@@ -1031,4 +1079,88 @@ fn the_work_is_queued_under_the_lock_once() {
         // while queued.
         check(&w).unwrap();
     }
+}
+
+/// A device that is gone (off its bus, its status all ones) is not reset
+/// (that would wait for ever for the status to read 0): what it held is
+/// taken back and failed, never requeued, it is never restarted, and it is
+/// given up at the first reset, whatever the budget.
+#[test]
+fn a_gone_device_is_given_up_without_a_reset() {
+    let w = run(3, 1000, &[Actor::Break(3), Actor::Request(0)], vec![0; 300]);
+    check(&w).unwrap();
+    assert_eq!(w.state(), State::Dead);
+    assert_eq!(
+        steps_of(&w, 0),
+        [
+            "quiesce",
+            "pause",
+            "harvest",
+            "reset",
+            "take back",
+            "delete queues",
+            "unquiesce",
+            "give up"
+        ]
+    );
+    assert!(w.dev.lock().unwrap().found_gone);
+    assert_eq!(w.stats.failed.load(Ordering::SeqCst), 1);
+    assert_eq!(w.stats.requeued.load(Ordering::SeqCst), 0);
+    // And in any interleaving with timeouts, sleep and remove.
+    for seed in 0..300 {
+        let w = run(
+            3,
+            1000,
+            &[
+                Actor::Break(3),
+                Actor::Timeout(false, 0),
+                Actor::Request(1),
+                Actor::DeviceLock {
+                    sleeps: 1,
+                    remove: true,
+                    lost: 0,
+                },
+            ],
+            choices(seed),
+        );
+        check(&w).unwrap();
+        assert_eq!(w.state(), State::Deleting);
+    }
+}
+
+/// A sleep whose restore never runs (the virtio core failed to bring the
+/// device back first) gives the device up when the transition ends: it is
+/// not left asleep, with its submissions stopped, until remove.
+#[test]
+fn a_lost_restore_gives_up_when_the_sleep_ends() {
+    let w = run(
+        3,
+        1000,
+        &[Actor::DeviceLock {
+            sleeps: 1,
+            remove: false,
+            lost: 1,
+        }],
+        vec![0; 300],
+    );
+    check(&w).unwrap();
+    assert_eq!(w.state(), State::Dead);
+    assert_eq!(w.stats.give_ups.load(Ordering::SeqCst), 1);
+    let steps = steps_of(&w, 1);
+    assert_eq!(&steps[steps.len() - 2..], ["unquiesce", "give up"]);
+    // A restore that runs leaves the device live, and the end of the
+    // transition then does nothing.
+    let w = run(
+        3,
+        1000,
+        &[Actor::DeviceLock {
+            sleeps: 2,
+            remove: false,
+            lost: 0,
+        }],
+        vec![0; 300],
+    );
+    check(&w).unwrap();
+    assert_eq!(w.state(), State::Live);
+    assert!(!steps_of(&w, 1).contains(&"give up"));
 }

@@ -1,0 +1,81 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# rvirtio-test: a device whose registers start reading all ones (as a PCI function gone from its bus does) while requests wait: it is not reset (its reset would poll the status for ever), the requests fail with EIO, the disk is dead, and unbind completes
+# rvirtio-disks: size=64M,serial=rvirtio-ones-0,rom=ones
+# rvirtio-modules: rvirtio_blk
+# rvirtio-driver-params: io_timeout=2
+# rvirtio-timeout: 300
+# shellcheck shell=dash
+# shellcheck source=tests/guest/lib.sh
+. /rvirtio/lib.sh
+# shellcheck source=tests/guest/rvirtio-blk.sh
+. /rvirtio/rvirtio-blk.sh
+
+# QEMU's MMIO reads of an address no device decodes return 0, so a removed
+# device's status reads 0 there, not the all ones of real hardware. The disk
+# has a 64 KiB option ROM of all ones (rom=ones); mapping it where BAR 4
+# (virtio-pci's common config, ISR, device config and notify registers)
+# was, and moving BAR 4 away, makes the driver's mapping read 0xff while
+# config space still answers. Kicks then go to the ROM: the device never
+# sees a request, and the driver's timeouts find the status all ones.
+
+# ones_on: the ROM over BAR 4's old address, BAR 4 64 KiB higher (still in
+# the root port's window). $BDF, $BAR4 and $ROM keep what was there.
+ones_on() {
+	local base
+	BDF=$(pci_of "$DEV") && BAR4=$(pcicfg "$BDF" 0x20) && ROM=$(pcicfg "$BDF" 0x30) ||
+		return 1
+	base=$((BAR4 & ~0xf))
+	log "$BDF: BAR 4 $BAR4, ROM BAR $ROM, status $(pcicfg "$BDF" bar4 0x14)"
+	pcicfg "$BDF" 0x30 $((base | 1)) &&
+		pcicfg "$BDF" 0x20 $(((base + 0x10000) | (BAR4 & 0xf))) || return 1
+	[ "$(pcicfg "$BDF" bar4 0x14)" = 0xff ] || {
+		log "the status reads $(pcicfg "$BDF" bar4 0x14), not 0xff"
+		return 1
+	}
+}
+
+# ones_off: BAR 4 back, the ROM off: the device answers again.
+ones_off() {
+	pcicfg "$BDF" 0x30 "$ROM" && pcicfg "$BDF" 0x20 "$BAR4" &&
+		[ "$(pcicfg "$BDF" bar4 0x14)" != 0xff ]
+}
+
+# pci_of DEV: the PCI function under /sys/block/DEV (0000:01:00.0).
+pci_of() {
+	local link
+	link=$(readlink -f "/sys/block/$1/device/..") || return 1
+	echo "${link##*/}"
+}
+
+stall_while_gone() {
+	stall_patterns 64k && ones_on || return 1
+	stall_io 64k
+}
+
+# new_io_fails: the dead disk fails new I/O at once (bounded: a driver that
+# is stuck would block it).
+new_io_fails() {
+	local rc
+	bg_io new dd if=/dev/zero of="/dev/$DEV" bs=4k count=1 oflag=direct
+	rc=$(bg_wait new 10) || return 1
+	[ "$rc" != 0 ]
+}
+
+require_rvirtio
+ktap_print_header
+kmemleak_baseline
+ktap_set_plan 11
+start_driver
+step "the device's registers read all ones; a read and a write wait" stall_while_gone
+step "the read and the write end with EIO within 30 s" stalled_io_gets_eio 30
+step "the driver found the device gone, and did not reset it" \
+	dmesg_has "the device is gone \(off its bus, or not answering\): not resetting it"
+step "the disk is dead" state_is 2
+step "new I/O fails at once" new_io_fails
+rv_show
+step "the device answers again" ones_off
+step "unbind completes" unbind_device 30
+step "no leaks (kmemleak)" kmemleak_check
+step "dmesg clean" dmesg_check
+ktap_finished
