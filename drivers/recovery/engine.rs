@@ -194,8 +194,7 @@ macro_rules! recovery_sleep {
         /// get a bounded time to end, then the device is reset and what it
         /// still holds is requeued for after the resume.
         fn freeze(dev: &$crate::virtio::Device<Self>, data: &$data) -> ::kernel::error::Result {
-            $crate::recovery::Recovery::freeze(&data.$shared, dev);
-            Ok(())
+            $crate::recovery::Recovery::freeze(&data.$shared, dev)
         }
 
         /// Wake-up: the second half of a reset. The virtio core has reset the
@@ -295,7 +294,6 @@ impl<S: Hooks> Recovery<S> {
         stats::add(&self.stats.polled, n);
     }
 
-    #[cfg_attr(rvirtio_blk, expect(dead_code, reason = "only rvirtio_scsi uses it"))]
     /// The state now.
     pub(crate) fn state(&self) -> State {
         self.machine.lock().state()
@@ -425,9 +423,15 @@ impl<S: Hooks> Recovery<S> {
         work::no_io(|| protocol::reset_work(&Engine::new(this.as_arc_borrow(), None)));
     }
 
-    /// `freeze`: see [`protocol::freeze`].
-    pub(crate) fn freeze(this: &Arc<S>, dev: &Device<S::Driver>) {
-        protocol::freeze(&Engine::new(this.as_arc_borrow(), Some(dev)));
+    /// `freeze`: see [`protocol::freeze`]. `ENODEV` refuses the sleep for
+    /// a device that is gone.
+    pub(crate) fn freeze(this: &Arc<S>, dev: &Device<S::Driver>) -> Result {
+        if protocol::freeze(&Engine::new(this.as_arc_borrow(), Some(dev))) {
+            Ok(())
+        } else {
+            vdev_err!(dev, "refusing to sleep: the device is gone, and could not be resumed");
+            Err(ENODEV)
+        }
     }
 
     /// `restore`: see [`protocol::restore`]. The `lose_restore` knob fails
@@ -484,7 +488,7 @@ impl<S: Hooks> Drop for QueuesUp<'_, S> {
         if self.armed {
             let engine = Engine::new(self.this.as_arc_borrow(), Some(self.dev));
             engine.with_device(|d| {
-                protocol::take_back(d, true);
+                let _ = protocol::take_back(d, true);
             });
         }
     }

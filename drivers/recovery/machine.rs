@@ -162,6 +162,10 @@ pub struct Machine {
     /// `remove` has begun: a reset that was pending then still runs, and
     /// leaves the device Removing rather than Live.
     removing: bool,
+    /// A reset found the device gone (off its bus, not answering): it may
+    /// not go to sleep, as the virtio core's reset at resume would wait for
+    /// it for ever.
+    gone: bool,
 }
 
 impl Machine {
@@ -175,6 +179,7 @@ impl Machine {
             recent: [0; MAX_BUDGET],
             nrecent: 0,
             removing: false,
+            gone: false,
         }
     }
 
@@ -325,5 +330,16 @@ impl Machine {
     /// device down.
     pub fn deleting(&mut self) -> State {
         core::mem::replace(&mut self.state, State::Deleting)
+    }
+
+    /// A reset found the device gone. Whatever the state, it is final for
+    /// the device: it is given up, and refuses to sleep.
+    pub fn set_gone(&mut self) {
+        self.gone = true;
+    }
+
+    /// Whether a reset found the device gone.
+    pub fn is_gone(&self) -> bool {
+        self.gone
     }
 }

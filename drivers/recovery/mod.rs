@@ -34,10 +34,6 @@ pub(crate) mod stats;
 
 pub(crate) use engine::{HasRecovery, Hooks, ModuleContext, Recovery, RESET_WORK};
 pub(crate) use machine::Reason;
-#[cfg_attr(
-    rvirtio_blk,
-    expect(unused_imports, reason = "only rvirtio_scsi uses it")
-)]
 pub(crate) use machine::State;
 #[cfg_attr(
     rvirtio_scsi,

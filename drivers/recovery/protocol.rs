@@ -304,12 +304,20 @@ pub fn reset_work<S: Steps>(s: &S) {
         d.pause();
         let device = take_back(d, give_up);
         let finish = match device {
+            TakenBack::Gone => s.locked(|m| {
+                m.set_gone();
+                if give_up {
+                    Finish::GaveUp
+                } else {
+                    m.reset_finished(false)
+                }
+            }),
             _ if give_up => Finish::GaveUp,
-            Some(device) => {
+            TakenBack::Reset(device) => {
                 let ok = bring_back(d, device);
                 s.locked(|m| m.reset_finished(ok))
             }
-            None => s.locked(|m| m.reset_finished(false)),
+            TakenBack::Failed => s.locked(|m| m.reset_finished(false)),
         };
         // Submissions start again before anyone hears that the device is
         // given up: a dead disk reaches the filesystem, which may wait for
@@ -325,11 +333,20 @@ pub fn reset_work<S: Steps>(s: &S) {
     }
 }
 
-/// Harvests, resets the device, takes back what it held and deletes the
-/// queues. The device is then reset without queues; `None` if it cannot be
-/// brought back: deleting the queues failed, or the device is gone (both
-/// logged). What a gone device held fails, as no device will serve it.
-pub fn take_back<D: DeviceSteps>(d: &D, give_up: bool) -> Option<D::NoQueues> {
+/// What [`take_back`] left.
+pub enum TakenBack<Q> {
+    /// The device is reset, without queues.
+    Reset(Q),
+    /// The device is gone (logged): it was not reset, and what it held
+    /// failed, as no device will serve it.
+    Gone,
+    /// Deleting the queues failed (logged).
+    Failed,
+}
+
+/// Harvests, resets the device (or finds it gone), takes back what it held
+/// and deletes the queues.
+pub fn take_back<D: DeviceSteps>(d: &D, give_up: bool) -> TakenBack<D::NoQueues> {
     d.harvest();
     let mut reset = d.reset();
     let gone = d.gone(&reset);
@@ -337,7 +354,11 @@ pub fn take_back<D: DeviceSteps>(d: &D, give_up: bool) -> Option<D::NoQueues> {
         d.log(Msg::Gone);
     }
     d.take_back(&mut reset, give_up || gone);
-    d.delete_queues(reset).filter(|_| !gone)
+    match d.delete_queues(reset) {
+        _ if gone => TakenBack::Gone,
+        Some(device) => TakenBack::Reset(device),
+        None => TakenBack::Failed,
+    }
 }
 
 /// Brings a reset device without queues back: features, queues, DRIVER_OK.
@@ -372,36 +393,49 @@ fn give_up_device<S: Steps, D: DeviceSteps>(s: &S, d: &D) {
 /// The system goes to sleep: the first half of a reset. The requests in
 /// flight get a bounded time to end; the device is then reset, what it
 /// still holds is requeued for after the resume, and its queues are
-/// deleted. A dead device needs nothing.
-pub fn freeze<S: Steps>(s: &S) {
+/// deleted. A dead device needs nothing. False if the device is gone: the
+/// sleep must be refused, as the virtio core's reset at resume would wait
+/// for it for ever (the system then wakes at once, and [`sleep_done`]
+/// gives the device up if this freeze found it gone).
+pub fn freeze<S: Steps>(s: &S) -> bool {
     let freeze = s.locked(|m| m.suspend());
     // A queued reset now does nothing; a running one finishes first, also
     // one that is giving the device up (Dead already): nothing may touch
     // the device once the PM core takes over.
     s.flush_work();
     s.flush_driver_work();
+    if s.locked(|m| m.is_gone()) {
+        return false;
+    }
     if !freeze || s.locked(|m| m.state()) != State::Suspended {
         // The device is dead (maybe given up by the reset that ran just
         // now, which has finished): it needs nothing more.
-        return;
+        return true;
     }
     bump(&s.stats().suspends);
     s.with_device(|d| {
-        stop_and_take_back(d, Drain::Sleep);
-        // Submissions stay stopped until the restore.
+        let taken = stop_and_take_back(d, Drain::Sleep);
+        // Submissions stay stopped until the restore, or until the end of
+        // the sleep transition if there is none.
         d.undrain();
-    });
+        if matches!(taken, TakenBack::Gone) {
+            s.locked(Machine::set_gone);
+            return false;
+        }
+        true
+    })
+    .unwrap_or(true)
 }
 
 /// Lets the requests in flight end for a bounded time, stops submissions,
 /// resets the device and takes back what it still holds: requeued for
 /// after a sleep, failed at removal.
-fn stop_and_take_back<D: DeviceSteps>(d: &D, why: Drain) {
+fn stop_and_take_back<D: DeviceSteps>(d: &D, why: Drain) -> TakenBack<D::NoQueues> {
     if !d.drain(why) {
         d.log(Msg::StillInFlight(why));
     }
     d.quiesce();
-    take_back(d, why == Drain::Remove);
+    take_back(d, why == Drain::Remove)
 }
 
 /// The system woke up, and the virtio core has reset the device and

@@ -77,6 +77,14 @@ impl<T: Driver> DeviceRef<T> {
 /// would be FAILED and DRIVER_OK at once).
 const GONE_STATUS: u8 = 0xff;
 
+/// How many times, [`GONE_READ_GAP_MS`] apart, a status that reads all ones
+/// is read again before the device is taken for gone: a device that
+/// answers again within a second (a transient error, a BAR being moved) is
+/// reset as usual.
+const GONE_READS: u32 = 10;
+/// See [`GONE_READS`].
+const GONE_READ_GAP_MS: u32 = 100;
+
 /// How many times [`Device::read_config`] reads a field whose config
 /// generation changes meanwhile before it takes the last read.
 const CONFIG_READ_TRIES: u32 = 64;
@@ -384,12 +392,20 @@ impl<T: Driver> Device<T> {
 
     /// Resets the device. On return it owns no buffer of any virtqueue, and
     /// the returned proof lets [`super::Virtqueue::detach_unused`] take them back.
+    /// Process context: it may sleep.
     ///
     /// A device that is gone is not reset: the transport's reset waits for
-    /// the status to read 0, and a PCI function that is off its bus reads
-    /// all ones for ever. Its bus mastering is turned off instead (no DMA,
-    /// no MSI from it after that) and its callbacks are synchronised;
-    /// [`DeviceReset::gone`] says so.
+    /// the status to read 0, and a PCI function that is off its bus, or does
+    /// not answer, reads all ones for ever. A device is gone when its PCI
+    /// function is no longer present (`pci_device_is_present`: config space
+    /// reads all ones, or the PCI core knows it disconnected), or when its
+    /// status still reads all ones after a second. Its bus mastering is
+    /// turned off instead, which stops a PCI function from touching memory
+    /// or sending an MSI (the PCI specification; QEMU also stops the
+    /// device, vhost backends included), and its callbacks are
+    /// synchronised; [`DeviceReset::gone`] says so. After a real reset bus
+    /// mastering is turned on again, in case an earlier one found the
+    /// device gone and it answers again.
     pub(crate) fn reset(&self) -> DeviceReset<'_, T> {
         // Taken before the reset: queues created meanwhile (a later
         // generation) are not covered.
@@ -401,7 +417,7 @@ impl<T: Driver> Device<T> {
             // sits on, which outlives it.
             unsafe { vb::pci_device_is_present(pci) }
         };
-        let gone = !pci.is_null() && (!present() || self.status() == GONE_STATUS);
+        let gone = !pci.is_null() && (!present() || self.stays_all_ones());
         if gone {
             // SAFETY: As above; the device is live.
             unsafe {
@@ -411,6 +427,10 @@ impl<T: Driver> Device<T> {
         } else {
             // SAFETY: The device is live per the type invariant.
             unsafe { vb::virtio_reset_device(self.raw()) };
+            if !pci.is_null() {
+                // SAFETY: As above.
+                unsafe { vb::pci_set_master(pci) };
+            }
         }
         // INVARIANT: The queues of `generation` existed before the reset, or
         // before the device was found gone and stopped.
@@ -420,6 +440,17 @@ impl<T: Driver> Device<T> {
             retired: 0,
             gone,
         }
+    }
+
+    /// Whether the status reads all ones, and still does after
+    /// [`GONE_READS`] reads a tenth of a second apart.
+    fn stays_all_ones(&self) -> bool {
+        (0..GONE_READS).all(|i| {
+            if i != 0 {
+                crate::lib::time::sleep_ms(GONE_READ_GAP_MS);
+            }
+            self.status() == GONE_STATUS
+        })
     }
 
     /// Creates the device's virtqueues, one per spec, as untyped handles

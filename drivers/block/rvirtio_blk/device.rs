@@ -39,7 +39,7 @@ use crate::lib::time;
 use crate::mq::{Disk, DiskConfig, Limits, Major, Owned, QueueRef, TagSetConfig};
 use crate::params;
 use crate::proto::{self, feature};
-use crate::recovery::{ModuleContext, Recovery, Slots, Stats};
+use crate::recovery::{ModuleContext, Recovery, Slots, State, Stats};
 use crate::sysfs::{CACHE_TYPE_RO, CACHE_TYPE_RW, SERIAL_ATTR};
 use crate::virtio::{self, Device, IdTable};
 use crate::{vdev_err, vdev_info, vdev_notice, vdev_warn};
@@ -321,8 +321,12 @@ pub(crate) fn create_vqs(dev: &Device<RvirtioBlk>, shared: &Arc<Shared>) -> Resu
 }
 
 /// The device's config changed: read the capacity again, and resize the
-/// disk if it changed (`set_capacity_and_notify` tells user space).
+/// disk if it changed (`set_capacity_and_notify` tells user space). Not for
+/// a dead disk (its size stays 0), whose device may read all ones.
 fn update_capacity(shared: &Shared) {
+    if shared.recovery.state() == State::Dead {
+        return;
+    }
     let queue = shared.queue.lock().clone();
     let Some(queue) = queue else {
         return;

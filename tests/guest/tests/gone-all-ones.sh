@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# rvirtio-test: a device whose registers start reading all ones (as a PCI function gone from its bus does) while requests wait: it is not reset (its reset would poll the status for ever), the requests fail with EIO, the disk is dead, and unbind completes
+# rvirtio-test: a device whose registers start reading all ones (as a PCI function gone from its bus does) while requests wait: it is not reset (its reset would poll the status for ever), the requests fail with EIO, the disk is dead, the system refuses to sleep, and unbind completes
 # rvirtio-disks: size=64M,serial=rvirtio-ones-0,rom=ones
 # rvirtio-modules: rvirtio_blk
 # rvirtio-driver-params: io_timeout=2
@@ -53,6 +53,19 @@ stall_while_gone() {
 	stall_io 64k
 }
 
+# sleep_refused: suspend to idle fails: the gone device refuses to freeze,
+# as the virtio core's reset at resume would poll its status for ever.
+sleep_refused() {
+	echo devices >/sys/power/pm_test || return 1
+	if echo freeze >/sys/power/state; then
+		log "the system slept"
+		echo none >/sys/power/pm_test
+		return 1
+	fi
+	echo none >/sys/power/pm_test
+	dmesg_has "refusing to sleep: the device is gone"
+}
+
 # new_io_fails: the dead disk fails new I/O at once (bounded: a driver that
 # is stuck would block it).
 new_io_fails() {
@@ -65,7 +78,7 @@ new_io_fails() {
 require_rvirtio
 ktap_print_header
 kmemleak_baseline
-ktap_set_plan 11
+ktap_set_plan 12
 start_driver
 step "the device's registers read all ones; a read and a write wait" stall_while_gone
 step "the read and the write end with EIO within 30 s" stalled_io_gets_eio 30
@@ -73,6 +86,7 @@ step "the driver found the device gone, and did not reset it" \
 	dmesg_has "the device is gone \(off its bus, or not answering\): not resetting it"
 step "the disk is dead" state_is 2
 step "new I/O fails at once" new_io_fails
+step "the system refuses to sleep" sleep_refused
 rv_show
 step "the device answers again" ones_off
 step "unbind completes" unbind_device 30

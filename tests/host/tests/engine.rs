@@ -739,12 +739,29 @@ fn actor_thread(w: &World, me: usize, a: Actor) {
 }
 
 /// One system sleep: freeze, the PM core's reset, restore (unless `lost`,
-/// or the device is gone), the end of the transition.
+/// or the device is gone), the end of the transition. A freeze that refuses
+/// (a gone device) aborts the sleep: the PM core neither resets nor
+/// restores the device, and ends the transition.
 fn sleep_cycle(w: &World, m: &Model<'_>, lost: bool) {
     let dead = w.state() == State::Dead;
-    protocol::freeze(m);
+    let accepted = protocol::freeze(m);
     if dead && w.state() != State::Dead {
         w.error("a dead device came back at sleep".into());
+    }
+    let found_gone = w.machine.lock().unwrap().is_gone();
+    if accepted == found_gone {
+        w.error(format!(
+            "freeze {} a device {}found gone",
+            if accepted { "accepted" } else { "refused" },
+            if found_gone { "" } else { "not " }
+        ));
+    }
+    if !accepted {
+        protocol::sleep_done(m);
+        if w.state() == State::Suspended {
+            w.error("still asleep after a refused sleep".into());
+        }
+        return;
     }
     // Between the two, the PM core resets the device and negotiates its
     // features again (virtio_device_restore); when that fails (`lost`, or
@@ -1163,4 +1180,38 @@ fn a_lost_restore_gives_up_when_the_sleep_ends() {
     check(&w).unwrap();
     assert_eq!(w.state(), State::Live);
     assert!(!steps_of(&w, 1).contains(&"give up"));
+}
+
+/// A gone device refuses to sleep (the virtio core's reset at resume would
+/// wait for it for ever): whether the reset work found it gone before the
+/// freeze, or the freeze's own reset does; in the second case the end of
+/// the aborted transition gives it up.
+#[test]
+fn a_gone_device_refuses_to_sleep() {
+    let (mut by_work, mut by_freeze) = (0, 0);
+    for seed in 0..300 {
+        let actors = [
+            Actor::Break(3),
+            Actor::Request(0),
+            Actor::DeviceLock {
+                sleeps: 1,
+                remove: false,
+                lost: 0,
+            },
+        ];
+        let w = run(3, 1000, &actors, choices(seed));
+        check(&w).unwrap();
+        if !w.machine.lock().unwrap().is_gone() {
+            // The sleep came before the device went away.
+            continue;
+        }
+        assert_eq!(w.state(), State::Dead);
+        assert_eq!(w.stats.give_ups.load(Ordering::SeqCst), 1);
+        if steps_of(&w, 3).contains(&"reset") {
+            by_freeze += 1;
+        } else {
+            by_work += 1;
+        }
+    }
+    assert!(by_work > 0 && by_freeze > 0, "{by_work} {by_freeze}");
 }
