@@ -236,6 +236,13 @@ virtio_dev_of() {
 	esac
 }
 
+# pci_of DEV: the PCI function under /sys/block/DEV (0000:01:00.0).
+pci_of() {
+	local link
+	link=$(readlink -f "/sys/block/$1/device/..") || return 1
+	echo "${link##*/}"
+}
+
 # ------------------------------------------------------------- kernel log --
 
 # dmesg_bad: print the kernel log lines that match tests/guest/dmesg-patterns,

@@ -271,3 +271,12 @@ stalled_io_gets_eio() {
 		grep -q 'Input/output error' /tmp/bg.read.err &&
 		grep -q 'Input/output error' /tmp/bg.write.err
 }
+
+# dead_disk_fails_io: a write to $DEV fails, within 10 s (a disk given up
+# fails it at once; a driver that is stuck would block it).
+dead_disk_fails_io() {
+	local rc
+	bg_io new dd if=/dev/zero of="/dev/$DEV" bs=4k count=1 oflag=direct
+	rc=$(bg_wait new 10) || return 1
+	[ "$rc" != 0 ]
+}

@@ -41,13 +41,6 @@ ones_off() {
 		[ "$(pcicfg "$BDF" bar4 0x14)" != 0xff ]
 }
 
-# pci_of DEV: the PCI function under /sys/block/DEV (0000:01:00.0).
-pci_of() {
-	local link
-	link=$(readlink -f "/sys/block/$1/device/..") || return 1
-	echo "${link##*/}"
-}
-
 stall_while_gone() {
 	stall_patterns 64k && ones_on || return 1
 	stall_io 64k
@@ -66,15 +59,6 @@ sleep_refused() {
 	dmesg_has "refusing to sleep: the device is gone"
 }
 
-# new_io_fails: the dead disk fails new I/O at once (bounded: a driver that
-# is stuck would block it).
-new_io_fails() {
-	local rc
-	bg_io new dd if=/dev/zero of="/dev/$DEV" bs=4k count=1 oflag=direct
-	rc=$(bg_wait new 10) || return 1
-	[ "$rc" != 0 ]
-}
-
 require_rvirtio
 ktap_print_header
 kmemleak_baseline
@@ -85,7 +69,7 @@ step "the read and the write end with EIO within 30 s" stalled_io_gets_eio 30
 step "the driver found the device gone, and did not reset it" \
 	dmesg_has "the device is gone \(off its bus, or not answering\): not resetting it"
 step "the disk is dead" state_is 2
-step "new I/O fails at once" new_io_fails
+step "new I/O fails at once" dead_disk_fails_io
 step "the system refuses to sleep" sleep_refused
 rv_show
 step "the device answers again" ones_off

@@ -56,13 +56,6 @@ restore_was_lost() {
 		dmesg_has "resume: the device was not brought back before its restore"
 }
 
-new_io_fails() {
-	local rc
-	bg_io new dd if=/dev/zero of="/dev/$DEV" bs=4k count=1 oflag=direct
-	rc=$(bg_wait new 10) || return 1
-	[ "$rc" != 0 ]
-}
-
 require_rvirtio
 ktap_print_header
 kmemleak_baseline
@@ -72,7 +65,7 @@ step "the system sleeps with a write in flight; the restore is lost" sleep_with_
 step "the driver says so" restore_was_lost
 step "the write that waited for the resume failed (EIO)" write_failed
 step "the disk is dead" state_is 2
-step "new I/O fails at once" new_io_fails
+step "new I/O fails at once" dead_disk_fails_io
 rv_show
 exec 3<&-
 step "unbind completes" unbind_device 30

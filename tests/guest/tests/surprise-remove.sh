@@ -35,7 +35,8 @@ yank() {
 
 config_reads_ones() {
 	local v
-	v=$(pcicfg "$BDF" 0) && [ "$v" = 0xffffffff ] || {
+	v=$(pcicfg "$BDF" 0) || return 1
+	[ "$v" = 0xffffffff ] || {
 		log "$BDF's vendor and device ids read $v"
 		return 1
 	}
@@ -45,13 +46,6 @@ remove_function() {
 	local rc
 	bg_io remove sh -c "echo 1 >/sys/bus/pci/devices/$BDF/remove"
 	rc=$(bg_wait remove 30) && [ "$rc" = 0 ] && wait_gone "$DEV" 10
-}
-
-# pci_of DEV: the PCI function under /sys/block/DEV (0000:01:00.0).
-pci_of() {
-	local link
-	link=$(readlink -f "/sys/block/$1/device/..") || return 1
-	echo "${link##*/}"
 }
 
 require_rvirtio

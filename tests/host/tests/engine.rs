@@ -914,6 +914,18 @@ const RESET_STEPS: [&str; 11] = [
     "unquiesce",
 ];
 
+/// A reset that gives up: everything is taken back, nothing brought up.
+const GIVE_UP_STEPS: [&str; 8] = [
+    "quiesce",
+    "pause",
+    "harvest",
+    "reset",
+    "take back",
+    "delete queues",
+    "unquiesce",
+    "give up",
+];
+
 #[test]
 fn a_reset_runs_its_steps_in_order() {
     let w = run(3, 1000, &[Actor::Request(0)], vec![0; 300]);
@@ -928,19 +940,7 @@ fn over_budget_gives_up_after_taking_everything_back() {
     let w = run(0, 1000, &[Actor::Request(0)], vec![0; 300]);
     check(&w).unwrap();
     assert_eq!(w.state(), State::Dead);
-    assert_eq!(
-        steps_of(&w, 0),
-        [
-            "quiesce",
-            "pause",
-            "harvest",
-            "reset",
-            "take back",
-            "delete queues",
-            "unquiesce",
-            "give up"
-        ]
-    );
+    assert_eq!(steps_of(&w, 0), GIVE_UP_STEPS);
     assert_eq!(w.stats.failed.load(Ordering::SeqCst), 1);
 }
 
@@ -1107,19 +1107,7 @@ fn a_gone_device_is_given_up_without_a_reset() {
     let w = run(3, 1000, &[Actor::Break(3), Actor::Request(0)], vec![0; 300]);
     check(&w).unwrap();
     assert_eq!(w.state(), State::Dead);
-    assert_eq!(
-        steps_of(&w, 0),
-        [
-            "quiesce",
-            "pause",
-            "harvest",
-            "reset",
-            "take back",
-            "delete queues",
-            "unquiesce",
-            "give up"
-        ]
-    );
+    assert_eq!(steps_of(&w, 0), GIVE_UP_STEPS);
     assert!(w.dev.lock().unwrap().found_gone);
     assert_eq!(w.stats.failed.load(Ordering::SeqCst), 1);
     assert_eq!(w.stats.requeued.load(Ordering::SeqCst), 0);
@@ -1150,34 +1138,28 @@ fn a_gone_device_is_given_up_without_a_reset() {
 /// not left asleep, with its submissions stopped, until remove.
 #[test]
 fn a_lost_restore_gives_up_when_the_sleep_ends() {
-    let w = run(
-        3,
-        1000,
-        &[Actor::DeviceLock {
-            sleeps: 1,
-            remove: false,
-            lost: 1,
-        }],
-        vec![0; 300],
-    );
-    check(&w).unwrap();
+    let sleeps = |sleeps, lost| {
+        let w = run(
+            3,
+            1000,
+            &[Actor::DeviceLock {
+                sleeps,
+                remove: false,
+                lost,
+            }],
+            vec![0; 300],
+        );
+        check(&w).unwrap();
+        w
+    };
+    let w = sleeps(1, 1);
     assert_eq!(w.state(), State::Dead);
     assert_eq!(w.stats.give_ups.load(Ordering::SeqCst), 1);
     let steps = steps_of(&w, 1);
     assert_eq!(&steps[steps.len() - 2..], ["unquiesce", "give up"]);
     // A restore that runs leaves the device live, and the end of the
     // transition then does nothing.
-    let w = run(
-        3,
-        1000,
-        &[Actor::DeviceLock {
-            sleeps: 2,
-            remove: false,
-            lost: 0,
-        }],
-        vec![0; 300],
-    );
-    check(&w).unwrap();
+    let w = sleeps(2, 0);
     assert_eq!(w.state(), State::Live);
     assert!(!steps_of(&w, 1).contains(&"give up"));
 }
