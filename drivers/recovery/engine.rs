@@ -429,7 +429,10 @@ impl<S: Hooks> Recovery<S> {
         if protocol::freeze(&Engine::new(this.as_arc_borrow(), Some(dev))) {
             Ok(())
         } else {
-            vdev_err!(dev, "refusing to sleep: the device is gone, and could not be resumed");
+            vdev_err!(
+                dev,
+                "refusing to sleep: the device is gone, and could not be resumed"
+            );
             Err(ENODEV)
         }
     }
