@@ -17,6 +17,15 @@ pub(crate) fn sleep_ms(ms: u32) {
     unsafe { bindings::msleep(ms) };
 }
 
+#[cfg_attr(rvirtio_blk, expect(dead_code, reason = "only rvirtio_scsi uses it"))]
+/// Busy-waits for `ms` milliseconds (any context: for fault injection).
+pub(crate) fn delay_ms(ms: u32) {
+    for _ in 0..ms {
+        // SAFETY: A busy wait; callable in any context.
+        unsafe { bindings::__udelay(1000) };
+    }
+}
+
 /// `secs` seconds in jiffies.
 pub(crate) fn secs_to_jiffies(secs: u32) -> u64 {
     // SAFETY: Pure function.

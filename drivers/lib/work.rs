@@ -84,7 +84,9 @@ impl Drop for WorkQueue {
     }
 }
 
-/// Waits until `work` is neither queued nor running.
+/// Waits until the last queueing of `work` before this call has finished
+/// running (`flush_work`); a queueing after the call (by the work itself,
+/// or another thread) may still be pending when it returns.
 pub(crate) fn flush<T: ?Sized, const ID: u64>(work: &Work<T, ID>) {
     // SAFETY: `work` is an initialised work item.
     unsafe { bindings::flush_work(Work::raw_get(work)) };

@@ -275,6 +275,16 @@ impl<S: Hooks> Recovery<S> {
         stats::take_shot(self.faults, knob)
     }
 
+    /// A fault-injection knob that is a value, not a count of shots (a
+    /// delay): 0 unless fault injection is on.
+    pub(crate) fn fault_value(&self, knob: &AtomicU32) -> u32 {
+        if self.faults {
+            knob.load(Ordering::Relaxed)
+        } else {
+            0
+        }
+    }
+
     /// Counts a request that a reset took back: requeued, or failed.
     pub(crate) fn reclaimed(&self, requeued: bool) {
         stats::bump(if requeued {
@@ -297,12 +307,6 @@ impl<S: Hooks> Recovery<S> {
     /// The state now.
     pub(crate) fn state(&self) -> State {
         self.machine.lock().state()
-    }
-
-    #[cfg_attr(rvirtio_blk, expect(dead_code, reason = "only rvirtio_scsi uses it"))]
-    /// Whether I/O may go to the device now.
-    pub(crate) fn is_live(&self) -> bool {
-        self.machine.lock().is_live()
     }
 
     /// The module's workqueue, for the driver's other recovery work.
@@ -333,6 +337,8 @@ impl<S: Hooks> Recovery<S> {
                 f.u32(c_str!("reset_delay_ms"), &s.knobs.reset_delay_ms, true);
                 f.u32(c_str!("irq_race"), &s.knobs.irq_race, true);
                 f.u32(c_str!("lose_restore"), &s.knobs.lose_restore, true);
+                f.u32(c_str!("noqueue_delay_ms"), &s.knobs.noqueue_delay_ms, true);
+                f.u32(c_str!("reset_again"), &s.knobs.reset_again, true);
             }
             S::extra_files(&s.extra, f);
         })
@@ -417,10 +423,23 @@ impl<S: Hooks> Recovery<S> {
         protocol::reset_and_wait(&Engine::new(this, None), why);
     }
 
-    /// The reset work item.
+    #[cfg_attr(rvirtio_blk, expect(dead_code, reason = "only rvirtio_scsi uses it"))]
+    /// Waits until no reset is pending or running: see
+    /// [`protocol::settle`]. Process context.
+    pub(crate) fn settle(this: ArcBorrow<'_, S>) -> State {
+        protocol::settle(&Engine::new(this, None))
+    }
+
+    /// The reset work item. The `reset_again` knob asks for another reset
+    /// as it ends, before whoever waited for this one looks at the state.
     pub(crate) fn run(this: Arc<S>) {
+        let engine = Engine::new(this.as_arc_borrow(), None);
         // Nothing it allocates may wait for writeback to this device.
-        work::no_io(|| protocol::reset_work(&Engine::new(this.as_arc_borrow(), None)));
+        work::no_io(|| protocol::reset_work(&engine));
+        let r = this.recovery();
+        if r.shot(&r.stats.knobs.reset_again) {
+            protocol::schedule(&engine, Reason::Injected);
+        }
     }
 
     /// `freeze`: see [`protocol::freeze`]. `ENODEV` refuses the sleep for
@@ -656,11 +675,9 @@ impl<'d, S: Hooks> DeviceSteps for Dev<'d, S> {
 
     fn pause(&self) {
         let r = self.this.recovery();
-        if r.faults {
-            let ms = r.stats.knobs.reset_delay_ms.load(Ordering::Relaxed);
-            if ms != 0 {
-                time::sleep_ms(ms);
-            }
+        let ms = r.fault_value(&r.stats.knobs.reset_delay_ms);
+        if ms != 0 {
+            time::sleep_ms(ms);
         }
     }
 

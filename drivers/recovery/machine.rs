@@ -188,6 +188,10 @@ impl Machine {
         self.state
     }
 
+    #[cfg_attr(
+        any(rvirtio_blk, rvirtio_scsi),
+        expect(dead_code, reason = "the host tests use it")
+    )]
     /// Whether I/O may go to the device now.
     pub fn is_live(&self) -> bool {
         self.state == State::Live

@@ -49,7 +49,9 @@ pub trait Steps {
     /// Queues the reset work. Only ever called under the recovery lock,
     /// from within [`Self::locked`].
     fn queue_work(&self);
-    /// Waits until the reset work is neither queued nor running.
+    /// Waits until the reset work queued or running at the call has
+    /// finished (`flush_work`): one queued after the call may still be
+    /// pending when it returns (see [`settle`]).
     fn flush_work(&self);
     /// Waits for the driver's other work items that recovery or a config
     /// change may have queued (at sleep and at remove).
@@ -278,11 +280,25 @@ pub fn broken<S: Steps>(s: &S) -> Option<Reason> {
     }
 }
 
-/// Asks for a reset for `why` and waits until no reset is pending or
-/// running (the one asked for, or the one that was already pending).
+/// Asks for a reset for `why` and waits for it to finish (the one asked
+/// for, or the one that was already pending); another may have been asked
+/// for meanwhile ([`settle`] waits for those too).
 pub fn reset_and_wait<S: Steps>(s: &S, why: Reason) {
     schedule(s, why);
     s.flush_work();
+}
+
+/// Waits until no reset is pending or running, and no new one was asked for
+/// meanwhile; returns the state then (never Resetting or Disabling). Ends:
+/// every reset counts against the budget, which gives the device up.
+pub fn settle<S: Steps>(s: &S) -> State {
+    loop {
+        s.flush_work();
+        let state = s.locked(|m| m.state());
+        if !matches!(state, State::Resetting(_) | State::Disabling(_)) {
+            return state;
+        }
+    }
 }
 
 /// The reset work: resets the device and brings it back, or gives it up.

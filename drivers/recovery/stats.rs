@@ -66,6 +66,13 @@ pub struct Knobs {
     /// the device back (it refuses its features again) and never calls
     /// `restore`.
     pub lose_restore: AtomicU32,
+    /// Not a count: rvirtio_scsi busy-waits this long (ms) between finding
+    /// a command's queue gone and reading the recovery state, so that a
+    /// reset can finish in between.
+    pub noqueue_delay_ms: AtomicU32,
+    /// The next N resets ask for another reset as they end, before whoever
+    /// waited for them looks at the state (NEEDS_RESET set again at once).
+    pub reset_again: AtomicU32,
 }
 
 /// Adds one to `counter`.

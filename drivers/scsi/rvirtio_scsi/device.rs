@@ -58,6 +58,9 @@ pub(crate) struct ScsiStats {
     pub(crate) tmf_timeouts: AtomicU64,
     /// Host resets the error handler asked for.
     pub(crate) host_resets: AtomicU64,
+    /// Commands that found their queue gone (a reset or a sleep going on,
+    /// or the device given up).
+    pub(crate) no_queue: AtomicU64,
 }
 
 /// What the command path, the virtqueue callbacks, the error handlers and

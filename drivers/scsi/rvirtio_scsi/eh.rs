@@ -22,7 +22,7 @@ use crate::proto::{self, Tmf, TmfReq, TmfResp};
 use crate::recovery::policy::Overdue;
 use crate::recovery::protocol::Harvest;
 use crate::recovery::stats::bump;
-use crate::recovery::{drain, Expiry, Reason, Recovery};
+use crate::recovery::{drain, Expiry, Reason, Recovery, State};
 use crate::scsi::{Cmd, EhResult, ResetCmd, TimedOut};
 use crate::vdev_warn;
 use crate::virtio::{self, ArcToken, Chain, DeviceWritable};
@@ -199,10 +199,17 @@ pub(crate) fn device_reset(shared: ArcBorrow<'_, Shared>, cmd: &ResetCmd<Rvirtio
 }
 
 /// Resets the device (in the reset work, which this waits for). Every
-/// command comes back, even when the device is given up.
+/// command comes back, even when the device is given up. It fails only for
+/// a device given up or taken down: a reset asked for again right after
+/// (NEEDS_RESET once more) is waited for too, rather than taking every LUN
+/// offline for good.
 pub(crate) fn host_reset(shared: ArcBorrow<'_, Shared>) -> EhResult {
     bump(&shared.recovery.stats().extra.host_resets);
-    reset_then(shared, HOST_RESET, |s| success_if(s.recovery.is_live()))
+    Recovery::reset_and_wait(shared, HOST_RESET);
+    success_if(!matches!(
+        Recovery::settle(shared),
+        State::Dead | State::Deleting
+    ))
 }
 
 /// Resets the device for `why` (unless a reset is already pending, or the

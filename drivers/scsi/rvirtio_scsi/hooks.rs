@@ -79,5 +79,6 @@ impl Hooks for Shared {
         f.u64(c_str!("lun_resets"), &extra.lun_resets);
         f.u64(c_str!("tmf_timeouts"), &extra.tmf_timeouts);
         f.u64(c_str!("host_resets"), &extra.host_resets);
+        f.u64(c_str!("no_queue"), &extra.no_queue);
     }
 }

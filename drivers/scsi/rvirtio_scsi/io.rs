@@ -6,7 +6,9 @@
 
 use crate::device::{RvirtioScsi, Shared};
 use crate::lib::queuemap::QueueMap;
+use crate::lib::time;
 use crate::proto::{self, CmdReq, CmdResp};
+use crate::recovery::stats::bump;
 use crate::recovery::{Reason, Recovery, Refused, State};
 use crate::scsi::{Cmd, Direction, EhResult, HostOps, OwnedCmd, ResetCmd, TimedOut};
 use crate::virtio::{self, Chain, DeviceWritable};
@@ -68,17 +70,24 @@ fn request(cmd: &Cmd<RvirtioScsi>) -> Option<CmdReq> {
     CmdReq::new(target, lun, cmd.id(), cmd.cdb())
 }
 
-/// A command arrived while the device has no queues: during a reset or a
-/// sleep the midlayer retries it later; a dead device fails it.
+/// A command arrived while the device has no queues. Only a device that
+/// will never have queues again fails it: one given up (Dead) or taken down
+/// (Deleting), states nothing leaves. Any other (a reset or a sleep going
+/// on, or one that ended since the slot was found empty) has the midlayer
+/// retry it later. So reading the state after dropping the slot's lock
+/// cannot fail a healthy command: a reset that finished meanwhile left the
+/// device Live, and the command is retried.
 fn no_queues(shared: &Shared, cmd: OwnedCmd<RvirtioScsi>) -> Result<(), OwnedCmd<RvirtioScsi>> {
-    if matches!(
-        shared.recovery.state(),
-        State::Resetting(_) | State::Suspended
-    ) {
-        Err(cmd)
-    } else {
+    let r = &shared.recovery;
+    bump(&r.stats().extra.no_queue);
+    // Fault injection: widen the window between finding the slot empty and
+    // reading the state. Busy-waits: this may run in atomic context.
+    time::delay_ms(r.fault_value(&r.stats().knobs.noqueue_delay_ms));
+    if matches!(r.state(), State::Dead | State::Deleting) {
         cmd.finish(proto::did::NO_CONNECT, 0, 0, &[]);
         Ok(())
+    } else {
+        Err(cmd)
     }
 }
 

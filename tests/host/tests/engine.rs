@@ -42,8 +42,11 @@ use std::time::Duration;
 enum Wait {
     /// It may run.
     None,
-    /// `flush_work`: the work is neither queued nor running.
-    WorkIdle,
+    /// `flush_work`: the work's instance number N (counted by queueings)
+    /// has finished, as the kernel's `flush_work` waits for the last
+    /// queueing before it was called (a queueing after that may still be
+    /// pending when it returns).
+    Flushed(u64),
     /// The work thread: the work is queued (or everyone else finished).
     WorkQueued,
 }
@@ -76,6 +79,11 @@ struct World {
     in_lock: AtomicBool,
     queued: AtomicBool,
     running: AtomicBool,
+    /// Queueings of the work so far; the number of the instance running;
+    /// the number of the last one that finished.
+    queued_seq: AtomicU64,
+    running_seq: AtomicU64,
+    finished_seq: AtomicU64,
     remove_done: AtomicBool,
     /// remove has begun (a timeout then disables the device).
     remove_started: AtomicBool,
@@ -101,6 +109,8 @@ struct World {
     budget: usize,
     window: u64,
     starts: Mutex<Vec<u64>>,
+    /// Each host reset's state right after its reset, and once settled.
+    host_resets: Mutex<Vec<(State, State)>>,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -133,6 +143,9 @@ impl World {
             in_lock: AtomicBool::new(false),
             queued: AtomicBool::new(false),
             running: AtomicBool::new(false),
+            queued_seq: AtomicU64::new(0),
+            running_seq: AtomicU64::new(0),
+            finished_seq: AtomicU64::new(0),
             remove_done: AtomicBool::new(false),
             remove_started: AtomicBool::new(false),
             asleep: AtomicBool::new(false),
@@ -153,6 +166,7 @@ impl World {
             budget,
             window,
             starts: Mutex::new(Vec::new()),
+            host_resets: Mutex::new(Vec::new()),
         }
     }
 
@@ -168,9 +182,7 @@ impl World {
     fn satisfied(&self, st: &SchedState, w: Wait) -> bool {
         match w {
             Wait::None => true,
-            Wait::WorkIdle => {
-                !self.queued.load(Ordering::SeqCst) && !self.running.load(Ordering::SeqCst)
-            }
+            Wait::Flushed(n) => self.finished_seq.load(Ordering::SeqCst) >= n,
             // The work thread also runs (to exit) once everyone else is done.
             Wait::WorkQueued => {
                 self.queued.load(Ordering::SeqCst)
@@ -301,6 +313,7 @@ impl Steps for Model<'_> {
         if self.w.queued.swap(true, Ordering::SeqCst) {
             self.w.error("the work was queued twice".into());
         }
+        self.w.queued_seq.fetch_add(1, Ordering::SeqCst);
         if self.w.remove_done.load(Ordering::SeqCst) {
             self.w.error("the work was queued after remove".into());
         }
@@ -308,7 +321,15 @@ impl Steps for Model<'_> {
 
     fn flush_work(&self) {
         self.w.step(self.me, "flush");
-        self.w.wait_for(self.me, Wait::WorkIdle);
+        let w = self.w;
+        let target = if w.queued.load(Ordering::SeqCst) {
+            w.queued_seq.load(Ordering::SeqCst)
+        } else if w.running.load(Ordering::SeqCst) {
+            w.running_seq.load(Ordering::SeqCst)
+        } else {
+            return;
+        };
+        w.wait_for(self.me, Wait::Flushed(target));
     }
 
     fn flush_driver_work(&self) {
@@ -520,6 +541,9 @@ enum Actor {
     /// The device breaks: it sets NEEDS_RESET, its resets fail from now, or
     /// it is gone.
     Break(u8),
+    /// rvirtio_scsi's host reset: asks for a reset, waits for it, then
+    /// waits for the state to settle (no reset pending or running).
+    HostReset,
 }
 
 /// What a timeout of a request the device holds finds out, by `kind`: a
@@ -629,6 +653,8 @@ fn work_thread(w: &World) {
             break;
         }
         w.queued.store(false, Ordering::SeqCst);
+        w.running_seq
+            .store(w.queued_seq.load(Ordering::SeqCst), Ordering::SeqCst);
         w.running.store(true, Ordering::SeqCst);
         if w.remove_done.load(Ordering::SeqCst) {
             w.error("the work ran after remove returned".into());
@@ -639,6 +665,8 @@ fn work_thread(w: &World) {
             w.starts.lock().unwrap().push(w.time.load(Ordering::SeqCst));
         }
         w.running.store(false, Ordering::SeqCst);
+        w.finished_seq
+            .store(w.running_seq.load(Ordering::SeqCst), Ordering::SeqCst);
     }
     w.finish(0);
 }
@@ -685,6 +713,15 @@ fn actor_thread(w: &World, me: usize, a: Actor) {
             {
                 w.error("a stall reset a healthy device without the policy".into());
             }
+        }
+        Actor::HostReset => {
+            protocol::reset_and_wait(&m, Reason::Injected);
+            let right_after = w.state();
+            let settled = protocol::settle(&m);
+            if matches!(settled, State::Resetting(_) | State::Disabling(_)) {
+                w.error(format!("settle returned {settled:?}"));
+            }
+            w.host_resets.lock().unwrap().push((right_after, settled));
         }
         Actor::Tick(d) => {
             w.step(me, "tick");
@@ -836,6 +873,7 @@ fn actor() -> impl Strategy<Value = Actor> {
         2 => (any::<bool>(), any::<u8>()).prop_map(|(r, k)| Actor::Timeout(r, k)),
         2 => any::<u8>().prop_map(Actor::Tick),
         1 => any::<u8>().prop_map(Actor::Break),
+        1 => Just(Actor::HostReset),
     ]
 }
 
@@ -1196,4 +1234,32 @@ fn a_gone_device_refuses_to_sleep() {
         }
     }
     assert!(by_work > 0 && by_freeze > 0, "{by_work} {by_freeze}");
+}
+
+/// rvirtio_scsi's host reset: a reset asked for again right after the one
+/// it waited for (NEEDS_RESET once more) is waited for too. The old check
+/// (the state right after the wait) found such a device resetting, and the
+/// error handler then took every LUN offline.
+#[test]
+fn a_host_reset_waits_for_the_state_to_settle() {
+    let mut raced = 0;
+    for seed in 0..400 {
+        let w = run(
+            8,
+            1000,
+            &[Actor::HostReset, Actor::Request(2), Actor::Request(1)],
+            choices(seed),
+        );
+        check(&w).unwrap();
+        for (right_after, settled) in w.host_resets.lock().unwrap().iter() {
+            assert_eq!(*settled, State::Live, "seed {seed}");
+            if *right_after != State::Live {
+                raced += 1;
+            }
+        }
+    }
+    assert!(
+        raced > 0,
+        "no schedule asked for a reset right after the host reset's"
+    );
 }
