@@ -24,6 +24,9 @@
 #   # rvirtio-kselftest: COLLECTION      tests/selftests installed (make -C
 #                                       tests/selftests install) at /kselftest
 #                                       in the guest, with run_kselftest.sh
+#   # rvirtio-qemu-args: ARG ...         more QEMU arguments (scripts/guest.sh
+#                                       --qemu-arg each), e.g. -global
+#                                       virtio-scsi-pci.virtqueue_size=4
 #   # rvirtio-driver-params: P=V ...     module parameters for the driver
 #                                       under test, before --driver-params's;
 #                                       the test sees both as $DRIVER_PARAMS
@@ -168,6 +171,9 @@ for name in "${names[@]}"; do
 	[ -z "$allow" ] || args+=(--env "DMESG_ALLOW=$allow")
 	for spec in $(header "$file" disks); do
 		args+=(--disk "$spec")
+	done
+	for arg in $(header "$file" qemu-args); do
+		args+=(--qemu-arg "$arg")
 	done
 	why=''
 	if [ -n "$(header "$file" kselftest)" ]; then

@@ -210,20 +210,62 @@ pub const FLAT_LUN_BASE: u64 = 0x4000;
 /// `shost->max_sectors` when the device says 0.
 pub const DEFAULT_MAX_SECTORS: u32 = 0xffff;
 
+/// Targets the request header can address (its target is one byte).
+pub const MAX_TARGETS: u32 = 256;
+/// The highest LUN the request header carries (flat format: 14 bits).
+pub const MAX_LUN: u32 = 0x3fff;
+/// The fewest descriptors a request ring needs: header, response and one
+/// data segment.
+pub const MIN_RING: u32 = 3;
+
 /// Derives the host's shape as the C driver's probe does: `num_queues`
 /// (0 means 1) at most one per CPU; `seg_max` and `cmd_per_lun` (0 means
 /// 1), the latter at most the request ring's `ring_size`; `max_sectors` (0
 /// means 0xffff); `max_target + 1` targets; `max_lun + 1 + 0x4000` LUNs
-/// (computed without overflow).
+/// (computed without overflow). Unlike the C driver it clamps what the
+/// device says to what works: `seg_max` to the ring less the header and
+/// the response (a chain is never longer than the ring, VIRTIO 2.7.5.3.1,
+/// indirect or not) and to the host template's `unsigned short`;
+/// `cmd_per_lun` to its `short`; targets to [`MAX_TARGETS`]; LUNs to
+/// [`MAX_LUN`]. See [`clamped`] for which of them the device overstated.
 pub fn host_shape(cfg: &RawConfig, nr_cpus: u32, ring_size: u32) -> HostShape {
     let nonzero = |v: u32, default: u32| if v == 0 { default } else { v };
     HostShape {
         request_queues: nonzero(cfg.num_queues, 1).min(nr_cpus.max(1)),
-        sg_tablesize: nonzero(cfg.seg_max, 1),
+        sg_tablesize: nonzero(cfg.seg_max, 1)
+            .min(u32::from(u16::MAX))
+            .min(ring_size.saturating_sub(2).max(1)),
         can_queue: ring_size,
         max_sectors: nonzero(cfg.max_sectors, DEFAULT_MAX_SECTORS),
-        cmd_per_lun: nonzero(cfg.cmd_per_lun, 1).min(ring_size),
-        max_id: u32::from(cfg.max_target) + 1,
-        max_lun: u64::from(cfg.max_lun) + 1 + FLAT_LUN_BASE,
+        cmd_per_lun: nonzero(cfg.cmd_per_lun, 1)
+            .min(ring_size)
+            .min(i16::MAX.unsigned_abs().into()),
+        max_id: (u32::from(cfg.max_target) + 1).min(MAX_TARGETS),
+        max_lun: u64::from(cfg.max_lun.min(MAX_LUN)) + 1 + FLAT_LUN_BASE,
     }
+}
+
+/// The config fields that [`host_shape`] clamped, as `(name, what the
+/// device said, what is used)`: each is logged once at probe. (`cmd_per_lun`
+/// above the ring is not among them: the C driver takes the ring's size
+/// there too.)
+pub fn clamped(cfg: &RawConfig, shape: &HostShape) -> [Option<(&'static str, u64, u64)>; 3] {
+    let over = |name, said: u64, used: u64| (said > used).then_some((name, said, used));
+    [
+        over(
+            "seg_max",
+            u64::from(cfg.seg_max),
+            u64::from(shape.sg_tablesize),
+        ),
+        over(
+            "max_target",
+            u64::from(cfg.max_target) + 1,
+            u64::from(shape.max_id),
+        ),
+        over(
+            "max_lun",
+            u64::from(cfg.max_lun),
+            shape.max_lun - 1 - FLAT_LUN_BASE,
+        ),
+    ]
 }

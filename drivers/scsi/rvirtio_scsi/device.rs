@@ -32,8 +32,8 @@ use crate::params;
 use crate::proto;
 use crate::recovery::{ModuleContext, Recovery, Slots, Stats};
 use crate::scsi::{Host, HostConfig, HostRef, OwnedCmd};
-use crate::vdev_err;
 use crate::virtio::{self, Device, IdTable, Vq, VqSpec};
+use crate::{vdev_err, vdev_warn};
 use core::sync::atomic::AtomicU64;
 use kernel::prelude::*;
 use kernel::str::CString;
@@ -210,7 +210,26 @@ impl virtio::Driver for RvirtioScsi {
         let queues = Recovery::queues_up(&shared, dev);
         write_sizes(dev);
 
-        let shape = proto::host_shape(&cfg, nr_cpu_ids(), shared.vqs.ring_size());
+        let ring = shared.vqs.ring_size();
+        if ring < proto::MIN_RING {
+            vdev_err!(
+                dev,
+                "refusing the device: its request rings hold {} descriptors, fewer than a command needs ({})",
+                ring,
+                proto::MIN_RING
+            );
+            return Err(EINVAL);
+        }
+        let shape = proto::host_shape(&cfg, nr_cpu_ids(), ring);
+        for (name, said, used) in proto::clamped(&cfg, &shape).into_iter().flatten() {
+            vdev_warn!(
+                dev,
+                "config {} {} is more than works with this device: using {}",
+                name,
+                said,
+                used
+            );
+        }
         let hcfg = HostConfig {
             can_queue: shape.can_queue,
             cmd_per_lun: shape.cmd_per_lun,

@@ -63,8 +63,8 @@ pub(crate) fn complete(cmd: OwnedCmd<RvirtioScsi>) {
 }
 
 /// The request header of `cmd`; `None` for an address the encoding cannot
-/// carry (the host's limits keep the midlayer below them) or an oversized
-/// CDB.
+/// carry (the host's limits, clamped by `host_shape`, keep the midlayer below
+/// them) or an oversized CDB.
 fn request(cmd: &Cmd<RvirtioScsi>) -> Option<CmdReq> {
     let (target, lun) = proto::address(cmd.target(), cmd.lun())?;
     CmdReq::new(target, lun, cmd.id(), cmd.cdb())

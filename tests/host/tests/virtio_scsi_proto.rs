@@ -197,6 +197,30 @@ fn host_shape_like_virtscsi_probe() {
     assert_eq!(s.cmd_per_lun, 128);
     assert_eq!(s.max_id, 256);
     assert_eq!(s.max_lun, 16384 + 0x4000);
+    assert_eq!(clamped(&qemu, &s), [None, None, None]);
+    // Absurd values: clamped to what the ring and the encoding carry.
+    let absurd = RawConfig {
+        num_queues: 1,
+        seg_max: 1000,
+        max_sectors: 0,
+        cmd_per_lun: u32::MAX,
+        max_target: u16::MAX,
+        max_lun: u32::MAX,
+    };
+    let s = host_shape(&absurd, 2, 4);
+    assert_eq!(
+        (s.sg_tablesize, s.cmd_per_lun, s.max_id, s.max_lun),
+        (2, 4, 256, 0x8000)
+    );
+    assert_eq!(
+        clamped(&absurd, &s),
+        [
+            Some(("seg_max", 1000, 2)),
+            Some(("max_target", 65536, 256)),
+            Some(("max_lun", u64::from(u32::MAX), 0x3fff))
+        ]
+    );
+    assert_eq!(host_shape(&absurd, 2, 1 << 20).cmd_per_lun, 32767);
     // Zeroes, and more queues than CPUs.
     let s = host_shape(
         &RawConfig {
@@ -255,8 +279,22 @@ proptest! {
             ring,
         );
         prop_assert!(s.request_queues >= 1 && s.request_queues <= cpus);
-        prop_assert!(s.sg_tablesize >= 1);
+        prop_assert!(s.sg_tablesize >= 1 && s.sg_tablesize <= u32::from(u16::MAX));
+        // A command (header, response, data) fits the ring.
+        prop_assert!(ring < MIN_RING || s.sg_tablesize + 2 <= ring);
         prop_assert!(s.cmd_per_lun >= 1 && s.cmd_per_lun <= ring);
-        prop_assert!(s.max_id >= 1 && s.max_lun > 0x4000);
+        prop_assert!(i16::try_from(s.cmd_per_lun).is_ok());
+        // Every target and LUN the midlayer may scan can be addressed.
+        prop_assert!(s.max_id >= 1 && s.max_id <= 256);
+        prop_assert!(s.max_lun > 0x4000 && s.max_lun <= 0x8000);
+        prop_assert!(address(s.max_id - 1, s.max_lun - 1).is_some());
+        // What was clamped is said, and only that.
+        let said = clamped(
+            &RawConfig { num_queues, seg_max, cmd_per_lun, max_target, max_lun, ..RawConfig::default() },
+            &s,
+        );
+        prop_assert_eq!(said[0].is_some(), seg_max > s.sg_tablesize);
+        prop_assert_eq!(said[1].is_some(), u32::from(max_target) + 1 > s.max_id);
+        prop_assert_eq!(said[2].is_some(), max_lun > MAX_LUN);
     }
 }
