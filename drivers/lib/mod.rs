@@ -19,6 +19,8 @@
 //! - [`irqlock`]: a spinlock taken with interrupts disabled, for state that a
 //!   hard-interrupt handler (a virtqueue callback) shares with process
 //!   context.
+//! - [`ratelimit`]: log lines a device can trigger at will, at most one per
+//!   few seconds.
 
 #[cfg_attr(
     rvirtio_blk,
@@ -30,6 +32,11 @@ pub(crate) mod debugfs;
 pub(crate) mod irqlock;
 pub(crate) mod params;
 pub(crate) mod queuemap;
+#[cfg_attr(
+    rvirtio_blk,
+    expect(dead_code, reason = "only rvirtio_scsi logs what a device says")
+)]
+pub(crate) mod ratelimit;
 pub(crate) mod revocable;
 pub(crate) mod sg;
 pub(crate) mod time;

@@ -339,6 +339,7 @@ impl<S: Hooks> Recovery<S> {
                 f.u32(c_str!("lose_restore"), &s.knobs.lose_restore, true);
                 f.u32(c_str!("noqueue_delay_ms"), &s.knobs.noqueue_delay_ms, true);
                 f.u32(c_str!("reset_again"), &s.knobs.reset_again, true);
+                f.u32(c_str!("inject_sense_len"), &s.knobs.inject_sense_len, true);
             }
             S::extra_files(&s.extra, f);
         })

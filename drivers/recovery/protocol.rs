@@ -289,17 +289,23 @@ pub fn reset_and_wait<S: Steps>(s: &S, why: Reason) {
 }
 
 /// Waits until no reset is pending or running, and no new one was asked for
-/// meanwhile; returns the state then (never Resetting or Disabling). Ends:
-/// every reset counts against the budget, which gives the device up.
+/// meanwhile; returns the state then: not Resetting or Disabling, unless
+/// resets kept being asked for through [`SETTLE_ROUNDS`] waits (the budget
+/// normally gives such a device up well before).
 pub fn settle<S: Steps>(s: &S) -> State {
-    loop {
+    let mut state = State::Live;
+    for _ in 0..SETTLE_ROUNDS {
         s.flush_work();
-        let state = s.locked(|m| m.state());
+        state = s.locked(|m| m.state());
         if !matches!(state, State::Resetting(_) | State::Disabling(_)) {
-            return state;
+            break;
         }
     }
+    state
 }
+
+/// How many resets [`settle`] waits for at most, one after the other.
+pub const SETTLE_ROUNDS: usize = super::machine::MAX_BUDGET + 2;
 
 /// The reset work: resets the device and brings it back, or gives it up.
 pub fn reset_work<S: Steps>(s: &S) {

@@ -73,6 +73,9 @@ pub struct Knobs {
     /// The next N resets ask for another reset as they end, before whoever
     /// waited for them looks at the state (NEEDS_RESET set again at once).
     pub reset_again: AtomicU32,
+    /// rvirtio_scsi: take the answers to the next N commands as claiming
+    /// 1000 sense bytes (more than the response holds).
+    pub inject_sense_len: AtomicU32,
 }
 
 /// Adds one to `counter`.

@@ -259,8 +259,8 @@ pub fn clamped(cfg: &RawConfig, shape: &HostShape) -> [Option<(&'static str, u64
         ),
         over(
             "max_target",
-            u64::from(cfg.max_target) + 1,
-            u64::from(shape.max_id),
+            u64::from(cfg.max_target),
+            u64::from(shape.max_id) - 1,
         ),
         over(
             "max_lun",

@@ -208,7 +208,7 @@ pub(crate) fn host_reset(shared: ArcBorrow<'_, Shared>) -> EhResult {
     Recovery::reset_and_wait(shared, HOST_RESET);
     success_if(!matches!(
         Recovery::settle(shared),
-        State::Dead | State::Deleting
+        State::Dead | State::Deleting | State::Resetting(_) | State::Disabling(_)
     ))
 }
 

@@ -10,6 +10,7 @@
 //! A reset keeps the buffers and posts them again once the queue is back.
 
 use crate::device::Shared;
+use crate::lib::ratelimit::{Held, RateLimit};
 use crate::proto;
 use crate::recovery::drain;
 use crate::scsi;
@@ -181,29 +182,41 @@ pub(crate) fn handle(shared: &Shared) {
     }
 }
 
+/// The events that are logged (at most once per few seconds each: the
+/// device can send as many as it likes).
+static NOT_FOUND: RateLimit = RateLimit::new();
+static NOT_ADDED: RateLimit = RateLimit::new();
+static UNSUPPORTED: RateLimit = RateLimit::new();
+
 /// Carries out one event's action on the host.
 fn act(h: &scsi::HostCtl, action: proto::EventAction) {
     use proto::EventAction as A;
     let not_found = |target, lun| {
-        pr_err!(
-            "rvirtio_scsi: SCSI device {} 0 {} {} not found\n",
-            h.number(),
-            target,
-            lun
-        );
+        if let Some(held) = NOT_FOUND.check() {
+            pr_err!(
+                "SCSI device {} 0 {} {} not found{}\n",
+                h.number(),
+                target,
+                lun,
+                Held(held)
+            );
+        }
     };
     match action {
         A::None => {}
         A::ScanTarget { target } => h.scan_target(target),
         A::AddLun { target, lun } => {
             if let Err(e) = h.add_lun(target, u64::from(lun)) {
-                pr_warn!(
-                    "rvirtio_scsi: scsi {}:0:{}:{} could not be added ({:?})\n",
-                    h.number(),
-                    target,
-                    lun,
-                    e
-                );
+                if let Some(held) = NOT_ADDED.check() {
+                    pr_warn!(
+                        "scsi {}:0:{}:{} could not be added ({:?}){}\n",
+                        h.number(),
+                        target,
+                        lun,
+                        e,
+                        Held(held)
+                    );
+                }
             }
         }
         A::RemoveLun { target, lun } => {
@@ -217,11 +230,14 @@ fn act(h: &scsi::HostCtl, action: proto::EventAction) {
             }
         }
         A::Unsupported { event, reason } => {
-            pr_info!(
-                "rvirtio_scsi: unsupported event {:#x} (reason {:#x})\n",
-                event,
-                reason
-            );
+            if let Some(held) = UNSUPPORTED.check() {
+                pr_info!(
+                    "unsupported event {:#x} (reason {:#x}){}\n",
+                    event,
+                    reason,
+                    Held(held)
+                );
+            }
         }
     }
 }

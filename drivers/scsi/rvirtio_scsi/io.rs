@@ -6,6 +6,7 @@
 
 use crate::device::{RvirtioScsi, Shared};
 use crate::lib::queuemap::QueueMap;
+use crate::lib::ratelimit::{Held, RateLimit};
 use crate::lib::time;
 use crate::proto::{self, CmdReq, CmdResp};
 use crate::recovery::stats::bump;
@@ -24,6 +25,8 @@ pub(crate) struct ScsiCmd {
     /// Fault injection: send the command without its response buffer and
     /// data, which the device must treat as malformed.
     malformed: bool,
+    /// Fault injection: take the answer as claiming 1000 sense bytes.
+    bad_sense: bool,
 }
 
 impl virtio::Token for OwnedCmd<RvirtioScsi> {
@@ -45,19 +48,33 @@ impl virtio::Token for OwnedCmd<RvirtioScsi> {
     }
 }
 
+/// The device's answers that are logged (at most once per few seconds
+/// each: a device can send them for every command, in interrupt context).
+static UNKNOWN_RESPONSE: RateLimit = RateLimit::new();
+static SENSE_OVERFLOW: RateLimit = RateLimit::new();
+
 /// Finishes a command the device returned, as `virtscsi_complete_cmd` does.
 pub(crate) fn complete(cmd: OwnedCmd<RvirtioScsi>) {
-    let resp = cmd.data().resp.get();
+    let mut resp = cmd.data().resp.get();
+    if cmd.data().bad_sense {
+        // Fault injection: the device claims far more sense than it can.
+        resp.sense_len = 1000u32.to_le_bytes();
+    }
     let c = proto::complete(&resp, cmd.bufflen());
     if c.unknown_response {
-        pr_warn!("rvirtio_scsi: unknown response {}\n", resp.response);
+        if let Some(held) = UNKNOWN_RESPONSE.check() {
+            pr_warn!("unknown response {}{}\n", resp.response, Held(held));
+        }
     }
     if c.sense_overflow {
-        pr_warn!(
-            "rvirtio_scsi: device claims {} sense bytes, more than {}\n",
-            u32::from_le_bytes(resp.sense_len),
-            proto::SENSE_SIZE
-        );
+        if let Some(held) = SENSE_OVERFLOW.check() {
+            pr_warn!(
+                "device claims {} sense bytes, more than {}{}\n",
+                u32::from_le_bytes(resp.sense_len),
+                proto::SENSE_SIZE,
+                Held(held)
+            );
+        }
     }
     cmd.finish(c.host, c.status, c.resid, &resp.sense[..c.sense_len]);
 }
@@ -82,7 +99,7 @@ fn no_queues(shared: &Shared, cmd: OwnedCmd<RvirtioScsi>) -> Result<(), OwnedCmd
     bump(&r.stats().extra.no_queue);
     // Fault injection: widen the window between finding the slot empty and
     // reading the state. Busy-waits: this may run in atomic context.
-    time::delay_ms(r.fault_value(&r.stats().knobs.noqueue_delay_ms));
+    time::delay_ms(r.fault_value(&r.stats().knobs.noqueue_delay_ms).min(1000));
     if matches!(r.state(), State::Dead | State::Deleting) {
         cmd.finish(proto::did::NO_CONNECT, 0, 0, &[]);
         Ok(())
@@ -136,6 +153,7 @@ impl HostOps for RvirtioScsi {
         let d = cmd.data_mut();
         d.req = req;
         d.malformed = r.shot(&knobs.inject_malformed);
+        d.bad_sense = r.shot(&knobs.inject_sense_len);
         if r.shot(&knobs.inject_reset) {
             Recovery::schedule(shared, Reason::Injected);
         }
