@@ -42,7 +42,8 @@
 #                                         which a test can map over the
 #                                         device's registers: the driver then
 #                                         reads all ones, as from a device
-#                                         gone from its bus
+#                                         gone from its bus (for a scsi-hd
+#                                         disk, the first: its host's)
 #                         vhost=OPTS      a vhost-user-blk-pci device served by
 #                                         rvirtio-vub (tests/vhost-user-blk),
 #                                         a RAM disk of size= (or file=) on a
@@ -431,9 +432,12 @@ for spec in "${disks[@]}"; do
 		esac
 	done
 	port=$((port + 1))
+	rom_prop=''
 	if [ "$rom_ones" = 1 ]; then
 		head -c 65536 /dev/zero | tr '\0' '\377' >"$work/$id.rom"
-		props+=("romfile=$work/$id.rom")
+		rom_prop=romfile=$work/$id.rom
+		# A LUN has no PCI function: the ROM goes to its host's.
+		[ "$type" = scsi-hd ] || props+=("$rom_prop")
 	fi
 	if [ "$use_vub" = 1 ]; then
 		# vhost-user-blk: no block node; the backend is the disk. QEMU's
@@ -481,7 +485,9 @@ for spec in "${disks[@]}"; do
 	if [ "$type" = scsi-hd ]; then
 		if [ "$scsi_luns" = 0 ]; then
 			devargs+=(-device "pcie-root-port,id=rp$port,chassis=$port,slot=$port"
-				-device "virtio-scsi-pci,id=scsi0,bus=rp$port")
+				-device "virtio-scsi-pci,id=scsi0,bus=rp$port${rom_prop:+,$rom_prop}")
+		elif [ -n "$rom_prop" ]; then
+			die "--disk $spec: rom=ones goes on the first scsi-hd disk (its host's)"
 		fi
 		dev=$type,bus=scsi0.0,drive=$id,id=$id${serial:+,serial=$serial}
 		case ",${props[*]}," in

@@ -236,11 +236,21 @@ virtio_dev_of() {
 	esac
 }
 
-# pci_of DEV: the PCI function under /sys/block/DEV (0000:01:00.0).
+# pci_of DEV: the PCI function under /sys/block/DEV (0000:01:00.0): the
+# nearest one up the device path (a virtio disk's, or its SCSI host's).
 pci_of() {
 	local link
-	link=$(readlink -f "/sys/block/$1/device/..") || return 1
-	echo "${link##*/}"
+	link=$(readlink -f "/sys/block/$1/device") || return 1
+	while [ "$link" != / ]; do
+		case "${link##*/}" in
+		[0-9a-f][0-9a-f][0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]:[0-9a-f][0-9a-f].[0-7])
+			echo "${link##*/}"
+			return
+			;;
+		esac
+		link=${link%/*}
+	done
+	return 1
 }
 
 # ------------------------------------------------------------- kernel log --

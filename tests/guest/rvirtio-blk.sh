@@ -280,3 +280,48 @@ dead_disk_fails_io() {
 	rc=$(bg_wait new 10) || return 1
 	[ "$rc" != 0 ]
 }
+
+# A device whose registers read all ones (the gone-all-ones tests): the
+# disk's PCI function has a 64 KiB option ROM of all ones (rom=ones).
+
+# ones_on: the ROM over BAR 4's old address, BAR 4 64 KiB higher (still in
+# the root port's window). $BDF, $BAR4 and $ROM keep what was there.
+ones_on() {
+	local base
+	BDF=$(pci_of "$DEV") && BAR4=$(pcicfg "$BDF" 0x20) && ROM=$(pcicfg "$BDF" 0x30) ||
+		return 1
+	base=$((BAR4 & ~0xf))
+	log "$BDF: BAR 4 $BAR4, ROM BAR $ROM, status $(pcicfg "$BDF" bar4 0x14)"
+	pcicfg "$BDF" 0x30 $((base | 1)) &&
+		pcicfg "$BDF" 0x20 $(((base + 0x10000) | (BAR4 & 0xf))) || return 1
+	[ "$(pcicfg "$BDF" bar4 0x14)" = 0xff ] || {
+		log "the status reads $(pcicfg "$BDF" bar4 0x14), not 0xff"
+		return 1
+	}
+}
+
+# ones_off: BAR 4 back, the ROM off: the device answers again.
+ones_off() {
+	pcicfg "$BDF" 0x30 "$ROM" && pcicfg "$BDF" 0x20 "$BAR4" &&
+		[ "$(pcicfg "$BDF" bar4 0x14)" != 0xff ]
+}
+
+# sleep_refused: suspend to idle fails: the gone device refuses to freeze,
+# as the virtio core's reset at resume would poll its status for ever.
+sleep_refused() {
+	echo devices >/sys/power/pm_test || return 1
+	if echo freeze >/sys/power/state; then
+		log "the system slept"
+		echo none >/sys/power/pm_test
+		return 1
+	fi
+	echo none >/sys/power/pm_test
+	dmesg_has "refusing to sleep: the device is gone"
+}
+
+# stall_while_gone: the stall patterns written, the registers all ones, then
+# a read and a write (stall_io 64k) that the device never sees.
+stall_while_gone() {
+	stall_patterns 64k && ones_on || return 1
+	stall_io 64k
+}

@@ -19,46 +19,6 @@
 # config space still answers. Kicks then go to the ROM: the device never
 # sees a request, and the driver's timeouts find the status all ones.
 
-# ones_on: the ROM over BAR 4's old address, BAR 4 64 KiB higher (still in
-# the root port's window). $BDF, $BAR4 and $ROM keep what was there.
-ones_on() {
-	local base
-	BDF=$(pci_of "$DEV") && BAR4=$(pcicfg "$BDF" 0x20) && ROM=$(pcicfg "$BDF" 0x30) ||
-		return 1
-	base=$((BAR4 & ~0xf))
-	log "$BDF: BAR 4 $BAR4, ROM BAR $ROM, status $(pcicfg "$BDF" bar4 0x14)"
-	pcicfg "$BDF" 0x30 $((base | 1)) &&
-		pcicfg "$BDF" 0x20 $(((base + 0x10000) | (BAR4 & 0xf))) || return 1
-	[ "$(pcicfg "$BDF" bar4 0x14)" = 0xff ] || {
-		log "the status reads $(pcicfg "$BDF" bar4 0x14), not 0xff"
-		return 1
-	}
-}
-
-# ones_off: BAR 4 back, the ROM off: the device answers again.
-ones_off() {
-	pcicfg "$BDF" 0x30 "$ROM" && pcicfg "$BDF" 0x20 "$BAR4" &&
-		[ "$(pcicfg "$BDF" bar4 0x14)" != 0xff ]
-}
-
-stall_while_gone() {
-	stall_patterns 64k && ones_on || return 1
-	stall_io 64k
-}
-
-# sleep_refused: suspend to idle fails: the gone device refuses to freeze,
-# as the virtio core's reset at resume would poll its status for ever.
-sleep_refused() {
-	echo devices >/sys/power/pm_test || return 1
-	if echo freeze >/sys/power/state; then
-		log "the system slept"
-		echo none >/sys/power/pm_test
-		return 1
-	fi
-	echo none >/sys/power/pm_test
-	dmesg_has "refusing to sleep: the device is gone"
-}
-
 require_rvirtio
 ktap_print_header
 kmemleak_baseline

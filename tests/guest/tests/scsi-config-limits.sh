@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# rvirtio-test: rvirtio_scsi: a device whose seg_max (126) is far more than its 4-entry rings without indirect descriptors can carry is clamped, with a line, and 1 MiB commands work (the C driver WARNs in virtqueue_add and retries for ever)
+# rvirtio-test: rvirtio_scsi: a device whose seg_max (126) is far more than its 4-entry rings without indirect descriptors can carry is clamped, with a line, and 1 MiB commands work (before, as in the C driver by reading, a WARN in virtqueue_add and the command retried for ever)
 # rvirtio-disks: type=scsi-hd,size=64M,serial=rvirtio-scl-0
 # rvirtio-qemu-args: -global virtio-scsi-pci.virtqueue_size=4 -global virtio-scsi-pci.seg_max_adjust=off -global virtio-scsi-pci.indirect_desc=off
 # rvirtio-modules: rvirtio_scsi
