@@ -50,7 +50,7 @@ impl RateLimit {
 }
 
 /// Says how many lines like it a rate-limited line stands for: nothing for
-/// 0, else " (N more like it in the last 5 s)".
+/// 0, else " (N more like it held back since the last)".
 pub(crate) struct Held(pub(crate) u32);
 
 impl core::fmt::Display for Held {
@@ -58,11 +58,7 @@ impl core::fmt::Display for Held {
         if self.0 == 0 {
             Ok(())
         } else {
-            write!(
-                f,
-                " ({} more like it in the last {} s)",
-                self.0, INTERVAL_SECS
-            )
+            write!(f, " ({} more like it held back since the last)", self.0)
         }
     }
 }

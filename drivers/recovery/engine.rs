@@ -694,6 +694,10 @@ impl<'d, S: Hooks> DeviceSteps for Dev<'d, S> {
         reset.gone()
     }
 
+    fn looks_gone(&self) -> bool {
+        self.dev.looks_gone()
+    }
+
     fn take_back(&self, reset: &mut DeviceReset<'d, S::Driver>, give_up: bool) {
         S::take_back(self.this, reset, give_up);
     }

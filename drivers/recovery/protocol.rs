@@ -133,6 +133,8 @@ pub trait DeviceSteps {
     fn harvest(&self);
     /// Resets the device, or finds it gone and stops it instead.
     fn reset(&self) -> Self::Reset;
+    /// Whether the device does not answer now (one look, no reset).
+    fn looks_gone(&self) -> bool;
     /// Whether [`Self::reset`] found the device gone: it will never serve
     /// a request again, and is not reset (resetting it would wait for
     /// ever).
@@ -431,8 +433,13 @@ pub fn freeze<S: Steps>(s: &S) -> bool {
     }
     if !freeze || s.locked(|m| m.state()) != State::Suspended {
         // The device is dead (maybe given up by the reset that ran just
-        // now, which has finished): it needs nothing more.
-        return true;
+        // now, which has finished): it needs nothing more, unless it went
+        // away since it was given up.
+        let gone = s.with_device(|d| d.looks_gone()).unwrap_or(false);
+        if gone {
+            s.locked(Machine::set_gone);
+        }
+        return !gone;
     }
     bump(&s.stats().suspends);
     s.with_device(|d| {

@@ -427,7 +427,9 @@ impl<T: Driver> Device<T> {
         } else {
             // SAFETY: The device is live per the type invariant.
             unsafe { vb::virtio_reset_device(self.raw()) };
-            if !pci.is_null() {
+            // SAFETY: As above; a function the PCI core disabled (a failed
+            // resume) is left alone.
+            if !pci.is_null() && unsafe { vb::rvirtio_pci_is_enabled(pci) } {
                 // SAFETY: As above.
                 unsafe { vb::pci_set_master(pci) };
             }
@@ -440,6 +442,20 @@ impl<T: Driver> Device<T> {
             retired: 0,
             gone,
         }
+    }
+
+    /// Whether the device does not answer now, by one look (no waiting, no
+    /// reset): its PCI function is not present, or its status reads all
+    /// ones. For a device that is not being reset (a dead one at sleep).
+    pub(crate) fn looks_gone(&self) -> bool {
+        // SAFETY: The device is live per the type invariant.
+        let pci = unsafe { vb::rvirtio_pci_dev(self.raw()) };
+        let present = || {
+            // SAFETY: `pci` is not null here: the PCI function the device
+            // sits on, which outlives it.
+            unsafe { vb::pci_device_is_present(pci) }
+        };
+        !pci.is_null() && (!present() || self.status() == GONE_STATUS)
     }
 
     /// Whether the status reads all ones, and still does after

@@ -144,6 +144,11 @@ struct virtio_device *rvirtio_dev_to_virtio(struct device *dev)
 	return dev_to_virtio(dev);
 }
 
+bool rvirtio_pci_is_enabled(struct pci_dev *pdev)
+{
+	return pci_is_enabled(pdev);
+}
+
 struct pci_dev *rvirtio_pci_dev(struct virtio_device *vdev)
 {
 	struct device *parent = vdev->dev.parent;

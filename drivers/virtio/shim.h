@@ -42,6 +42,7 @@ struct device *rvirtio_device_dev(struct virtio_device *vdev);
 struct virtio_device *rvirtio_dev_to_virtio(struct device *dev);
 /* The PCI function under a virtio-pci device; NULL for other transports. */
 struct pci_dev *rvirtio_pci_dev(struct virtio_device *vdev);
+bool rvirtio_pci_is_enabled(struct pci_dev *pdev);
 void *rvirtio_get_priv(struct virtio_device *vdev);
 void rvirtio_set_priv(struct virtio_device *vdev, void *priv);
 struct virtio_driver *rvirtio_driver_of(struct virtio_device *vdev);

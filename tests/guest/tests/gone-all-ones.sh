@@ -28,7 +28,7 @@ step "the device's registers read all ones; a read and a write wait" stall_while
 step "the read and the write end with EIO within 30 s" stalled_io_gets_eio 30
 step "the driver found the device gone, and did not reset it" \
 	dmesg_has "the device is gone \(off its bus, or not answering\): not resetting it"
-step "the disk is dead" state_is 2
+step "the disk is dead" poll 10 state_is 2
 step "new I/O fails at once" dead_disk_fails_io
 step "the system refuses to sleep" sleep_refused
 rv_show

@@ -44,7 +44,7 @@ step "the device's registers read all ones; a read and a write wait" stall_while
 step "the read and the write end with EIO within 60 s" stalled_io_gets_eio 60
 step "the driver found the device gone, and did not reset it" \
 	dmesg_has "the device is gone \(off its bus, or not answering\): not resetting it"
-step "the device is dead, the LUN offline" eval 'state_is 2 && poll 10 offline'
+step "the device is dead, the LUN offline" eval 'poll 10 state_is 2 && poll 10 offline'
 step "the system refuses to sleep" sleep_refused
 rv_show
 step "the device answers again" ones_off

@@ -59,7 +59,7 @@ step "its config space reads all ones" config_reads_ones
 step "the held read and write end with EIO within 30 s" stalled_io_gets_eio 30
 step "the driver found the device gone, and did not reset it" \
 	dmesg_has "the device is gone \(off its bus, or not answering\): not resetting it"
-step "the disk is dead" state_is 2
+step "the disk is dead" poll 10 state_is 2
 rv_show
 step "removing the PCI function completes" remove_function
 step "no leaks (kmemleak)" kmemleak_check

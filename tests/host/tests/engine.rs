@@ -434,6 +434,11 @@ impl DeviceSteps for MockDev<'_> {
         *reset
     }
 
+    fn looks_gone(&self) -> bool {
+        self.w.step(self.me, "look");
+        self.w.gone.load(Ordering::SeqCst)
+    }
+
     fn take_back(&self, reset: &mut bool, give_up: bool) {
         if *reset && !give_up {
             self.w
@@ -1261,5 +1266,39 @@ fn a_host_reset_waits_for_the_state_to_settle() {
     assert!(
         raced > 0,
         "no schedule asked for a reset right after the host reset's"
+    );
+}
+
+/// A device given up for another reason that goes away later still refuses
+/// to sleep: the freeze looks at a dead device once (the virtio core's reset
+/// at resume would wait for it for ever).
+#[test]
+fn a_dead_device_that_went_away_refuses_to_sleep() {
+    let mut seen = 0;
+    for seed in 0..300 {
+        let w = run(
+            0,
+            1000,
+            &[
+                Actor::Request(0),
+                Actor::Break(3),
+                Actor::DeviceLock {
+                    sleeps: 1,
+                    remove: false,
+                    lost: 0,
+                },
+            ],
+            choices(seed),
+        );
+        check(&w).unwrap();
+        let looked = steps_of(&w, 3).contains(&"look");
+        if looked && w.gone.load(Ordering::SeqCst) {
+            seen += 1;
+            assert!(w.machine.lock().unwrap().is_gone());
+        }
+    }
+    assert!(
+        seen > 0,
+        "no schedule froze a dead device that had gone away"
     );
 }
