@@ -236,21 +236,30 @@ virtio_dev_of() {
 	esac
 }
 
-# pci_of DEV: the PCI function under /sys/block/DEV (0000:01:00.0): the
-# nearest one up the device path (a virtio disk's, or its SCSI host's).
-pci_of() {
+# up_from DEV GLOB: the path of the nearest directory up /sys/block/DEV's
+# device path whose name matches the shell pattern GLOB.
+up_from() {
 	local link
 	link=$(readlink -f "/sys/block/$1/device") || return 1
 	while [ "$link" != / ]; do
+		# shellcheck disable=SC2254 # GLOB is a pattern on purpose
 		case "${link##*/}" in
-		[0-9a-f][0-9a-f][0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]:[0-9a-f][0-9a-f].[0-7])
-			echo "${link##*/}"
+		$2)
+			echo "$link"
 			return
 			;;
 		esac
 		link=${link%/*}
 	done
 	return 1
+}
+
+# pci_of DEV: the PCI function under /sys/block/DEV (0000:01:00.0): the
+# nearest one up the device path (a virtio disk's, or its SCSI host's).
+pci_of() {
+	local p
+	p=$(up_from "$1" '[0-9a-f][0-9a-f][0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]:[0-9a-f][0-9a-f].[0-7]') &&
+		echo "${p##*/}"
 }
 
 # ------------------------------------------------------------- kernel log --

@@ -16,34 +16,14 @@ require_rvirtio_scsi() {
 
 # host_driver DISK: the driver of the virtio device under DISK's SCSI host.
 host_driver() {
-	local link
-	link=$(readlink -f "/sys/block/$1/device")
-	while [ "$link" != / ]; do
-		case "${link##*/}" in
-		virtio[0-9]*)
-			readlink "$link/driver" | sed 's#.*/##'
-			return
-			;;
-		esac
-		link=${link%/*}
-	done
-	return 1
+	local p
+	p=$(up_from "$1" 'virtio[0-9]*') && readlink "$p/driver" | sed 's#.*/##'
 }
 
 # scsi_host_of DISK: DISK's SCSI host (host0).
 scsi_host_of() {
-	local link
-	link=$(readlink -f "/sys/block/$1/device")
-	while [ "$link" != / ]; do
-		case "${link##*/}" in
-		host[0-9]*)
-			echo "${link##*/}"
-			return
-			;;
-		esac
-		link=${link%/*}
-	done
-	return 1
+	local p
+	p=$(up_from "$1" 'host[0-9]*') && echo "${p##*/}"
 }
 
 # start_scsi TIMEOUT [PARAM=VALUE...]: load rvirtio_scsi with fault_inject=1
@@ -70,4 +50,49 @@ start_held_reset() {
 	rv_set reset_delay_ms "$1" &&
 		rv_set inject_reset 1 &&
 		dd if=/dev/sda of=/dev/null bs=4k count=1 iflag=direct 2>/dev/null
+}
+
+resets_above() {
+	[ "$(rv_get resets)" -gt "$1" ]
+}
+
+# resets_under_io N GAP SIZE [FIO-ARGS...]: fio verify SIZE on sda, round
+# after round, while N resets are injected one after the other, GAP s
+# apart, each counted before the next is injected. An injected reset fires
+# at the next command, so fio runs until the last one was counted. Fails if
+# fio fails or a reset is not counted within 10 s.
+resets_under_io() {
+	local n=$1 gap=$2 size=$3 done=/tmp/.injected rc=0 rounds=0 inj
+	shift 3
+	rm -f "$done"
+	(
+		i=0
+		while [ "$i" -lt "$n" ]; do
+			sleep "$gap"
+			r=$(rv_get resets)
+			rv_set inject_reset 1
+			poll 10 resets_above "$r" || {
+				echo fail >"$done"
+				exit 1
+			}
+			i=$((i + 1))
+		done
+		echo ok >"$done"
+	) &
+	inj=$!
+	while [ ! -e "$done" ]; do
+		fio_verify sda "$size" "$@" || {
+			rc=1
+			kill "$inj" 2>/dev/null
+			break
+		}
+		rounds=$((rounds + 1))
+	done
+	wait "$inj" || rc=1
+	log "$rounds fio round(s) while $n resets were injected"
+	[ "$(cat "$done" 2>/dev/null)" = ok ] || {
+		log "an injected reset was not counted within 10 s"
+		rc=1
+	}
+	return $rc
 }

@@ -22,30 +22,6 @@ malformed() {
 		cmp /tmp/p /tmp/p.read
 }
 
-resets_above() {
-	[ "$(rv_get resets)" -gt "$1" ]
-}
-
-# resets_under_io: fio verify while 3 resets are injected, one after the
-# other (each waits for the previous one to be counted).
-resets_under_io() {
-	(
-		for _ in 1 2 3; do
-			sleep 0.3
-			n=$(rv_get resets)
-			rv_set inject_reset 1
-			poll 10 resets_above "$n" || exit 1
-		done
-	) &
-	fio_verify sda 128M --iodepth=32
-	local rc=$?
-	wait $! || {
-		log "an injected reset did not happen while fio ran"
-		rc=1
-	}
-	return $rc
-}
-
 ext4_roundtrip() {
 	mkfs.ext4 -q -F /dev/sda >/dev/null 2>&1 &&
 		mkdir -p /mnt/s && mount /dev/sda /mnt/s &&
@@ -61,7 +37,7 @@ ktap_set_plan 12
 start_scsi 5
 step "a malformed write: NEEDS_RESET, reset, retried, data intact" malformed
 step "the driver reset for NEEDS_RESET" dmesg_has 'reset [0-9]+: device needs reset'
-step "fio verify 128M through 3 injected resets" resets_under_io
+step "fio verify 128M through 3 injected resets" resets_under_io 3 0.3 128M --iodepth=32
 step "at least 4 resets" rv_ge resets 4
 step "commands given back for retry" rv_ge requeued 1
 step "nothing failed, the device is live" rv_eq failed 0
