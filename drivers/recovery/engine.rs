@@ -98,8 +98,14 @@ pub(crate) trait Hooks:
     /// Creates the queues of a device at FEATURES_OK and restores the
     /// configuration the user chose (after a reset, and at resume).
     fn bring_up(this: &Arc<Self>, dev: &Device<Self::Driver>) -> Result;
-    /// After DRIVER_OK: posts again what the device fills on its own.
-    fn restarted(&self) {}
+    /// Whether the queues the bring-up created hold no buffer yet: checked
+    /// just before DRIVER_OK, as no buffer may reach the device before it
+    /// (counted with `early_buffers` if one did).
+    fn queues_untouched(&self) -> bool;
+    /// After DRIVER_OK: makes the queues the bring-up created reachable
+    /// (until now, submissions found none: [`Slots::publish`]), and posts
+    /// again what the device fills on its own.
+    fn publish(&self);
     /// Gives the device up: every request fails from now on.
     fn give_up(this: ArcBorrow<'_, Self>);
     /// Adds the driver's own counters to its debugfs directory.
@@ -329,6 +335,7 @@ impl<S: Hooks> Recovery<S> {
             f.u64(c_str!("give_ups"), &s.give_ups);
             f.u64(c_str!("polled"), &s.polled);
             f.u64(c_str!("suspends"), &s.suspends);
+            f.u64(c_str!("early_buffers"), &s.early_buffers);
             f.u32(c_str!("state"), &s.state, false);
             if faults {
                 f.u32(c_str!("drop_irqs"), &s.knobs.drop_irqs, true);
@@ -340,6 +347,7 @@ impl<S: Hooks> Recovery<S> {
                 f.u32(c_str!("noqueue_delay_ms"), &s.knobs.noqueue_delay_ms, true);
                 f.u32(c_str!("reset_again"), &s.knobs.reset_again, true);
                 f.u32(c_str!("inject_sense_len"), &s.knobs.inject_sense_len, true);
+                f.u32(c_str!("ready_delay_ms"), &s.knobs.ready_delay_ms, true);
             }
             S::extra_files(&s.extra, f);
         })
@@ -721,11 +729,19 @@ impl<'d, S: Hooks> DeviceSteps for Dev<'d, S> {
     }
 
     fn ready(&self) {
+        let r = self.this.recovery();
+        let ms = r.fault_value(&r.stats.knobs.ready_delay_ms);
+        if ms != 0 {
+            time::sleep_ms(ms.min(1000));
+        }
+        if !self.this.queues_untouched() {
+            stats::bump(&r.stats.early_buffers);
+        }
         self.dev.ready();
     }
 
-    fn restarted(&self) {
-        self.this.restarted();
+    fn publish(&self) {
+        self.this.publish();
     }
 
     fn give_up(&self) {

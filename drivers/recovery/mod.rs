@@ -46,5 +46,10 @@ pub(crate) use protocol::Expiry;
     expect(unused_imports, reason = "only rvirtio_scsi uses it")
 )]
 pub(crate) use slots::drain;
+#[cfg_attr(
+    rvirtio_blk,
+    expect(unused_imports, reason = "only rvirtio_scsi uses it")
+)]
+pub(crate) use slots::Staged;
 pub(crate) use slots::{Refused, Slots};
 pub(crate) use stats::Stats;

@@ -151,9 +151,10 @@ pub trait DeviceSteps {
     fn bring_up(&self) -> Result<(), Self::Error>;
     /// Sets DRIVER_OK.
     fn ready(&self);
-    /// Hook: after DRIVER_OK (buffers the device fills on its own, such as
-    /// event buffers, are posted again).
-    fn restarted(&self);
+    /// Hook: after DRIVER_OK, makes the queues reachable (nothing reached
+    /// them before it), and posts again the buffers the device fills on its
+    /// own, such as event buffers.
+    fn publish(&self);
     /// Hook: gives the device up (the disk is dead, the LUNs go offline).
     fn give_up(&self);
 }
@@ -404,7 +405,7 @@ fn bring_back<D: DeviceSteps>(d: &D, device: D::NoQueues) -> bool {
 fn bring_up<D: DeviceSteps>(d: &D) -> Result<(), D::Error> {
     d.bring_up()?;
     d.ready();
-    d.restarted();
+    d.publish();
     Ok(())
 }
 

@@ -9,11 +9,15 @@
 //! until its take-back the queues are *parked*: only the reset touches them,
 //! so what the device returns meanwhile (QEMU completes what its backend
 //! held while it resets) is taken back by the reset, not by an interrupt.
+//! Queues are created parked too, and published only after DRIVER_OK: no
+//! buffer may reach the device before it (VIRTIO 1.2, 3.1.1). [`Staged`]
+//! does the same for a driver's other queues.
 
 use crate::lib::irqlock::{IrqGuard, IrqSpinLock};
 use crate::lib::queuemap::QueueMap;
-use crate::virtio::{self, DeviceRef, DeviceReset, Token, Virtqueue, Vq, VqSpec};
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use crate::vdev_err;
+use crate::virtio::{self, Device, DeviceRef, DeviceReset, Token, Virtqueue, Vq, VqSpec};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use kernel::prelude::*;
 use kernel::str::CString;
 
@@ -28,6 +32,9 @@ struct Entry<K: Token> {
     /// Requests the device returned on this queue so far: its progress,
     /// which timeouts compare (written under the slot's lock).
     completed: AtomicU64,
+    /// The free descriptors of the queue when it was created: its ring
+    /// size (written under the slot's lock).
+    size: AtomicU32,
 }
 
 impl<K: Token> Entry<K> {
@@ -91,6 +98,10 @@ pub(crate) struct Slots<K: Token> {
     poll_queues: usize,
     /// The device's index of the first request virtqueue.
     first_vq: u32,
+    /// The ring size the first queues had (at probe; 0 before): the
+    /// driver's limits are computed from it, so queues created later must
+    /// not be smaller.
+    probe_ring: AtomicU32,
 }
 
 impl<K: Token> Slots<K> {
@@ -114,6 +125,7 @@ impl<K: Token> Slots<K> {
                     slot,
                     parked: AtomicBool::new(false),
                     completed: AtomicU64::new(0),
+                    size: AtomicU32::new(0),
                 },
                 GFP_KERNEL,
             )?;
@@ -122,6 +134,7 @@ impl<K: Token> Slots<K> {
             slots,
             poll_queues: poll_queues.min(n),
             first_vq,
+            probe_ring: AtomicU32::new(0),
         })
     }
 
@@ -155,21 +168,71 @@ impl<K: Token> Slots<K> {
         Ok(())
     }
 
-    /// Puts the queues `find_vqs` created in their slots, in order.
-    pub(crate) fn install(&self, vqs: impl Iterator<Item = Vq>) {
+    /// Puts the queues `find_vqs` created in their slots, in order,
+    /// parked until [`Self::publish`]. The first time (at probe) records
+    /// their ring size; later, queues with a smaller ring than that are
+    /// refused (logged, `EINVAL`), as the limits the driver gave the block
+    /// layer no longer fit them. Refused or not, they stay in their slots
+    /// until a reset takes them back.
+    pub(crate) fn install<D: virtio::Driver>(
+        &self,
+        dev: &Device<D>,
+        vqs: impl Iterator<Item = Vq>,
+    ) -> Result {
         for (e, vq) in self.slots.iter().zip(vqs) {
+            let vq = vq.into_typed();
             let mut guard = e.slot.lock();
-            *guard = Some(vq.into_typed());
+            e.size.store(vq.num_free(), Ordering::Relaxed);
+            *guard = Some(vq);
+            e.parked.store(true, Ordering::Relaxed);
+        }
+        let ring = self.ring_size();
+        match self
+            .probe_ring
+            .compare_exchange(0, ring, Ordering::Relaxed, Ordering::Relaxed)
+        {
+            Err(was) if ring < was => {
+                vdev_err!(
+                    dev,
+                    "the device's request rings now hold {} descriptors, fewer than the {} it had at probe: it cannot be brought back",
+                    ring,
+                    was
+                );
+                Err(EINVAL)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// After DRIVER_OK: lets submissions, interrupts, polls and timeouts
+    /// reach the queues [`Self::install`] parked.
+    pub(crate) fn publish(&self) {
+        for e in self.slots.iter() {
+            let _guard = e.slot.lock();
             e.parked.store(false, Ordering::Relaxed);
         }
     }
 
-    /// The free descriptors of the smallest queue, right after the queues
-    /// were created: the ring size (1 without queues).
+    /// Whether no queue holds a buffer: true right after the queues were
+    /// created, and until they are published.
+    pub(crate) fn is_untouched(&self) -> bool {
+        self.slots.iter().all(|e| {
+            let guard = e.slot.lock();
+            guard
+                .as_ref()
+                .map_or(true, |vq| vq.num_free() == e.size.load(Ordering::Relaxed))
+        })
+    }
+
+    /// The ring size of the smallest queue the device has (1 without
+    /// queues): the free descriptors each had when it was created.
     pub(crate) fn ring_size(&self) -> u32 {
         self.slots
             .iter()
-            .filter_map(|e| e.live(|vq| vq.map(|vq| vq.num_free())))
+            .filter_map(|e| {
+                let guard = e.slot.lock();
+                guard.as_ref().map(|_| e.size.load(Ordering::Relaxed))
+            })
             .min()
             .unwrap_or(1)
     }
@@ -334,7 +397,8 @@ impl<K: Token> Slots<K> {
         }
     }
 
-    /// After a reset: takes every queue out of its slot, hands what the
+    /// After a reset: takes every queue out of its slot (they stay parked
+    /// until the next ones are published), hands what the
     /// device returned while it was being reset (QEMU completes what its
     /// backend held then) to `returned`, then every token it still held to
     /// `taken`, each under the queue's lock like every completion, and
@@ -348,7 +412,6 @@ impl<K: Token> Slots<K> {
         let mut n = 0;
         for e in self.slots.iter() {
             let mut guard = e.slot.lock();
-            e.parked.store(false, Ordering::Relaxed);
             if let Some(mut vq) = guard.take() {
                 let got = drain(&mut vq, &mut returned);
                 e.progress(got);
@@ -384,4 +447,62 @@ pub(crate) fn drain<K: Token>(vq: &mut Virtqueue<K>, mut done: impl FnMut(K)) ->
         n += 1;
     }
     n
+}
+
+/// One of a driver's other queues (control, event), kept under the driver's
+/// lock: like a request queue's slot, it is created before DRIVER_OK but
+/// reachable only once [`Self::open`] ran after it.
+pub(crate) struct Staged<V> {
+    vq: Option<V>,
+    /// Whether the queue may be used: set after DRIVER_OK.
+    open: bool,
+    /// The free descriptors of the queue when it was created.
+    size: u32,
+}
+
+#[cfg_attr(rvirtio_blk, expect(dead_code, reason = "only rvirtio_scsi uses it"))]
+impl<K: Token> Staged<Virtqueue<K>> {
+    /// No queue.
+    pub(crate) const fn empty() -> Self {
+        Self {
+            vq: None,
+            open: false,
+            size: 0,
+        }
+    }
+
+    /// Keeps the queue `find_vqs` created (or none), closed until
+    /// [`Self::open`].
+    pub(crate) fn install(&mut self, vq: Option<Virtqueue<K>>) {
+        self.size = vq.as_ref().map_or(0, |vq| vq.num_free());
+        self.vq = vq;
+        self.open = false;
+    }
+
+    /// After DRIVER_OK: the queue may be used.
+    pub(crate) fn open(&mut self) {
+        self.open = true;
+    }
+
+    /// The queue, if there is one and it is open.
+    pub(crate) fn live(&mut self) -> Option<&mut Virtqueue<K>> {
+        if self.open {
+            self.vq.as_mut()
+        } else {
+            None
+        }
+    }
+
+    /// Takes the queue out (at a reset), open or not.
+    pub(crate) fn take(&mut self) -> Option<Virtqueue<K>> {
+        self.open = false;
+        self.vq.take()
+    }
+
+    /// Whether the queue holds no buffer (or there is none).
+    pub(crate) fn is_untouched(&self) -> bool {
+        self.vq
+            .as_ref()
+            .map_or(true, |vq| vq.num_free() == self.size)
+    }
 }

@@ -34,6 +34,9 @@ pub struct Stats<X = ()> {
     pub polled: AtomicU64,
     /// System sleeps the device was frozen for.
     pub suspends: AtomicU64,
+    /// Bring-ups (after a reset or a sleep) at which a queue already held
+    /// a buffer before DRIVER_OK: must stay 0.
+    pub early_buffers: AtomicU64,
     /// The recovery state: 0 live, 1 resetting, 2 dead, 3 deleting,
     /// 4 suspended ([`super::machine::State::code`]).
     pub state: AtomicU32,
@@ -76,6 +79,10 @@ pub struct Knobs {
     /// rvirtio_scsi: take the answers to the next N commands as claiming
     /// 1000 sense bytes (more than the response holds).
     pub inject_sense_len: AtomicU32,
+    /// Not a count: hold every bring-up this long (ms, at most 1000)
+    /// between creating the queues and DRIVER_OK, while submissions, error
+    /// handling and events go on.
+    pub ready_delay_ms: AtomicU32,
 }
 
 /// Adds one to `counter`.

@@ -96,3 +96,21 @@ resets_under_io() {
 	}
 	return $rc
 }
+
+# plug_lun [ID [TARGET [LUN]]]: hot-plug a LUN on the host scsi0: device ID
+# (default hp) over a 64 MiB null backend of the same name, at TARGET
+# (default 1) and LUN (default 0).
+plug_lun() {
+	local id=${1:-hp} t=${2:-1} l=${3:-0}
+	host qmp '{"execute":"blockdev-add","arguments":{"driver":"null-co","node-name":"'"$id"'","size":67108864,"read-zeroes":true}}' >/dev/null &&
+		host qmp '{"execute":"device_add","arguments":{"driver":"scsi-hd","id":"'"$id"'","bus":"scsi0.0","scsi-id":'"$t"',"lun":'"$l"',"drive":"'"$id"'"}}' >/dev/null
+}
+
+# unplug_lun [ID]: hot-unplug the LUN plug_lun ID added (default hp), wait
+# until QEMU deleted it, and delete its backend.
+unplug_lun() {
+	local id=${1:-hp}
+	host qmp '{"execute":"device_del","arguments":{"id":"'"$id"'"}}' >/dev/null &&
+		host qmp-wait-event DEVICE_DELETED 30 device="$id" >/dev/null &&
+		host qmp '{"execute":"blockdev-del","arguments":{"node-name":"'"$id"'"}}' >/dev/null
+}

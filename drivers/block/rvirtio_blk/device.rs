@@ -39,7 +39,7 @@ use crate::lib::time;
 use crate::mq::{Disk, DiskConfig, Limits, Major, Owned, QueueRef, TagSetConfig};
 use crate::params;
 use crate::proto::{self, feature};
-use crate::recovery::{ModuleContext, Recovery, Slots, State, Stats};
+use crate::recovery::{Hooks, ModuleContext, Recovery, Slots, State, Stats};
 use crate::sysfs::{CACHE_TYPE_RO, CACHE_TYPE_RW, SERIAL_ATTR};
 use crate::virtio::{self, Device, IdTable};
 use crate::{vdev_err, vdev_info, vdev_notice, vdev_warn};
@@ -240,6 +240,7 @@ impl virtio::Driver for RvirtioBlk {
         );
 
         dev.ready();
+        shared.publish();
         let cache_type = if dev.has_feature(feature::CONFIG_WCE) {
             CACHE_TYPE_RW
         } else {
@@ -305,7 +306,8 @@ fn disk_config(ctx: &Context, shape: &proto::DiskShape) -> DiskConfig {
 }
 
 /// Creates the request virtqueues and puts them in their slots (at probe,
-/// and when a reset or resume brings the device up).
+/// and when a reset or resume brings the device up), parked until
+/// [`Hooks::publish`] after DRIVER_OK.
 pub(crate) fn create_vqs(dev: &Device<RvirtioBlk>, shared: &Arc<Shared>) -> Result {
     let mut specs = KVec::with_capacity(shared.vqs.len(), GFP_KERNEL)?;
     shared.vqs.specs(&mut specs, |i, polled| {
@@ -316,8 +318,7 @@ pub(crate) fn create_vqs(dev: &Device<RvirtioBlk>, shared: &Arc<Shared>) -> Resu
         }
     })?;
     let vqs = dev.find_vqs(shared, specs, 0)?;
-    shared.vqs.install(vqs.into_iter());
-    Ok(())
+    shared.vqs.install(dev, vqs.into_iter())
 }
 
 /// The device's config changed: read the capacity again, and resize the

@@ -107,6 +107,14 @@ impl Hooks for Shared {
     /// Marks the disk dead. Its queues are gone, so every request, requeued
     /// or new, already ends with an I/O error; now new I/O fails before it
     /// is even queued.
+    fn queues_untouched(&self) -> bool {
+        self.vqs.is_untouched()
+    }
+
+    fn publish(&self) {
+        self.vqs.publish();
+    }
+
     fn give_up(this: ArcBorrow<'_, Self>) {
         this.with_queue(QueueCtl::mark_dead);
     }

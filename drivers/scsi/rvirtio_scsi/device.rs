@@ -30,7 +30,7 @@ use crate::lib::debugfs::Counters;
 use crate::lib::irqlock::IrqSpinLock;
 use crate::params;
 use crate::proto;
-use crate::recovery::{ModuleContext, Recovery, Slots, Stats};
+use crate::recovery::{Hooks, ModuleContext, Recovery, Slots, Staged, Stats};
 use crate::scsi::{Host, HostConfig, HostRef, OwnedCmd};
 use crate::virtio::{self, Device, IdTable, Vq, VqSpec};
 use crate::{vdev_err, vdev_warn};
@@ -71,9 +71,9 @@ pub(crate) struct Shared {
     pub(crate) recovery: Recovery<Shared>,
     /// The request queues, in hardware-queue order.
     pub(crate) vqs: Slots<OwnedCmd<RvirtioScsi>>,
-    /// The control queue (task management).
+    /// The control queue (task management), opened after DRIVER_OK.
     #[pin]
-    pub(crate) ctrl: IrqSpinLock<Option<CtrlVq>>,
+    pub(crate) ctrl: IrqSpinLock<Staged<CtrlVq>>,
     #[pin]
     pub(crate) events: IrqSpinLock<Events>,
     #[pin]
@@ -190,7 +190,7 @@ impl virtio::Driver for RvirtioScsi {
                 recovery <- Recovery::new(dev, ctx, ScsiStats::default()),
                 vqs: Slots::new(nreq, npoll, proto::vq::FIRST_REQUEST)?,
                 ctrl <- IrqSpinLock::new(
-                    None,
+                    Staged::empty(),
                     c_str!("rvirtio_scsi_ctrl"),
                     kernel::static_lock_class!()
                 ),
@@ -247,6 +247,7 @@ impl virtio::Driver for RvirtioScsi {
         *shared.host.lock() = host.host_ref();
         let debugfs = shared.recovery.debugfs(&name);
         dev.ready();
+        shared.publish();
         if dev.has_feature(proto::feature::HOTPLUG) {
             events::post_buffers(&shared);
         }
@@ -306,7 +307,8 @@ pub(crate) fn write_sizes(dev: &Device<RvirtioScsi>) {
 }
 
 /// Creates the control, event and request queues (at probe, and when a
-/// reset or resume brings the device up).
+/// reset or resume brings the device up), closed until
+/// [`Hooks::publish`](crate::recovery::Hooks::publish) after DRIVER_OK.
 pub(crate) fn create_vqs(dev: &Device<RvirtioScsi>, shared: &Arc<Shared>) -> Result {
     let mut specs = KVec::with_capacity(shared.vqs.len() + 2, GFP_KERNEL)?;
     for name in [c_str!("control"), c_str!("event")] {
@@ -324,8 +326,11 @@ pub(crate) fn create_vqs(dev: &Device<RvirtioScsi>, shared: &Arc<Shared>) -> Res
     let mut vqs = dev
         .find_vqs(shared, specs, proto::vq::FIRST_REQUEST)?
         .into_iter();
-    *shared.ctrl.lock() = vqs.next().map(Vq::into_typed);
-    shared.events.lock().vq = vqs.next().map(Vq::into_typed);
-    shared.vqs.install(vqs);
-    Ok(())
+    shared.ctrl.lock().install(vqs.next().map(Vq::into_typed));
+    shared
+        .events
+        .lock()
+        .vq
+        .install(vqs.next().map(Vq::into_typed));
+    shared.vqs.install(dev, vqs)
 }

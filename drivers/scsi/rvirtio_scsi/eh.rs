@@ -91,7 +91,7 @@ pub(crate) fn reset_all<D: virtio::Driver>(
 
 /// The control queue's callback.
 pub(crate) fn answered(shared: &Shared) {
-    if let Some(vq) = shared.ctrl.lock().as_mut() {
+    if let Some(vq) = shared.ctrl.lock().live() {
         answer_all(vq);
     }
 }
@@ -252,7 +252,7 @@ fn send_tmf(shared: &Shared, req: TmfReq) -> TmfOutcome {
     };
     {
         let mut ctrl = shared.ctrl.lock();
-        let Some(vq) = ctrl.as_mut() else {
+        let Some(vq) = ctrl.live() else {
             return TmfOutcome::NotSent;
         };
         if vq.add(ArcToken(tmf.clone())).is_err() {

@@ -12,7 +12,7 @@
 use crate::device::Shared;
 use crate::lib::ratelimit::{Held, RateLimit};
 use crate::proto;
-use crate::recovery::drain;
+use crate::recovery::{drain, Staged};
 use crate::scsi;
 use crate::virtio::{self, Chain, DeviceReset, DeviceWritable, Virtqueue};
 use kernel::prelude::*;
@@ -36,7 +36,8 @@ type BufSlots = [Option<KBox<EventBuf>>; proto::EVENT_BUFFERS];
 /// The event queue and the buffers the device filled, which the event work
 /// handles and posts again.
 pub(crate) struct Events {
-    pub(crate) vq: Option<Virtqueue<KBox<EventBuf>>>,
+    /// The event queue, opened after DRIVER_OK.
+    pub(crate) vq: Staged<Virtqueue<KBox<EventBuf>>>,
     /// Filled buffers waiting for the work (there are only so many).
     done: BufSlots,
     /// Buffers kept while a reset has no event queue, posted again after.
@@ -49,7 +50,7 @@ impl Events {
     /// No queue and no buffers yet.
     pub(crate) fn new() -> Self {
         Self {
-            vq: None,
+            vq: Staged::empty(),
             done: Default::default(),
             idle: Default::default(),
             stopped: false,
@@ -88,14 +89,15 @@ fn repost(shared: &Shared, mut buf: KBox<EventBuf>) {
     if events.stopped {
         return;
     }
-    match events.vq.as_mut() {
+    match events.vq.live() {
         Some(vq) => {
             if vq.add(buf).is_ok() {
                 vq.kick();
             }
         }
         None => {
-            // A reset is running: it posts the buffer once the queue is back.
+            // A reset is running (or the queue is not open yet): the buffer
+            // is posted once the queue is open.
             stash(&mut events.idle, buf);
         }
     }
@@ -144,7 +146,7 @@ pub(crate) fn done(shared: ArcBorrow<'_, Shared>) {
     let pending = {
         let mut events = shared.events.lock();
         let Events { vq, done, .. } = &mut *events;
-        if let Some(vq) = vq.as_mut() {
+        if let Some(vq) = vq.live() {
             drain(vq, |buf| stash(done, buf));
         }
         events.pending()

@@ -63,7 +63,16 @@ impl Hooks for Shared {
         Ok(())
     }
 
-    fn restarted(&self) {
+    fn queues_untouched(&self) -> bool {
+        self.vqs.is_untouched()
+            && self.ctrl.lock().is_untouched()
+            && self.events.lock().vq.is_untouched()
+    }
+
+    fn publish(&self) {
+        self.vqs.publish();
+        self.ctrl.lock().open();
+        self.events.lock().vq.open();
         events::repost_idle(self);
     }
 

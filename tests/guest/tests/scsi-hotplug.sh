@@ -9,6 +9,8 @@
 . /rvirtio/lib.sh
 # shellcheck source=tests/guest/rvirtio-blk.sh
 . /rvirtio/rvirtio-blk.sh
+# shellcheck source=tests/guest/rvirtio-scsi.sh
+. /rvirtio/rvirtio-scsi.sh
 
 case "$DRIVER" in
 *scsi*) SCSI=$DRIVER ;;
@@ -23,15 +25,10 @@ lun_count() {
 	[ "$(find /sys/block -name 'sd*' | wc -l)" = "$1" ]
 }
 
-qmp() {
-	host qmp "$1" >/dev/null
-}
-
 # plug_cycle I: plug LUN 0 of target 1 (a null backend), see it appear,
 # unplug it, see it go.
 plug_cycle() {
-	qmp '{"execute":"blockdev-add","arguments":{"driver":"null-co","node-name":"hp","size":67108864,"read-zeroes":true}}' &&
-		qmp '{"execute":"device_add","arguments":{"driver":"scsi-hd","id":"hp","bus":"scsi0.0","scsi-id":1,"lun":0,"drive":"hp"}}' || {
+	plug_lun hp || {
 		log "round $1: plug failed"
 		return 1
 	}
@@ -39,8 +36,7 @@ plug_cycle() {
 		log "round $1: the plugged LUN did not appear"
 		return 1
 	}
-	qmp '{"execute":"device_del","arguments":{"id":"hp"}}' &&
-		host qmp-wait-event DEVICE_DELETED 30 device=hp >/dev/null || {
+	unplug_lun hp || {
 		log "round $1: unplug failed"
 		return 1
 	}
@@ -48,7 +44,6 @@ plug_cycle() {
 		log "round $1: the unplugged LUN did not go"
 		return 1
 	}
-	qmp '{"execute":"blockdev-del","arguments":{"node-name":"hp"}}'
 }
 
 cycles() {
@@ -79,23 +74,19 @@ new_lun() {
 # fails, the LUN goes.
 unplug_under_io() {
 	local d rc
-	qmp '{"execute":"blockdev-add","arguments":{"driver":"null-co","node-name":"hp","size":67108864,"read-zeroes":true}}' &&
-		qmp '{"execute":"device_add","arguments":{"driver":"scsi-hd","id":"hp","bus":"scsi0.0","scsi-id":1,"lun":0,"drive":"hp"}}' &&
-		poll 30 lun_count 2 || return 1
+	plug_lun hp && poll 30 lun_count 2 || return 1
 	d=$(new_lun)
 	bg_io victim fio --name=victim --filename="/dev/$d" --direct=1 --ioengine=libaio \
 		--iodepth=16 --rw=randrw --bs=4k --time_based --runtime=60
 	sleep 2
 	bg_running victim || return 1
-	qmp '{"execute":"device_del","arguments":{"id":"hp"}}' &&
-		host qmp-wait-event DEVICE_DELETED 30 device=hp >/dev/null || return 1
+	unplug_lun hp || return 1
 	poll 30 lun_count 1 || {
 		log "/dev/$d did not go"
 		return 1
 	}
 	rc=$(bg_wait victim 60) || return 1
 	log "fio on the unplugged /dev/$d ended with $rc: $(grep -m1 -iE 'error|err=' /tmp/bg.victim.err)"
-	qmp '{"execute":"blockdev-del","arguments":{"node-name":"hp"}}'
 	[ "$rc" != 0 ]
 }
 

@@ -34,10 +34,7 @@ io_over_sleep() {
 # hotplug_after_sleep: a LUN hot-plugged after the sleeps appears (the event
 # buffers were posted again).
 hotplug_after_sleep() {
-	host qmp '{"execute":"blockdev-add","arguments":{"driver":"null-co","node-name":"hp","size":67108864,"read-zeroes":true}}' >/dev/null &&
-		host qmp '{"execute":"device_add","arguments":{"driver":"scsi-hd","id":"hp","bus":"scsi0.0","scsi-id":1,"lun":0,"drive":"hp"}}' >/dev/null ||
-		return 1
-	poll 30 test -b /dev/sdb
+	plug_lun hp && poll 30 test -b /dev/sdb
 }
 
 ktap_print_header

@@ -17,11 +17,6 @@
 # PCI device is then unplugged (ACPI hot-plug: the guest ejects it, and
 # rvirtio_scsi's remove runs).
 
-plug_lun() {
-	host qmp '{"execute":"blockdev-add","arguments":{"driver":"null-co","node-name":"hp","size":67108864,"read-zeroes":true}}' >/dev/null &&
-		host qmp '{"execute":"device_add","arguments":{"driver":"scsi-hd","id":"hp","bus":"scsi0.0","scsi-id":1,"lun":0,"drive":"hp"}}' >/dev/null
-}
-
 unplug_host() {
 	host qmp '{"execute":"device_del","arguments":{"id":"scsi0"}}' | as_diag
 }
@@ -49,7 +44,7 @@ start_scsi 30
 bg_io io dd if=/dev/sda of=/dev/null bs=64k count=4000 iflag=direct
 step "start a reset held for 3 s" start_held_reset 3000
 step "a reset is running" wait_state 1 10
-step "plug a LUN (an event for the host)" plug_lun
+step "plug a LUN (an event for the host)" plug_lun hp
 step "device_del the host while the reset runs" unplug_host
 step "QEMU deleted the host" host_deleted
 step "every LUN is gone" poll 30 no_sd_left

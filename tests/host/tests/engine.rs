@@ -118,6 +118,8 @@ struct Dev {
     queues: bool,
     features_ok: bool,
     driver_ok: bool,
+    /// The queues are reachable (submissions, events, task management).
+    published: bool,
     /// Reset since the queues were created (take-back allowed).
     reset: bool,
     quiesced: u32,
@@ -159,6 +161,7 @@ impl World {
                 queues: true,
                 features_ok: true,
                 driver_ok: true,
+                published: true,
                 ..Dev::default()
             }),
             log: Mutex::new(Vec::new()),
@@ -414,7 +417,8 @@ impl DeviceSteps for MockDev<'_> {
     }
 
     fn harvest(&self) {
-        drop(self.touch("harvest"));
+        // The queues are parked: nothing but the reset reaches them.
+        self.touch("harvest").published = false;
     }
 
     fn reset(&self) -> bool {
@@ -495,6 +499,7 @@ impl DeviceSteps for MockDev<'_> {
         }
         if self.w.bring_up_ok.load(Ordering::SeqCst) && !self.w.gone.load(Ordering::SeqCst) {
             d.queues = true;
+            d.published = false;
             d.reset = false;
             Ok(())
         } else {
@@ -507,14 +512,18 @@ impl DeviceSteps for MockDev<'_> {
         if !d.queues {
             self.w.error("DRIVER_OK without queues".into());
         }
+        if d.published {
+            self.w.error("queues reachable before DRIVER_OK".into());
+        }
         d.driver_ok = true;
     }
 
-    fn restarted(&self) {
-        let d = self.touch("restarted");
+    fn publish(&self) {
+        let mut d = self.touch("publish");
         if !d.driver_ok {
-            self.w.error("buffers posted before DRIVER_OK".into());
+            self.w.error("queues published before DRIVER_OK".into());
         }
+        d.published = true;
     }
 
     fn give_up(&self) {
@@ -953,7 +962,7 @@ const RESET_STEPS: [&str; 11] = [
     "restart",
     "bring up",
     "ready",
-    "restarted",
+    "publish",
     "unquiesce",
 ];
 
