@@ -105,7 +105,7 @@ pub(crate) trait Hooks:
     /// After DRIVER_OK: makes the queues the bring-up created reachable
     /// (until now, submissions found none: [`Slots::publish`]), and posts
     /// again what the device fills on its own.
-    fn publish(&self);
+    fn publish(this: ArcBorrow<'_, Self>);
     /// Gives the device up: every request fails from now on.
     fn give_up(this: ArcBorrow<'_, Self>);
     /// Adds the driver's own counters to its debugfs directory.
@@ -741,7 +741,7 @@ impl<'d, S: Hooks> DeviceSteps for Dev<'d, S> {
     }
 
     fn publish(&self) {
-        self.this.publish();
+        S::publish(self.this);
     }
 
     fn give_up(&self) {

@@ -339,6 +339,19 @@ fio_verify() {
 	grep -E '^ +(READ|WRITE):' "$out" | as_diag
 }
 
+# fio_until FILE DEV SIZE [FIO-ARGS...]: fio_verify DEV SIZE round after
+# round until FILE exists; says how many rounds ran. Fails at the first
+# round that fails.
+fio_until() {
+	local file=$1 dev=$2 size=$3 n=0
+	shift 3
+	while [ ! -e "$file" ]; do
+		fio_verify "$dev" "$size" "$@" >/dev/null || return 1
+		n=$((n + 1))
+	done
+	echo "$n verified fio runs" >&2
+}
+
 # ----------------------------------------------------------- host control --
 
 # host COMMAND [ARGS...]: ask the host (scripts/guest-ctl.py) to do something

@@ -39,7 +39,7 @@ use crate::lib::time;
 use crate::mq::{Disk, DiskConfig, Limits, Major, Owned, QueueRef, TagSetConfig};
 use crate::params;
 use crate::proto::{self, feature};
-use crate::recovery::{Hooks, ModuleContext, Recovery, Slots, State, Stats};
+use crate::recovery::{ModuleContext, Recovery, Slots, State, Stats};
 use crate::sysfs::{CACHE_TYPE_RO, CACHE_TYPE_RW, SERIAL_ATTR};
 use crate::virtio::{self, Device, IdTable};
 use crate::{vdev_err, vdev_info, vdev_notice, vdev_warn};
@@ -240,7 +240,7 @@ impl virtio::Driver for RvirtioBlk {
         );
 
         dev.ready();
-        shared.publish();
+        shared.vqs.publish();
         let cache_type = if dev.has_feature(feature::CONFIG_WCE) {
             CACHE_TYPE_RW
         } else {
@@ -307,7 +307,7 @@ fn disk_config(ctx: &Context, shape: &proto::DiskShape) -> DiskConfig {
 
 /// Creates the request virtqueues and puts them in their slots (at probe,
 /// and when a reset or resume brings the device up), parked until
-/// [`Hooks::publish`] after DRIVER_OK.
+/// [`Slots::publish`] after DRIVER_OK.
 pub(crate) fn create_vqs(dev: &Device<RvirtioBlk>, shared: &Arc<Shared>) -> Result {
     let mut specs = KVec::with_capacity(shared.vqs.len(), GFP_KERNEL)?;
     shared.vqs.specs(&mut specs, |i, polled| {

@@ -111,8 +111,8 @@ impl Hooks for Shared {
         self.vqs.is_untouched()
     }
 
-    fn publish(&self) {
-        self.vqs.publish();
+    fn publish(this: ArcBorrow<'_, Self>) {
+        this.vqs.publish();
     }
 
     fn give_up(this: ArcBorrow<'_, Self>) {

@@ -88,6 +88,14 @@ impl HostCtl {
         unsafe { sb::rvirtio_scsi_scan_host(self.0) };
     }
 
+    /// Sends every LUN an INQUIRY and removes those the device says are
+    /// gone (peripheral qualifier not 0, or `DID_BAD_TARGET`); returns how
+    /// many. Waits for the commands.
+    pub(crate) fn remove_gone_luns(&self) -> u32 {
+        // SAFETY: The host is added and not being removed (`HostRef`).
+        unsafe { sb::rvirtio_scsi_remove_gone_luns(self.0) }
+    }
+
     /// Scans every LUN of `target`.
     pub(crate) fn scan_target(&self, target: u32) {
         // SAFETY: As above.

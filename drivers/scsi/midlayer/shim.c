@@ -7,6 +7,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/scatterlist.h>
+#include <linux/slab.h>
 #include <linux/string.h>
 #include <scsi/scsi.h>
 #include <scsi/scsi_cmnd.h>
@@ -232,6 +233,41 @@ bool rvirtio_scsi_rescan_lun(struct Scsi_Host *shost, unsigned int target, u64 l
 	scsi_rescan_device(sdev);
 	scsi_device_put(sdev);
 	return true;
+}
+
+/*
+ * Asks every LUN of the host whether it is still there (an INQUIRY, as a
+ * scan sends) and removes those the device says are not: the answer's
+ * peripheral qualifier is not 0 (nothing attached at this LUN), or the
+ * command failed with DID_BAD_TARGET (what virtio-scsi answers once a
+ * target has no LUN left). Any other failure leaves the LUN alone: a LUN
+ * is removed only on the device's word. Returns how many were removed.
+ */
+unsigned int rvirtio_scsi_remove_gone_luns(struct Scsi_Host *shost)
+{
+	enum { INQUIRY_LEN = 36, INQUIRY_RETRIES = 3 };
+	struct scsi_device *sdev;
+	unsigned int removed = 0;
+	u8 *answer;
+
+	answer = kmalloc(INQUIRY_LEN, GFP_KERNEL);
+	if (!answer)
+		return 0;
+	shost_for_each_device(sdev, shost) {
+		const u8 cdb[6] = { INQUIRY, 0, 0, 0, INQUIRY_LEN, 0 };
+		int res;
+
+		memset(answer, 0, INQUIRY_LEN);
+		res = scsi_execute_cmd(sdev, cdb, REQ_OP_DRV_IN, answer, INQUIRY_LEN,
+				       30 * HZ, INQUIRY_RETRIES, NULL);
+		if ((res == 0 && (answer[0] >> 5) != 0) ||
+		    (res > 0 && host_byte(res) == DID_BAD_TARGET)) {
+			scsi_remove_device(sdev);
+			removed++;
+		}
+	}
+	kfree(answer);
+	return removed;
 }
 
 /* The first byte of a command's private area is the glue's "held" flag. */

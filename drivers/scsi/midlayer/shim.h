@@ -70,6 +70,7 @@ void rvirtio_scsi_scan_target(struct Scsi_Host *shost, unsigned int target);
 int rvirtio_scsi_add_lun(struct Scsi_Host *shost, unsigned int target, u64 lun);
 bool rvirtio_scsi_remove_lun(struct Scsi_Host *shost, unsigned int target, u64 lun);
 bool rvirtio_scsi_rescan_lun(struct Scsi_Host *shost, unsigned int target, u64 lun);
+unsigned int rvirtio_scsi_remove_gone_luns(struct Scsi_Host *shost);
 bool rvirtio_scsi_lun_held(struct scsi_cmnd *sc);
 void rvirtio_scsi_offline_all(struct Scsi_Host *shost);
 

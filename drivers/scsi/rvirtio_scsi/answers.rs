@@ -269,3 +269,87 @@ pub fn clamped(cfg: &RawConfig, shape: &HostShape) -> [Option<(&'static str, u64
         ),
     ]
 }
+
+/// What the event work does next ([`EventFifo::next`]).
+#[derive(Debug, PartialEq, Eq)]
+pub enum NextEvent<T> {
+    /// Handle this event, the oldest not handled yet.
+    Event(T),
+    /// Do what `EVENTS_MISSED` demands (check every LUN, scan the host):
+    /// the device may have dropped events since the last one handled here.
+    Rescan,
+    /// Nothing to do.
+    Idle,
+}
+
+/// The events the device filled, handled first in, first out, and the
+/// rescans a reset or a resume asks for, in their place among them: a
+/// rescan runs after every event the device had returned when it was asked
+/// for, and before every later one. An event handled after the rescan
+/// would undo it if it were older (a removal of a LUN plugged again during
+/// the reset).
+pub struct EventFifo<T, const N: usize> {
+    items: [Option<T>; N],
+    /// The slot of the oldest event.
+    head: usize,
+    /// How many events are queued.
+    len: usize,
+    /// How many queued events come before the rescan, if one is asked for.
+    rescan_after: Option<usize>,
+}
+
+impl<T, const N: usize> Default for EventFifo<T, N> {
+    fn default() -> Self {
+        Self {
+            items: core::array::from_fn(|_| None),
+            head: 0,
+            len: 0,
+            rescan_after: None,
+        }
+    }
+}
+
+impl<T, const N: usize> EventFifo<T, N> {
+    /// Queues `item` after every other; gives it back if all `N` places
+    /// are taken.
+    pub fn push(&mut self, item: T) -> Result<(), T> {
+        if self.len == N {
+            return Err(item);
+        }
+        let slot = (self.head + self.len) % N;
+        self.items[slot] = Some(item);
+        self.len += 1;
+        Ok(())
+    }
+
+    /// Asks for a rescan after every event queued now. One asked for
+    /// earlier and not run yet moves here: this one covers it.
+    pub fn rescan(&mut self) {
+        self.rescan_after = Some(self.len);
+    }
+
+    /// Takes what comes next.
+    pub fn next(&mut self) -> NextEvent<T> {
+        if self.rescan_after == Some(0) {
+            self.rescan_after = None;
+            return NextEvent::Rescan;
+        }
+        if self.len == 0 {
+            return NextEvent::Idle;
+        }
+        let Some(item) = self.items[self.head].take() else {
+            return NextEvent::Idle;
+        };
+        self.head = (self.head + 1) % N;
+        self.len -= 1;
+        if let Some(n) = self.rescan_after.as_mut() {
+            *n = n.saturating_sub(1);
+        }
+        NextEvent::Event(item)
+    }
+
+    /// Whether [`Self::next`] has something.
+    pub fn is_pending(&self) -> bool {
+        self.len != 0 || self.rescan_after.is_some()
+    }
+}

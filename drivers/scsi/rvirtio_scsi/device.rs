@@ -30,7 +30,7 @@ use crate::lib::debugfs::Counters;
 use crate::lib::irqlock::IrqSpinLock;
 use crate::params;
 use crate::proto;
-use crate::recovery::{Hooks, ModuleContext, Recovery, Slots, Staged, Stats};
+use crate::recovery::{ModuleContext, Recovery, Slots, Staged, Stats};
 use crate::scsi::{Host, HostConfig, HostRef, OwnedCmd};
 use crate::virtio::{self, Device, IdTable, Vq, VqSpec};
 use crate::{vdev_err, vdev_warn};
@@ -119,6 +119,13 @@ impl WorkItem<OFFLINE_WORK> for Shared {
 }
 
 impl Shared {
+    /// After DRIVER_OK: the queues the bring-up created may be used.
+    pub(crate) fn open_queues(&self) {
+        self.vqs.publish();
+        self.ctrl.lock().open();
+        self.events.lock().vq.open();
+    }
+
     /// Queues the event work (a no-op if it is queued already).
     pub(crate) fn queue_event_work(this: ArcBorrow<'_, Shared>) {
         let _ = workqueue::system_freezable().enqueue::<_, EVENT_WORK>(Arc::from(this));
@@ -247,7 +254,7 @@ impl virtio::Driver for RvirtioScsi {
         *shared.host.lock() = host.host_ref();
         let debugfs = shared.recovery.debugfs(&name);
         dev.ready();
-        shared.publish();
+        shared.open_queues();
         if dev.has_feature(proto::feature::HOTPLUG) {
             events::post_buffers(&shared);
         }

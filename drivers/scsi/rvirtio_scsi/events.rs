@@ -3,11 +3,19 @@
 //! LUN events (`VIRTIO_SCSI_F_HOTPLUG`, `VIRTIO_SCSI_F_CHANGE`).
 //!
 //! Eight event buffers stay posted on the event queue. The queue's callback
-//! keeps the buffers the device filled; a work item handles them, as
-//! `virtscsi_handle_event` does (adds or scans the LUN a rescan event names,
-//! removes the one a removal names, re-reads a LUN whose parameters changed,
-//! rescans the host when the device missed events), and posts them again.
-//! A reset keeps the buffers and posts them again once the queue is back.
+//! keeps the buffers the device filled, in order; a work item handles them
+//! first in, first out, as `virtscsi_handle_event` does (adds or scans the
+//! LUN a rescan event names, removes the one a removal names, re-reads a
+//! LUN whose parameters changed, and when the device missed events checks
+//! that every LUN is still there and rescans the host), and posts them
+//! again. A reset keeps the buffers and posts them again once the queue is
+//! back.
+//!
+//! A reset (and a resume) loses events without a trace: QEMU drops the
+//! events of a device without DRIVER_OK, and its reset forgets that it
+//! dropped any. So after each one the work does what a missed event
+//! demands, in its place among the events ([`proto::EventFifo`]): after
+//! those the device returned before, before those it returns after.
 
 use crate::device::Shared;
 use crate::lib::ratelimit::{Held, RateLimit};
@@ -38,8 +46,9 @@ type BufSlots = [Option<KBox<EventBuf>>; proto::EVENT_BUFFERS];
 pub(crate) struct Events {
     /// The event queue, opened after DRIVER_OK.
     pub(crate) vq: Staged<Virtqueue<KBox<EventBuf>>>,
-    /// Filled buffers waiting for the work (there are only so many).
-    done: BufSlots,
+    /// Filled buffers waiting for the work, oldest first (there are only so
+    /// many), and the rescan a reset asked for, in its place among them.
+    done: proto::EventFifo<KBox<EventBuf>, { proto::EVENT_BUFFERS }>,
     /// Buffers kept while a reset has no event queue, posted again after.
     idle: BufSlots,
     /// Set by remove: the work is no longer queued, buffers not reposted.
@@ -57,10 +66,19 @@ impl Events {
         }
     }
 
-    /// Whether the event work has buffers to handle.
+    /// Whether the event work has something to do.
     fn pending(&self) -> bool {
-        !self.stopped && self.done.iter().any(Option::is_some)
+        !self.stopped && self.done.is_pending()
     }
+}
+
+/// Keeps `buf` for the work, after those the device filled before.
+fn keep(
+    done: &mut proto::EventFifo<KBox<EventBuf>, { proto::EVENT_BUFFERS }>,
+    buf: KBox<EventBuf>,
+) {
+    // There is room for every buffer there is.
+    let _ = done.push(buf);
 }
 
 /// Keeps `buf` in a free entry of `slots`: there is one for every buffer
@@ -125,7 +143,7 @@ pub(crate) fn take_back<D: virtio::Driver>(
         let Events { vq, done, idle, .. } = &mut *events;
         let vq = vq.take().map(|mut vq| {
             // Events the device posted but nobody collected yet still count.
-            drain(&mut vq, |buf| stash(done, buf));
+            drain(&mut vq, |buf| keep(done, buf));
             while let Some(buf) = vq.detach_unused(reset) {
                 stash(idle, buf);
             }
@@ -147,7 +165,7 @@ pub(crate) fn done(shared: ArcBorrow<'_, Shared>) {
         let mut events = shared.events.lock();
         let Events { vq, done, .. } = &mut *events;
         if let Some(vq) = vq.live() {
-            drain(vq, |buf| stash(done, buf));
+            drain(vq, |buf| keep(done, buf));
         }
         events.pending()
     };
@@ -167,21 +185,49 @@ pub(crate) fn stop(shared: &Shared) {
 pub(crate) fn handle(shared: &Shared) {
     let host = shared.host.lock().clone();
     loop {
-        let buf = shared.events.lock().done.iter_mut().find_map(Option::take);
-        let Some(buf) = buf else {
-            return;
+        let next = shared.events.lock().done.next();
+        let with_host = |f: &dyn Fn(&scsi::HostCtl)| {
+            if let Some(host) = host.as_ref() {
+                host.with(f);
+            }
         };
-        let (missed, action) = proto::decode_event(&buf.ev.get());
-        if let Some(host) = host.as_ref() {
-            host.with(|h| {
-                if missed {
-                    h.scan_host();
-                }
-                act(h, action);
-            });
+        match next {
+            proto::NextEvent::Idle => return,
+            proto::NextEvent::Rescan => with_host(&rescan),
+            proto::NextEvent::Event(buf) => {
+                let (missed, action) = proto::decode_event(&buf.ev.get());
+                with_host(&|h| {
+                    if missed {
+                        rescan(h);
+                    }
+                    act(h, action);
+                });
+                repost(shared, buf);
+            }
         }
-        repost(shared, buf);
     }
+}
+
+/// After a reset or a resume: the device may have dropped events meanwhile
+/// without saying so. The work does what a missed event demands, after the
+/// events the device returned before.
+pub(crate) fn lost_events(shared: ArcBorrow<'_, Shared>) {
+    let pending = {
+        let mut events = shared.events.lock();
+        events.done.rescan();
+        events.pending()
+    };
+    if pending {
+        Shared::queue_event_work(shared);
+    }
+}
+
+/// What the device missing events demands, as the C driver's
+/// `virtscsi_rescan_hotunplug` and `scsi_scan_host`: every LUN the device
+/// says is gone is removed, then the host is scanned for new ones.
+fn rescan(h: &scsi::HostCtl) {
+    h.remove_gone_luns();
+    h.scan_host();
 }
 
 /// The events that are logged (at most once per few seconds each: the

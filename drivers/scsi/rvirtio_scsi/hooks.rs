@@ -69,11 +69,13 @@ impl Hooks for Shared {
             && self.events.lock().vq.is_untouched()
     }
 
-    fn publish(&self) {
-        self.vqs.publish();
-        self.ctrl.lock().open();
-        self.events.lock().vq.open();
-        events::repost_idle(self);
+    /// The queues open; the event buffers go back to the device; and as
+    /// the device may have dropped events without a trace meanwhile, the
+    /// event work checks every LUN and scans the host.
+    fn publish(this: ArcBorrow<'_, Self>) {
+        this.open_queues();
+        events::repost_idle(&this);
+        events::lost_events(this);
     }
 
     /// The request queues are gone, so every command fails; now the LUNs go

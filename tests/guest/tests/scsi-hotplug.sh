@@ -55,16 +55,6 @@ cycles() {
 	log "$ROUNDS plug/unplug rounds"
 }
 
-# io: verified I/O on sda, round after round, until the plug cycles end.
-io() {
-	local n=0
-	while [ ! -e /tmp/hp.done ]; do
-		fio_verify sda 32M --iodepth=8 >/dev/null || return 1
-		n=$((n + 1))
-	done
-	echo "$n verified fio runs" >&2
-}
-
 # new_lun: the sd disk that is not sda.
 new_lun() {
 	find /sys/block -name 'sd*' ! -name sda | sed 's#.*/##' | head -n 1
@@ -94,7 +84,7 @@ ktap_print_header
 ktap_set_plan 8
 step "load $SCSI" load_driver "$SCSI" || bail "cannot load $SCSI"
 step "one LUN" poll 30 lun_count 1 || bail "no disk"
-bg_io fio io
+bg_io fio fio_until /tmp/hp.done sda 32M --iodepth=8
 step "$ROUNDS hot-plug/unplug rounds" cycles
 touch /tmp/hp.done
 step "verified I/O on the other LUN through all of them" eval '[ "$(bg_wait fio 400)" = 0 ]'

@@ -300,3 +300,108 @@ proptest! {
         prop_assert_eq!(said[2].is_some(), max_lun > MAX_LUN);
     }
 }
+
+/// What the event work did, in order: events by number, and rescans.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Handled {
+    Event(u32),
+    Rescan,
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    /// The device returned an event.
+    Push,
+    /// A reset or resume asks for a rescan.
+    Rescan,
+    /// The event work takes one.
+    Next,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![Just(Op::Push), Just(Op::Rescan), Just(Op::Next)]
+}
+
+#[test]
+fn events_come_out_in_order_with_the_rescan_in_its_place() {
+    let mut f = EventFifo::<u32, 3>::default();
+    assert_eq!(f.next(), NextEvent::Idle);
+    f.push(1).unwrap();
+    f.push(2).unwrap();
+    f.rescan();
+    f.push(3).unwrap();
+    assert_eq!(f.push(4), Err(4));
+    assert_eq!(f.next(), NextEvent::Event(1));
+    f.push(4).unwrap();
+    assert_eq!(f.next(), NextEvent::Event(2));
+    assert_eq!(f.next(), NextEvent::Rescan);
+    assert_eq!(f.next(), NextEvent::Event(3));
+    assert_eq!(f.next(), NextEvent::Event(4));
+    assert_eq!(f.next(), NextEvent::Idle);
+    assert!(!f.is_pending());
+    f.rescan();
+    assert!(f.is_pending());
+    assert_eq!(f.next(), NextEvent::Rescan);
+    assert_eq!(f.next(), NextEvent::Idle);
+}
+
+proptest! {
+    /// Against a model: every event comes out once, in the order pushed
+    /// (none lost while there was room); after each rescan request, a
+    /// rescan comes after every event pushed before it, and no event
+    /// pushed before the request comes after the last rescan.
+    #[test]
+    fn the_event_fifo_keeps_order_and_rescans_after_what_came_before(
+        ops in proptest::collection::vec(op(), 0..200),
+    ) {
+        const N: usize = 4;
+        let mut f = EventFifo::<u32, N>::default();
+        let mut pushed = 0u32;
+        let mut queued = 0usize;
+        let mut log = Vec::new();
+        // Events pushed before the latest rescan request, when one is due.
+        let mut due: Option<u32> = None;
+        // The ops, then as many takes as it needs to drain what is left.
+        let tail = core::iter::repeat_n(Op::Next, 2 * N + 2);
+        for op in ops.into_iter().chain(tail) {
+            match op {
+                Op::Push => {
+                    let r = f.push(pushed);
+                    prop_assert_eq!(r.is_ok(), queued < N);
+                    if r.is_ok() {
+                        pushed += 1;
+                        queued += 1;
+                    }
+                }
+                Op::Rescan => {
+                    f.rescan();
+                    due = Some(pushed);
+                }
+                Op::Next => match f.next() {
+                    NextEvent::Event(n) => {
+                        log.push(Handled::Event(n));
+                        queued -= 1;
+                    }
+                    NextEvent::Rescan => {
+                        log.push(Handled::Rescan);
+                        // Every event pushed before the request is out.
+                        let out = log.iter().filter(|h| matches!(h, Handled::Event(_))).count();
+                        prop_assert_eq!(Some(out as u32), due);
+                        due = None;
+                    }
+                    NextEvent::Idle => {
+                        prop_assert_eq!(queued, 0);
+                        prop_assert!(due.is_none());
+                    }
+                },
+            }
+        }
+        prop_assert!(!f.is_pending());
+        prop_assert!(due.is_none(), "a rescan asked for never ran");
+        let events: Vec<u32> = log
+            .iter()
+            .filter_map(|h| match h { Handled::Event(n) => Some(*n), Handled::Rescan => None })
+            .collect();
+        prop_assert_eq!(events, (0..pushed).collect::<Vec<_>>());
+    }
+}
