@@ -105,7 +105,7 @@ pub(crate) trait Hooks:
     /// After DRIVER_OK: makes the queues the bring-up created reachable
     /// (until now, submissions found none: [`Slots::publish`]), and posts
     /// again what the device fills on its own.
-    fn publish(this: ArcBorrow<'_, Self>);
+    fn publish(this: ArcBorrow<'_, Self>, dev: &Device<Self::Driver>);
     /// Gives the device up: every request fails from now on.
     fn give_up(this: ArcBorrow<'_, Self>);
     /// Adds the driver's own counters to its debugfs directory.
@@ -348,6 +348,7 @@ impl<S: Hooks> Recovery<S> {
                 f.u32(c_str!("reset_again"), &s.knobs.reset_again, true);
                 f.u32(c_str!("inject_sense_len"), &s.knobs.inject_sense_len, true);
                 f.u32(c_str!("ready_delay_ms"), &s.knobs.ready_delay_ms, true);
+                f.u32(c_str!("reject_tmf"), &s.knobs.reject_tmf, true);
             }
             S::extra_files(&s.extra, f);
         })
@@ -741,7 +742,7 @@ impl<'d, S: Hooks> DeviceSteps for Dev<'d, S> {
     }
 
     fn publish(&self) {
-        S::publish(self.this);
+        S::publish(self.this, self.dev);
     }
 
     fn give_up(&self) {

@@ -237,6 +237,19 @@ impl<K: Token> Slots<K> {
             .unwrap_or(1)
     }
 
+    #[cfg_attr(rvirtio_blk, expect(dead_code, reason = "only rvirtio_scsi uses it"))]
+    /// The queue that serves a request for hardware queue `index` that
+    /// must complete by interrupt: `index` itself, or for a poll queue
+    /// (which nobody may be polling) one of the interrupt queues.
+    pub(crate) fn interrupt_queue(&self, index: u32) -> u32 {
+        let n = self.len();
+        let irq_queues = n.saturating_sub(self.poll_queues).max(1);
+        match usize::try_from(index) {
+            Ok(i) if i >= irq_queues && i < n => u32::try_from(i % irq_queues).unwrap_or(0),
+            _ => index,
+        }
+    }
+
     /// Gives `token` to queue `index`, and notifies the device if `kick`
     /// (after dropping the queue's lock, as the C drivers do). On a refusal
     /// the device is notified of what the queue holds, so that it makes
@@ -497,6 +510,12 @@ impl<K: Token> Staged<Virtqueue<K>> {
     pub(crate) fn take(&mut self) -> Option<Virtqueue<K>> {
         self.open = false;
         self.vq.take()
+    }
+
+    /// The free descriptors of the queue when it was created (0 without
+    /// one).
+    pub(crate) fn ring_size(&self) -> u32 {
+        self.size
     }
 
     /// Whether the queue holds no buffer (or there is none).

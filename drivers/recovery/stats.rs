@@ -83,6 +83,9 @@ pub struct Knobs {
     /// between creating the queues and DRIVER_OK, while submissions, error
     /// handling and events go on.
     pub ready_delay_ms: AtomicU32,
+    /// rvirtio_scsi: take the next N task management answers as rejected
+    /// (the handler fails, and the midlayer's error handler escalates).
+    pub reject_tmf: AtomicU32,
 }
 
 /// Adds one to `counter`.

@@ -106,7 +106,16 @@ load_driver() {
 
 # unload_driver NAME: rmmod NAME.
 unload_driver() {
-	rmmod "$1" 2>&1 | as_diag
+	local i=0
+	# rvirtio_scsi is in use while its event work scans a host (after a
+	# reset, that may take seconds under TCG): rmmod is tried again then.
+	until rmmod "$1" 2>/tmp/rmmod.err; do
+		module_loaded "$1" && grep -q 'in use' /tmp/rmmod.err && [ "$i" -lt 120 ] || break
+		i=$((i + 1))
+		sleep 0.5
+	done
+	as_diag </tmp/rmmod.err
+	[ "$i" -eq 0 ] || log "unload_driver: rmmod $1 was refused $i times (in use)"
 	if module_loaded "$1"; then
 		log "unload_driver: rmmod $1 failed"
 		return 1

@@ -29,7 +29,7 @@ rv_set() {
 # All counters on one diagnostic line.
 rv_show() {
 	local f line=''
-	for f in timeouts lost_interrupts resets reset_harvested requeued failed give_ups early_buffers aborts lun_resets no_queue \
+	for f in timeouts lost_interrupts resets reset_harvested requeued failed give_ups early_buffers aborts lun_resets no_queue eh_rerouted \
 		tmf_timeouts host_resets state; do
 		[ -e "$(rv_dir)/$f" ] && line="$line $f=$(rv_get "$f")"
 	done

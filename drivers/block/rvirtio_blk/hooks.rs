@@ -104,17 +104,17 @@ impl Hooks for Shared {
         Ok(())
     }
 
-    /// Marks the disk dead. Its queues are gone, so every request, requeued
-    /// or new, already ends with an I/O error; now new I/O fails before it
-    /// is even queued.
     fn queues_untouched(&self) -> bool {
         self.vqs.is_untouched()
     }
 
-    fn publish(this: ArcBorrow<'_, Self>) {
+    fn publish(this: ArcBorrow<'_, Self>, _dev: &Device<RvirtioBlk>) {
         this.vqs.publish();
     }
 
+    /// Marks the disk dead. Its queues are gone, so every request, requeued
+    /// or new, already ends with an I/O error; now new I/O fails before it
+    /// is even queued.
     fn give_up(this: ArcBorrow<'_, Self>) {
         this.with_queue(QueueCtl::mark_dead);
     }

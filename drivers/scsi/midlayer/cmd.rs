@@ -154,6 +154,14 @@ impl<T: HostOps> Cmd<T> {
         u32::from(unsafe { sb::rvirtio_scsi_cmd_hwq(self.raw()) })
     }
 
+    /// Whether the error handler sent this command (TEST UNIT READY after a
+    /// LUN reset, REQUEST SENSE), on the hardware queue of the command it
+    /// handles.
+    pub(crate) fn sent_by_error_handler(&self) -> bool {
+        // SAFETY: The command is in flight.
+        unsafe { sb::rvirtio_scsi_cmd_from_eh(self.raw()) }
+    }
+
     /// Whether this is the last command of a batch (kick the device now).
     pub(crate) fn is_last(&self) -> bool {
         // SAFETY: The command is in flight.

@@ -71,10 +71,21 @@ unsafe impl Send for RawHost {}
 pub(crate) struct HostRef(Arc<Revocable<RawHost>>);
 
 impl HostRef {
-    /// Runs `f` with the host unless it is being removed; removal waits for
-    /// `f`. `f` may sleep; it must not call `with` again.
+    /// Runs `f` with the host unless it is being removed or the module is
+    /// being unloaded; removal waits for `f`, and the module cannot be
+    /// unloaded meanwhile (`rmmod` says it is in use): once the module is
+    /// going, the midlayer finds none of the host's LUNs (`scsi_device_get`
+    /// fails), and a scan would add them again. `f` may sleep; it must not
+    /// call `with` again.
     pub(crate) fn with<R>(&self, f: impl FnOnce(&HostCtl) -> R) -> Option<R> {
-        self.0.with(|raw| f(&HostCtl(raw.0)))
+        // SAFETY: Takes a reference on this module, if it is not going.
+        if !unsafe { sb::rvirtio_scsi_module_get() } {
+            return None;
+        }
+        let r = self.0.with(|raw| f(&HostCtl(raw.0)));
+        // SAFETY: Drops the reference taken above.
+        unsafe { sb::rvirtio_scsi_module_put() };
+        r
     }
 }
 

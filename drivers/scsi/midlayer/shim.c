@@ -4,6 +4,7 @@
  * exports, and one-line wrappers for the midlayer's inline helpers.
  */
 #include <linux/blk-mq.h>
+#include <linux/delay.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/scatterlist.h>
@@ -185,6 +186,12 @@ bool rvirtio_scsi_cmd_last(struct scsi_cmnd *sc)
 	return sc->flags & SCMD_LAST;
 }
 
+/* The error handler sends its own commands (scsi_send_eh_cmnd). */
+bool rvirtio_scsi_cmd_from_eh(struct scsi_cmnd *sc)
+{
+	return sc->submitter == SUBMITTED_BY_SCSI_ERROR_HANDLER;
+}
+
 void rvirtio_scsi_cmd_finish(struct scsi_cmnd *sc, u8 host_byte, u8 status, u32 resid,
 			     const u8 *sense, unsigned int sense_len)
 {
@@ -235,39 +242,74 @@ bool rvirtio_scsi_rescan_lun(struct Scsi_Host *shost, unsigned int target, u64 l
 	return true;
 }
 
+enum { RVIRTIO_INQUIRY_LEN = 36 };
+
+/*
+ * Whether the device says nothing is attached at sdev's address: its
+ * answer to an INQUIRY has a peripheral qualifier other than 0, or the
+ * command failed with DID_BAD_TARGET (what virtio-scsi answers once a
+ * target has no LUN left, but also for some failures of a passthrough
+ * backend: that answer must come twice, a second apart). Any other failure
+ * says nothing.
+ */
+static bool rvirtio_scsi_lun_gone(struct scsi_device *sdev, u8 *answer)
+{
+	const u8 cdb[6] = { INQUIRY, 0, 0, 0, RVIRTIO_INQUIRY_LEN, 0 };
+	int tries, res;
+
+	for (tries = 0; tries < 2; tries++) {
+		if (tries)
+			msleep(1000);
+		memset(answer, 0, RVIRTIO_INQUIRY_LEN);
+		res = scsi_execute_cmd(sdev, cdb, REQ_OP_DRV_IN, answer, RVIRTIO_INQUIRY_LEN,
+				       10 * HZ, 3, NULL);
+		if (res == 0)
+			return (answer[0] >> 5) != 0;
+		if (res < 0 || host_byte(res) != DID_BAD_TARGET)
+			return false;
+	}
+	return true;
+}
+
 /*
  * Asks every LUN of the host whether it is still there (an INQUIRY, as a
- * scan sends) and removes those the device says are not: the answer's
- * peripheral qualifier is not 0 (nothing attached at this LUN), or the
- * command failed with DID_BAD_TARGET (what virtio-scsi answers once a
- * target has no LUN left). Any other failure leaves the LUN alone: a LUN
- * is removed only on the device's word. Returns how many were removed.
+ * scan sends) and removes those the device says are not
+ * (rvirtio_scsi_lun_gone): a LUN is removed only on the device's word.
+ * Returns how many were removed.
  */
 unsigned int rvirtio_scsi_remove_gone_luns(struct Scsi_Host *shost)
 {
-	enum { INQUIRY_LEN = 36, INQUIRY_RETRIES = 3 };
 	struct scsi_device *sdev;
 	unsigned int removed = 0;
 	u8 *answer;
 
-	answer = kmalloc(INQUIRY_LEN, GFP_KERNEL);
+	answer = kmalloc(RVIRTIO_INQUIRY_LEN, GFP_KERNEL);
 	if (!answer)
 		return 0;
 	shost_for_each_device(sdev, shost) {
-		const u8 cdb[6] = { INQUIRY, 0, 0, 0, INQUIRY_LEN, 0 };
-		int res;
-
-		memset(answer, 0, INQUIRY_LEN);
-		res = scsi_execute_cmd(sdev, cdb, REQ_OP_DRV_IN, answer, INQUIRY_LEN,
-				       30 * HZ, INQUIRY_RETRIES, NULL);
-		if ((res == 0 && (answer[0] >> 5) != 0) ||
-		    (res > 0 && host_byte(res) == DID_BAD_TARGET)) {
+		if (rvirtio_scsi_lun_gone(sdev, answer)) {
 			scsi_remove_device(sdev);
 			removed++;
 		}
 	}
 	kfree(answer);
 	return removed;
+}
+
+/*
+ * Pins the module that holds this glue (and the host template) while event
+ * handling scans: once the module is going, scsi_device_get() fails for
+ * every LUN, so a scan would take the LUNs it has for new ones and add them
+ * again. False if the module is going.
+ */
+bool rvirtio_scsi_module_get(void)
+{
+	return try_module_get(THIS_MODULE);
+}
+
+void rvirtio_scsi_module_put(void)
+{
+	module_put(THIS_MODULE);
 }
 
 /* The first byte of a command's private area is the glue's "held" flag. */

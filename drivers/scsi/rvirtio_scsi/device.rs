@@ -61,6 +61,9 @@ pub(crate) struct ScsiStats {
     /// Commands that found their queue gone (a reset or a sleep going on,
     /// or the device given up).
     pub(crate) no_queue: AtomicU64,
+    /// Error-handler commands sent on an interrupt-driven queue instead of
+    /// their poll queue.
+    pub(crate) eh_rerouted: AtomicU64,
 }
 
 /// What the command path, the virtqueue callbacks, the error handlers and
@@ -100,7 +103,7 @@ impl WorkItem<EVENT_WORK> for Shared {
     type Pointer = Arc<Shared>;
 
     fn run(this: Arc<Shared>) {
-        events::handle(&this);
+        events::handle(this.as_arc_borrow());
     }
 }
 
@@ -339,5 +342,17 @@ pub(crate) fn create_vqs(dev: &Device<RvirtioScsi>, shared: &Arc<Shared>) -> Res
         .lock()
         .vq
         .install(vqs.next().map(Vq::into_typed));
-    shared.vqs.install(dev, vqs)
+    shared.vqs.install(dev, vqs)?;
+    // A task management request takes two descriptors (no indirect ones
+    // are needed then): a smaller control ring would make virtio_ring WARN.
+    let ctrl_ring = shared.ctrl.lock().ring_size();
+    if ctrl_ring < 2 {
+        vdev_err!(
+            dev,
+            "refusing the device: its control ring holds {} descriptors, fewer than task management needs (2)",
+            ctrl_ring
+        );
+        return Err(EINVAL);
+    }
+    Ok(())
 }

@@ -103,7 +103,7 @@ pub(crate) fn answered(shared: &Shared) {
 fn given_back(shared: &Shared, cmd: &Cmd<RvirtioScsi>) -> bool {
     shared
         .vqs
-        .with(cmd.hw_queue(), |vq| {
+        .with(cmd.data().queue(), |vq| {
             if let Some(vq) = vq {
                 drain(vq, crate::io::complete);
             }
@@ -135,7 +135,7 @@ pub(crate) fn timed_out(shared: ArcBorrow<'_, Shared>, cmd: &Cmd<RvirtioScsi>) -
     // timeout on a healthy device.
     let overdue = || {
         Some(Overdue {
-            queue_broken: shared.vqs.is_broken(cmd.hw_queue()),
+            queue_broken: shared.vqs.is_broken(cmd.data().queue()),
             first: false,
             stalled: 0,
             stall_limit: None,
@@ -232,8 +232,11 @@ enum TmfOutcome {
     Reset,
     /// No answer within `tmf_timeout`.
     TimedOut,
-    /// It could not be sent (no memory, no queue, the queue is full).
+    /// It could not be sent (no memory, or the queue is full).
     NotSent,
+    /// There is no control queue: a reset is recreating it (or the device
+    /// is given up).
+    NoQueue,
 }
 
 /// Sends `req` on the control queue and waits for the outcome.
@@ -253,7 +256,7 @@ fn send_tmf(shared: &Shared, req: TmfReq) -> TmfOutcome {
     {
         let mut ctrl = shared.ctrl.lock();
         let Some(vq) = ctrl.live() else {
-            return TmfOutcome::NotSent;
+            return TmfOutcome::NoQueue;
         };
         if vq.add(ArcToken(tmf.clone())).is_err() {
             return TmfOutcome::NotSent;
@@ -275,16 +278,29 @@ fn send_tmf(shared: &Shared, req: TmfReq) -> TmfOutcome {
 /// Sends a task management request; if the device carried it out, or a
 /// reset (after no answer in time) took everything back, decides with
 /// `check`, which looks at whether the device still holds the commands
-/// concerned.
+/// concerned. A request that finds the control queue gone waits for the
+/// reset that is recreating it: that reset may have taken the commands
+/// back; if not, the request is sent again, once.
 fn tmf_then(
     shared: ArcBorrow<'_, Shared>,
     req: TmfReq,
     check: impl Fn(&Shared) -> EhResult,
 ) -> EhResult {
-    match send_tmf(&shared, req) {
+    let mut outcome = send_tmf(&shared, req);
+    if let TmfOutcome::NoQueue = outcome {
+        Recovery::settle(shared);
+        if let EhResult::Success = check(&shared) {
+            return EhResult::Success;
+        }
+        outcome = send_tmf(&shared, req);
+    }
+    let r = &shared.recovery;
+    match outcome {
         // The device returns the commands concerned before it answers.
-        TmfOutcome::Answered(resp) if resp.succeeded() => check(&shared),
-        TmfOutcome::Answered(_) | TmfOutcome::NotSent => EhResult::Failed,
+        TmfOutcome::Answered(resp) if resp.succeeded() && !r.shot(&r.stats().knobs.reject_tmf) => {
+            check(&shared)
+        }
+        TmfOutcome::Answered(_) | TmfOutcome::NotSent | TmfOutcome::NoQueue => EhResult::Failed,
         TmfOutcome::Reset => check(&shared),
         TmfOutcome::TimedOut => {
             bump(&shared.recovery.stats().extra.tmf_timeouts);

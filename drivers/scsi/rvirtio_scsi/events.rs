@@ -182,10 +182,19 @@ pub(crate) fn stop(shared: &Shared) {
 
 /// The event work: handles the filled event buffers, then posts them
 /// again.
-pub(crate) fn handle(shared: &Shared) {
+pub(crate) fn handle(shared: ArcBorrow<'_, Shared>) {
     let host = shared.host.lock().clone();
-    loop {
-        let next = shared.events.lock().done.next();
+    // A device may return every buffer as fast as it is posted again: after
+    // this many, the work queues itself again rather than hold the CPU.
+    for _ in 0..2 * proto::EVENT_BUFFERS {
+        let next = {
+            let mut events = shared.events.lock();
+            // Remove has begun: nothing more is handled.
+            if events.stopped {
+                return;
+            }
+            events.done.next()
+        };
         let with_host = |f: &dyn Fn(&scsi::HostCtl)| {
             if let Some(host) = host.as_ref() {
                 host.with(f);
@@ -202,10 +211,11 @@ pub(crate) fn handle(shared: &Shared) {
                     }
                     act(h, action);
                 });
-                repost(shared, buf);
+                repost(&shared, buf);
             }
         }
     }
+    Shared::queue_event_work(shared);
 }
 
 /// After a reset or a resume: the device may have dropped events meanwhile
@@ -214,6 +224,9 @@ pub(crate) fn handle(shared: &Shared) {
 pub(crate) fn lost_events(shared: ArcBorrow<'_, Shared>) {
     let pending = {
         let mut events = shared.events.lock();
+        if events.stopped {
+            return;
+        }
         events.done.rescan();
         events.pending()
     };

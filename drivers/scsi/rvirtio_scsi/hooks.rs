@@ -71,11 +71,14 @@ impl Hooks for Shared {
 
     /// The queues open; the event buffers go back to the device; and as
     /// the device may have dropped events without a trace meanwhile, the
-    /// event work checks every LUN and scans the host.
-    fn publish(this: ArcBorrow<'_, Self>) {
+    /// event work checks every LUN and scans the host (when the device
+    /// sends hot-plug events at all).
+    fn publish(this: ArcBorrow<'_, Self>, dev: &Device<RvirtioScsi>) {
         this.open_queues();
         events::repost_idle(&this);
-        events::lost_events(this);
+        if dev.has_feature(proto::feature::HOTPLUG) {
+            events::lost_events(this);
+        }
     }
 
     /// The request queues are gone, so every command fails; now the LUNs go
@@ -91,5 +94,6 @@ impl Hooks for Shared {
         f.u64(c_str!("tmf_timeouts"), &extra.tmf_timeouts);
         f.u64(c_str!("host_resets"), &extra.host_resets);
         f.u64(c_str!("no_queue"), &extra.no_queue);
+        f.u64(c_str!("eh_rerouted"), &extra.eh_rerouted);
     }
 }

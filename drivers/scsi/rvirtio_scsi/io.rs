@@ -27,6 +27,17 @@ pub(crate) struct ScsiCmd {
     malformed: bool,
     /// Fault injection: take the answer as claiming 1000 sense bytes.
     bad_sense: bool,
+    /// The request queue the command was given to: its hardware queue's,
+    /// but an error handler's command on a poll queue goes to an
+    /// interrupt-driven one, as nobody may poll for it.
+    queue: u32,
+}
+
+impl ScsiCmd {
+    /// The request queue the command was last given to.
+    pub(crate) fn queue(&self) -> u32 {
+        self.queue
+    }
 }
 
 impl virtio::Token for OwnedCmd<RvirtioScsi> {
@@ -158,8 +169,18 @@ impl HostOps for RvirtioScsi {
             Recovery::schedule(shared, Reason::Injected);
         }
         let last = cmd.is_last();
+        let hwq = cmd.hw_queue();
+        let queue = if cmd.sent_by_error_handler() {
+            shared.vqs.interrupt_queue(hwq)
+        } else {
+            hwq
+        };
+        if queue != hwq {
+            bump(&r.stats().extra.eh_rerouted);
+        }
+        cmd.data_mut().queue = queue;
         // Notified after the unlock, as virtio_scsi does.
-        match shared.vqs.submit(cmd.hw_queue(), cmd, last) {
+        match shared.vqs.submit(queue, cmd, last) {
             Ok(()) => Ok(()),
             Err(Refused::Full(cmd) | Refused::NoMemory(cmd)) => Err(cmd),
             Err(Refused::NoQueue(cmd)) => no_queues(&shared, cmd),
