@@ -110,7 +110,8 @@ unload_driver() {
 	# rvirtio_scsi is in use while its event work scans a host (after a
 	# reset, that may take seconds under TCG): rmmod is tried again then.
 	until rmmod "$1" 2>/tmp/rmmod.err; do
-		module_loaded "$1" && grep -q 'in use' /tmp/rmmod.err && [ "$i" -lt 120 ] || break
+		module_loaded "$1" && grep -Eq 'in use|temporarily unavailable' /tmp/rmmod.err &&
+			[ "$i" -lt 120 ] || break
 		i=$((i + 1))
 		sleep 0.5
 	done

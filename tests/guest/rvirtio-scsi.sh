@@ -101,16 +101,32 @@ resets_under_io() {
 # (default hp) over a 64 MiB null backend of the same name, at TARGET
 # (default 1) and LUN (default 0).
 plug_lun() {
-	local id=${1:-hp} t=${2:-1} l=${3:-0}
-	host qmp '{"execute":"blockdev-add","arguments":{"driver":"null-co","node-name":"'"$id"'","size":67108864,"read-zeroes":true}}' >/dev/null &&
-		host qmp '{"execute":"device_add","arguments":{"driver":"scsi-hd","id":"'"$id"'","bus":"scsi0.0","scsi-id":'"$t"',"lun":'"$l"',"drive":"'"$id"'"}}' >/dev/null
+	lun_backend_add "${1:-hp}" && lun_device_add "${1:-hp}" "${2:-1}" "${3:-0}"
+}
+
+# lun_backend_add ID: the 64 MiB null backend of plug_lun's LUN ID.
+lun_backend_add() {
+	host qmp '{"execute":"blockdev-add","arguments":{"driver":"null-co","node-name":"'"$1"'","size":67108864,"read-zeroes":true}}' >/dev/null
+}
+
+# lun_device_add ID TARGET LUN: plug_lun's device, over backend ID.
+lun_device_add() {
+	host qmp '{"execute":"device_add","arguments":{"driver":"scsi-hd","id":"'"$1"'","bus":"scsi0.0","scsi-id":'"$2"',"lun":'"$3"',"drive":"'"$1"'"}}' >/dev/null
 }
 
 # unplug_lun [ID]: hot-unplug the LUN plug_lun ID added (default hp), wait
 # until QEMU deleted it, and delete its backend.
 unplug_lun() {
-	local id=${1:-hp}
-	host qmp '{"execute":"device_del","arguments":{"id":"'"$id"'"}}' >/dev/null &&
-		host qmp-wait-event DEVICE_DELETED 30 device="$id" >/dev/null &&
-		host qmp '{"execute":"blockdev-del","arguments":{"node-name":"'"$id"'"}}' >/dev/null
+	lun_device_del "${1:-hp}" && lun_deleted "${1:-hp}"
+}
+
+# lun_device_del ID: ask QEMU to unplug LUN ID (the event goes out now).
+lun_device_del() {
+	host qmp '{"execute":"device_del","arguments":{"id":"'"$1"'"}}' >/dev/null
+}
+
+# lun_deleted ID: wait until QEMU deleted LUN ID, and delete its backend.
+lun_deleted() {
+	host qmp-wait-event DEVICE_DELETED 30 device="$1" >/dev/null &&
+		host qmp '{"execute":"blockdev-del","arguments":{"node-name":"'"$1"'"}}' >/dev/null
 }

@@ -218,6 +218,7 @@ impl virtio::Driver for RvirtioScsi {
         create_vqs(dev, &shared)?;
         // From here, a failed step resets the device and deletes the queues.
         let queues = Recovery::queues_up(&shared, dev);
+        check_ctrl_ring(dev, &shared)?;
         write_sizes(dev);
 
         let ring = shared.vqs.ring_size();
@@ -342,9 +343,14 @@ pub(crate) fn create_vqs(dev: &Device<RvirtioScsi>, shared: &Arc<Shared>) -> Res
         .lock()
         .vq
         .install(vqs.next().map(Vq::into_typed));
-    shared.vqs.install(dev, vqs)?;
-    // A task management request takes two descriptors (no indirect ones
-    // are needed then): a smaller control ring would make virtio_ring WARN.
+    shared.vqs.install(dev, vqs)
+}
+
+/// Refuses a control ring too small for a task management request, which
+/// takes two descriptors (no indirect ones are needed then): virtio_ring
+/// would WARN at the first. After [`create_vqs`], once a failure resets
+/// the device and deletes the queues.
+pub(crate) fn check_ctrl_ring(dev: &Device<RvirtioScsi>, shared: &Shared) -> Result {
     let ctrl_ring = shared.ctrl.lock().ring_size();
     if ctrl_ring < 2 {
         vdev_err!(

@@ -202,12 +202,12 @@ pub(crate) fn handle(shared: ArcBorrow<'_, Shared>) {
         };
         match next {
             proto::NextEvent::Idle => return,
-            proto::NextEvent::Rescan => with_host(&rescan),
+            proto::NextEvent::Rescan => with_host(&|h| rescan(&shared, h)),
             proto::NextEvent::Event(buf) => {
                 let (missed, action) = proto::decode_event(&buf.ev.get());
                 with_host(&|h| {
                     if missed {
-                        rescan(h);
+                        rescan(&shared, h);
                     }
                     act(h, action);
                 });
@@ -238,9 +238,12 @@ pub(crate) fn lost_events(shared: ArcBorrow<'_, Shared>) {
 /// What the device missing events demands, as the C driver's
 /// `virtscsi_rescan_hotunplug` and `scsi_scan_host`: every LUN the device
 /// says is gone is removed, then the host is scanned for new ones.
-fn rescan(h: &scsi::HostCtl) {
+/// Remove may begin meanwhile: the scan then is left out.
+fn rescan(shared: &Shared, h: &scsi::HostCtl) {
     h.remove_gone_luns();
-    h.scan_host();
+    if !shared.events.lock().stopped {
+        h.scan_host();
+    }
 }
 
 /// The events that are logged (at most once per few seconds each: the

@@ -59,6 +59,7 @@ impl Hooks for Shared {
 
     fn bring_up(this: &Arc<Self>, dev: &Device<RvirtioScsi>) -> Result {
         device::create_vqs(dev, this)?;
+        device::check_ctrl_ring(dev, this)?;
         device::write_sizes(dev);
         Ok(())
     }

@@ -175,13 +175,15 @@ impl HostOps for RvirtioScsi {
         } else {
             hwq
         };
-        if queue != hwq {
-            bump(&r.stats().extra.eh_rerouted);
-        }
         cmd.data_mut().queue = queue;
         // Notified after the unlock, as virtio_scsi does.
         match shared.vqs.submit(queue, cmd, last) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                if queue != hwq {
+                    bump(&r.stats().extra.eh_rerouted);
+                }
+                Ok(())
+            }
             Err(Refused::Full(cmd) | Refused::NoMemory(cmd)) => Err(cmd),
             Err(Refused::NoQueue(cmd)) => no_queues(&shared, cmd),
             // A broken queue is mended by a reset; the command waits for it
