@@ -21,6 +21,8 @@
 //!   context.
 //! - [`ratelimit`]: log lines a device can trigger at will, at most one per
 //!   few seconds.
+//! - [`reserve`]: values allocated up front for a path that must not fail
+//!   for want of memory (a mempool of `Arc`s).
 
 #[cfg_attr(
     rvirtio_blk,
@@ -37,6 +39,11 @@ pub(crate) mod queuemap;
     expect(dead_code, reason = "only rvirtio_scsi logs what a device says")
 )]
 pub(crate) mod ratelimit;
+#[cfg_attr(
+    rvirtio_blk,
+    expect(dead_code, reason = "only rvirtio_scsi sends task management")
+)]
+pub(crate) mod reserve;
 pub(crate) mod revocable;
 pub(crate) mod sg;
 pub(crate) mod time;

@@ -30,7 +30,7 @@ rv_set() {
 rv_show() {
 	local f line=''
 	for f in timeouts lost_interrupts resets reset_harvested requeued failed give_ups early_buffers aborts lun_resets no_queue eh_rerouted \
-		tmf_timeouts host_resets state; do
+		tmf_timeouts tmf_from_reserve host_resets state; do
 		[ -e "$(rv_dir)/$f" ] && line="$line $f=$(rv_get "$f")"
 	done
 	log "counters:$line"

@@ -24,6 +24,7 @@
 //! This file: the driver, its shared state and the life of a device (probe,
 //! remove, sleep). Driver logic holds no `unsafe`.
 
+use crate::eh::{TmfCmd, TmfReserve};
 use crate::events::{self, Events};
 use crate::lib::cpumask::nr_cpu_ids;
 use crate::lib::debugfs::Counters;
@@ -56,6 +57,8 @@ pub(crate) struct ScsiStats {
     pub(crate) lun_resets: AtomicU64,
     /// Task management requests that got no answer in `tmf_timeout`.
     pub(crate) tmf_timeouts: AtomicU64,
+    /// Task management requests taken from the reserve, for want of memory.
+    pub(crate) tmf_from_reserve: AtomicU64,
     /// Host resets the error handler asked for.
     pub(crate) host_resets: AtomicU64,
     /// Commands that found their queue gone (a reset or a sleep going on,
@@ -79,6 +82,9 @@ pub(crate) struct Shared {
     pub(crate) ctrl: IrqSpinLock<Staged<CtrlVq>>,
     #[pin]
     pub(crate) events: IrqSpinLock<Events>,
+    /// Task management requests for when memory is short.
+    #[pin]
+    pub(crate) tmf_reserve: TmfReserve,
     #[pin]
     event_work: Work<Shared, EVENT_WORK>,
     #[pin]
@@ -209,6 +215,7 @@ impl virtio::Driver for RvirtioScsi {
                     c_str!("rvirtio_scsi_events"),
                     kernel::static_lock_class!()
                 ),
+                tmf_reserve <- TmfReserve::new(|| TmfCmd::new(proto::TmfReq::default()))?,
                 event_work <- kernel::new_work!("rvirtio_scsi::event_work"),
                 offline_work <- kernel::new_work!("rvirtio_scsi::offline_work"),
                 host <- new_mutex!(None, "rvirtio_scsi::host"),

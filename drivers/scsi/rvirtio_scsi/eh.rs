@@ -14,9 +14,11 @@
 //!   for the answer is bounded by `tmf_timeout`, then the device is reset.
 //! - The host reset resets the device and waits for the reset work.
 
-use crate::device::{RvirtioScsi, Shared};
+use crate::device::{RvirtioScsi, ScsiStats, Shared};
 use crate::lib::completion::Completion;
+use crate::lib::reserve::Reserve;
 use crate::lib::time;
+use crate::lib::work::no_io;
 use crate::params;
 use crate::proto::{self, Tmf, TmfReq, TmfResp};
 use crate::recovery::policy::Overdue;
@@ -26,7 +28,7 @@ use crate::recovery::{drain, Expiry, Reason, Recovery, State};
 use crate::scsi::{Cmd, EhResult, ResetCmd, TimedOut};
 use crate::vdev_warn;
 use crate::virtio::{self, ArcToken, Chain, DeviceWritable};
-use core::sync::atomic::{AtomicU8, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};
 
@@ -51,6 +53,15 @@ pub(crate) struct TmfCmd {
 /// waiting handler another.
 pub(crate) type TmfToken = ArcToken<TmfCmd>;
 
+/// How many task management requests each host keeps in reserve. The
+/// midlayer sends them one at a time per host (its abort work is ordered,
+/// and its error handler waits for it), but an ioctl's LUN reset
+/// (`SG_SCSI_RESET`) may come at the same time.
+pub(crate) const TMF_RESERVE: usize = 2;
+
+/// The task management requests a host keeps in reserve.
+pub(crate) type TmfReserve = Reserve<TmfCmd, TMF_RESERVE>;
+
 /// [`TmfCmd::outcome`]: the device has not answered yet.
 const PENDING: u8 = 0;
 /// [`TmfCmd::outcome`]: the device answered; the response is valid.
@@ -66,6 +77,16 @@ impl virtio::Token for TmfToken {
 }
 
 impl TmfCmd {
+    /// A request for `req`, not sent yet.
+    pub(crate) fn new(req: TmfReq) -> impl PinInit<Self> {
+        pin_init!(TmfCmd {
+            req,
+            resp: DeviceWritable::default(),
+            outcome: AtomicU8::new(PENDING),
+            done <- Completion::new(),
+        })
+    }
+
     /// The control queue gave the request back: answered, or reset.
     fn finish(&self, outcome: u8) {
         self.outcome.store(outcome, Ordering::Release);
@@ -163,10 +184,10 @@ pub(crate) fn abort(shared: ArcBorrow<'_, Shared>, cmd: &Cmd<RvirtioScsi>) -> Eh
     let Some((target, lun)) = proto::address(cmd.target(), cmd.lun()) else {
         return EhResult::Failed;
     };
-    bump(&shared.recovery.stats().extra.aborts);
     tmf_then(
         shared,
         TmfReq::new(Tmf::AbortTask, target, lun, cmd.id()),
+        |s| &s.aborts,
         check,
     )
 }
@@ -190,10 +211,10 @@ pub(crate) fn device_reset(shared: ArcBorrow<'_, Shared>, cmd: &ResetCmd<Rvirtio
     let Some((target, lun)) = proto::address(cmd.target(), cmd.lun()) else {
         return EhResult::Failed;
     };
-    bump(&shared.recovery.stats().extra.lun_resets);
     tmf_then(
         shared,
         TmfReq::new(Tmf::LogicalUnitReset, target, lun, 0),
+        |s| &s.lun_resets,
         check,
     )
 }
@@ -232,27 +253,31 @@ enum TmfOutcome {
     Reset,
     /// No answer within `tmf_timeout`.
     TimedOut,
-    /// It could not be sent (no memory, or the queue is full).
+    /// It could not be sent: the control queue is full.
     NotSent,
     /// There is no control queue: a reset is recreating it (or the device
     /// is given up).
     NoQueue,
 }
 
-/// Sends `req` on the control queue and waits for the outcome.
-fn send_tmf(shared: &Shared, req: TmfReq) -> TmfOutcome {
-    // The error handler may be what frees memory: do not wait for reclaim.
-    let Ok(tmf) = Arc::pin_init(
-        pin_init!(TmfCmd {
-            req,
-            resp: DeviceWritable::default(),
-            outcome: AtomicU8::new(PENDING),
-            done <- Completion::new(),
-        }),
-        GFP_NOWAIT,
-    ) else {
-        return TmfOutcome::NotSent;
-    };
+/// A task management request for `req`, as the C driver's
+/// `mempool_alloc(GFP_NOIO)` gets one: allocated without waiting for
+/// reclaim; or else taken from the host's reserve; or else allocated with
+/// reclaim that starts no I/O (the error handler may be what I/O waits on).
+/// `None` only if all three fail.
+fn new_tmf(shared: &Shared, req: TmfReq) -> Option<Arc<TmfCmd>> {
+    if let Ok(tmf) = Arc::pin_init(TmfCmd::new(req), GFP_NOWAIT) {
+        return Some(tmf);
+    }
+    if let Some(tmf) = shared.tmf_reserve.take(TmfCmd::new(req)) {
+        bump(&shared.recovery.stats().extra.tmf_from_reserve);
+        return Some(tmf);
+    }
+    no_io(|| Arc::pin_init(TmfCmd::new(req), GFP_KERNEL)).ok()
+}
+
+/// Sends `tmf` on the control queue and waits for the outcome.
+fn send_tmf(shared: &Shared, tmf: &Arc<TmfCmd>) -> TmfOutcome {
     {
         let mut ctrl = shared.ctrl.lock();
         let Some(vq) = ctrl.live() else {
@@ -280,19 +305,42 @@ fn send_tmf(shared: &Shared, req: TmfReq) -> TmfOutcome {
 /// `check`, which looks at whether the device still holds the commands
 /// concerned. A request that finds the control queue gone waits for the
 /// reset that is recreating it: that reset may have taken the commands
-/// back; if not, the request is sent again, once.
+/// back; if not, the request is sent again, once. `sent` names the
+/// counter of requests sent. The request goes back to the reserve
+/// afterwards.
 fn tmf_then(
     shared: ArcBorrow<'_, Shared>,
     req: TmfReq,
+    sent: impl Fn(&ScsiStats) -> &AtomicU64,
     check: impl Fn(&Shared) -> EhResult,
 ) -> EhResult {
-    let mut outcome = send_tmf(&shared, req);
+    let Some(tmf) = new_tmf(&shared, req) else {
+        shared.recovery.dev().with(|dev| {
+            vdev_warn!(dev, "task management failed: out of memory");
+        });
+        return EhResult::Failed;
+    };
+    bump(sent(&shared.recovery.stats().extra));
+    let result = sent_then(shared, &tmf, check);
+    shared.tmf_reserve.put(tmf);
+    result
+}
+
+/// [`tmf_then`] once `tmf` is allocated. The control queue may still hold
+/// it afterwards (when a reset that would take it back was refused because
+/// remove began); the reserve reuses it only once the queue dropped it.
+fn sent_then(
+    shared: ArcBorrow<'_, Shared>,
+    tmf: &Arc<TmfCmd>,
+    check: impl Fn(&Shared) -> EhResult,
+) -> EhResult {
+    let mut outcome = send_tmf(&shared, tmf);
     if let TmfOutcome::NoQueue = outcome {
         Recovery::settle(shared);
         if let EhResult::Success = check(&shared) {
             return EhResult::Success;
         }
-        outcome = send_tmf(&shared, req);
+        outcome = send_tmf(&shared, tmf);
     }
     let r = &shared.recovery;
     match outcome {

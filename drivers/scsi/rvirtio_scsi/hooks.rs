@@ -93,6 +93,7 @@ impl Hooks for Shared {
         f.u64(c_str!("aborts"), &extra.aborts);
         f.u64(c_str!("lun_resets"), &extra.lun_resets);
         f.u64(c_str!("tmf_timeouts"), &extra.tmf_timeouts);
+        f.u64(c_str!("tmf_from_reserve"), &extra.tmf_from_reserve);
         f.u64(c_str!("host_resets"), &extra.host_resets);
         f.u64(c_str!("no_queue"), &extra.no_queue);
         f.u64(c_str!("eh_rerouted"), &extra.eh_rerouted);
