@@ -149,9 +149,15 @@ impl Shared {
     }
 
     /// Waits for the event work and the offline work.
-    fn flush_works(&self) {
-        crate::lib::work::flush(&self.event_work);
-        self.flush_offline_work();
+    /// Once remove stopped the events ([`events::stop`]): cancels a pending
+    /// event work item, or waits for a running one, and waits for the
+    /// offline work. Not a flush of the event work: it runs on a freezable
+    /// workqueue, which a removal during a resume (after `restore`, which
+    /// queues it, and before the thaw) would wait for while holding the
+    /// device lock, which the resume's `complete` needs before the thaw.
+    fn end_works(this: ArcBorrow<'_, Self>) {
+        crate::lib::work::cancel::<_, EVENT_WORK>(this);
+        this.flush_offline_work();
     }
 
     /// Waits for the offline work.
@@ -289,14 +295,15 @@ impl virtio::Driver for RvirtioScsi {
             shared,
             debugfs,
         } = data;
-        // No event work is queued from now on; wait for a running one.
+        // No event work is queued from now on; cancel a pending one, wait
+        // for a running one.
         events::stop(&shared);
-        shared.flush_works();
+        Shared::end_works(shared.as_arc_borrow());
         Recovery::remove(&shared, dev, || drop(host));
         drop(debugfs);
-        // Queued meanwhile (an event interrupt, a giving-up reset): they find
-        // the host gone and do nothing, but must not outlive the module.
-        shared.flush_works();
+        // Queued meanwhile (a giving-up reset's offline work): it finds the
+        // host gone and does nothing, but must not outlive the module.
+        Shared::end_works(shared.as_arc_borrow());
     }
 
     // The LUNs are suspended first (the midlayer quiesces them), so the
