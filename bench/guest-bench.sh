@@ -11,15 +11,26 @@
 #                  resumes a boot that hung in a new one
 #   BENCH_JOBS     space-separated job specs, each
 #                    NAME:SERIAL:ENGINE:RW:BS:QD:NUMJOBS:RUNTIME:DRIVERS
-#                  SERIAL picks the disk, RUNTIME is in seconds, DRIVERS is a
-#                  comma-separated subset of the drivers below
+#                  SERIAL picks the disk, ENGINE is a fio engine or
+#                  io_uring_hipri (polled io_uring), RUNTIME is in seconds,
+#                  DRIVERS is a comma-separated subset of the drivers below
+#                  (without their suffixes)
+#   BENCH_SYMS     if set, print the loaded module's symbols from
+#                  /proc/kallsyms after each load (BENCH-SYM lines), for
+#                  bench/profile.sh
 #   BENCH_DRIVERS  the drivers, in round-one order; each is one of
 #                    c      the kernel's virtio_blk (/modules/virtio_blk.ko)
 #                    rv     rvirtio_blk (/modules/rvirtio_blk.ko)
 #                    rvnt   rvirtio_blk built without its timeout handling
 #                           (/bench/rvirtio_blk.ko)
-#                  with an optional @N suffix: load it with
-#                  num_request_queues=N
+#                    sc     the kernel's virtio_scsi (/modules/virtio_scsi.ko)
+#                    rs     rvirtio_scsi (/modules/rvirtio_scsi.ko)
+#                    rsnt   rvirtio_scsi built without its timeout handling
+#                           (/bench/rvirtio_scsi.ko)
+#                  with an optional @N suffix (virtio-blk only): load it
+#                  with num_request_queues=N, and an optional +pN suffix:
+#                  load it with N poll queues (poll_queues=N,
+#                  virtscsi_poll_queues=N)
 #
 # For every fio run it prints a line
 #   BENCH-RUN job=NAME driver=D round=R cpus=N busy=TICKS total=TICKS bad=N
@@ -42,8 +53,10 @@ dmesg -n 4
 # The console: run_job sends fio's own output elsewhere.
 exec 3>&1
 
+# To the console (fd 3), also from a command substitution, whose exit
+# the caller passes on with `|| exit 1`.
 bench_fail() {
-	echo "BENCH-ERROR: $*"
+	echo "BENCH-ERROR: $*" >&3
 	exit 1
 }
 
@@ -53,23 +66,53 @@ cpu_ticks() {
 }
 
 driver_module() {
-	case "${1%@*}" in
+	case "${1%%[@+]*}" in
 	c) echo virtio_blk ;;
 	rv | rvnt) echo rvirtio_blk ;;
+	sc) echo virtio_scsi ;;
+	rs | rsnt) echo rvirtio_scsi ;;
 	*) bench_fail "unknown driver $1" ;;
 	esac
 }
 
-load() {
-	local d=$1 mod ko queues=''
+# The module parameters of driver spec $1 (its @N and +pN suffixes).
+driver_params() {
+	local d=$1 mod params='' q p
 	mod=$(driver_module "$d")
-	case "$d" in *@*) queues="num_request_queues=${d#*@}" ;; esac
-	case "${d%@*}" in
-	rvnt) ko=/bench/rvirtio_blk.ko ;;
+	case "$d" in *@*)
+		q=${d#*@}
+		q=${q%%+*}
+		case "$mod" in
+		*blk) params="num_request_queues=$q" ;;
+		*) bench_fail "$d: @N is for virtio-blk drivers" ;;
+		esac
+		;;
+	esac
+	case "$d" in *+p*)
+		p=${d#*+p}
+		case "$mod" in
+		*blk) params="$params poll_queues=$p" ;;
+		*) params="$params virtscsi_poll_queues=$p" ;;
+		esac
+		;;
+	esac
+	echo "$params"
+}
+
+load() {
+	local d=$1 mod ko params
+	mod=$(driver_module "$d")
+	params=$(driver_params "$d") || exit 1
+	case "${d%%[@+]*}" in
+	rvnt | rsnt) ko=/bench/$mod.ko ;;
 	*) ko=/modules/$mod.ko ;;
 	esac
-	# shellcheck disable=SC2086 # queues is empty or one word
-	insmod "$ko" $queues || bench_fail "insmod $ko $queues"
+	# shellcheck disable=SC2086 # params is words
+	insmod "$ko" $params || bench_fail "insmod $ko $params"
+	# For bench/profile.sh: where the module's code is.
+	if [ -n "${BENCH_SYMS:-}" ]; then
+		grep -E "[[:space:]]\[($mod|virtio_blk|virtio_scsi)\]\$" /proc/kallsyms | sed 's/^/BENCH-SYM /'
+	fi
 }
 
 # What rvirtio_blk had to recover from while it was loaded (its debugfs
@@ -77,7 +120,7 @@ load() {
 # is an incident to report, not a figure.
 recovery_counters() {
 	local d f v line
-	for d in /sys/kernel/debug/rvirtio_blk/*/; do
+	for d in /sys/kernel/debug/rvirtio_blk/*/ /sys/kernel/debug/rvirtio_scsi/*/; do
 		[ -d "$d" ] || continue
 		line=''
 		for f in timeouts lost_interrupts resets requeued; do
@@ -91,24 +134,51 @@ recovery_counters() {
 # rvirtio_blk's timeout and reset counters, for each disk (nothing for the
 # C driver): a run during which they moved was not a plain run.
 recovery_state() {
-	cat /sys/kernel/debug/rvirtio_blk/*/timeouts /sys/kernel/debug/rvirtio_blk/*/resets 2>/dev/null || true
+	cat /sys/kernel/debug/rvirtio_blk/*/timeouts /sys/kernel/debug/rvirtio_blk/*/resets \
+		/sys/kernel/debug/rvirtio_scsi/*/timeouts /sys/kernel/debug/rvirtio_scsi/*/resets 2>/dev/null || true
 }
 
 unload() {
-	[ "$(driver_module "$1")" = virtio_blk ] || recovery_counters "$1" "$2"
+	case "$(driver_module "$1")" in rvirtio*) recovery_counters "$1" "$2" ;; esac
 	rmmod "$(driver_module "$1")" || bench_fail "rmmod $(driver_module "$1")"
 }
 
-# The disk with serial $1, waiting for it to appear, and bound to $2.
+# The disk with serial $1: a virtio-blk disk's serial, or a SCSI disk's
+# unit serial number (VPD page 0x80, after its 4-byte header).
+disk_with_serial() {
+	local d
+	disk_by_serial "$1" && return
+	for d in /sys/block/sd*; do
+		[ -r "$d/device/vpd_pg80" ] || continue
+		if [ "$(tail -c +5 "$d/device/vpd_pg80" | tr -d '\000')" = "$1" ]; then
+			echo "${d##*/}"
+			return
+		fi
+	done
+	return 1
+}
+
+# The virtio driver under disk $1: the disk's own, or its SCSI host's.
+virtio_driver() {
+	local p
+	case "$(bound_driver "$1")" in
+	sd)
+		p=$(up_from "$1" 'virtio[0-9]*') && readlink "$p/driver" | sed 's#.*/##'
+		;;
+	*) bound_driver "$1" ;;
+	esac
+}
+
+# The disk with serial $1, waiting for it to appear, and served by $2.
 disk_for() {
 	local serial=$1 mod=$2 i dev
 	for i in $(seq 100); do
-		dev=$(disk_by_serial "$serial") && break
+		dev=$(disk_with_serial "$serial") && break
 		sleep 0.1
 	done
 	[ -n "$dev" ] || bench_fail "no disk with serial $serial"
-	[ "$(bound_driver "$dev")" = "$mod" ] ||
-		bench_fail "$dev is bound to '$(bound_driver "$dev")', not $mod"
+	[ "$(virtio_driver "$dev")" = "$mod" ] ||
+		bench_fail "$dev is served by '$(virtio_driver "$dev")', not $mod"
 	echo "$dev"
 }
 
@@ -156,10 +226,12 @@ guarded_fio() {
 }
 
 # The first run after a load is slower (cold caches, the first
-# allocations): a short unmeasured run on each disk first.
+# allocations): a short unmeasured run on each disk driver $1 runs jobs on.
 warm_up() {
-	local serial dev
-	for serial in $(for spec in $BENCH_JOBS; do echo "$spec" | cut -d: -f2; done | sort -u); do
+	local serial dev spec
+	for serial in $(for spec in $BENCH_JOBS; do
+		case ",${spec##*:}," in *",${1%%[@+]*},"*) echo "$spec" | cut -d: -f2 ;; esac
+	done | sort -u); do
 		dev=$(disk_for "$serial" "$(driver_module "$1")") || exit 1
 		guarded_fio 45 "$dev" "warm-up fio on $1 (round $2)" --name=warm-up --filename="/dev/$dev" \
 			--direct=1 --ioengine=libaio --rw=randread --bs=4k --iodepth=32 \
@@ -177,14 +249,21 @@ run_job() {
 	set -- $spec
 	IFS=$ifs
 	name=$1 serial=$2 engine=$3 rw=$4 bs=$5 qd=$6 nj=$7 rt=$8 who=$9
-	case ",$who," in *",${drv%@*},"*) ;; *) return 0 ;; esac
+	case ",$who," in *",${drv%%[@+]*},"*) ;; *) return 0 ;; esac
 	dev=$(disk_for "$serial" "$(driver_module "$drv")") || exit 1
 	bad0=$(dmesg_bad | wc -l)
 	rec0=$(recovery_state)
 	before=$(cpu_ticks)
+	# io_uring_hipri: io_uring, polled (on the driver's poll queues).
+	local hipri=''
+	if [ "$engine" = io_uring_hipri ]; then
+		engine=io_uring hipri=--hipri
+	fi
+	# shellcheck disable=SC2086 # hipri is empty or one word (an engine
+	# option: after --ioengine)
 	guarded_fio $((rt * 10 + 35)) "$dev" "fio $name on $drv (round $round)" \
 		--name="$name" --filename="/dev/$dev" --direct=1 \
-		--ioengine="$engine" --rw="$rw" --bs="$bs" --iodepth="$qd" --numjobs="$nj" \
+		--ioengine="$engine" $hipri --rw="$rw" --bs="$bs" --iodepth="$qd" --numjobs="$nj" \
 		--group_reporting --time_based --runtime="$rt" --norandommap --randrepeat=0 \
 		--lat_percentiles=1 --output-format=json >/tmp/fio.json
 	after=$(cpu_ticks)

@@ -24,12 +24,30 @@ DRIVER_NAMES = {
     "c": "virtio_blk",
     "rv": "rvirtio_blk",
     "rvnt": "rvirtio_blk, timeout handling compiled out",
+    "sc": "virtio_scsi",
+    "rs": "rvirtio_scsi",
+    "rsnt": "rvirtio_scsi, timeout handling compiled out",
 }
+# Each rvirtio driver's C counterpart, and the builds without timeout
+# handling against the rvirtio drivers as built. A driver spec is one of
+# these names with an optional @N (num_request_queues=N) and +pN (N poll
+# queues) suffix; only specs with the same suffix are compared.
+C_OF = {"rv": "c", "rs": "sc"}
+WITH_TIMEOUT_OF = {"rvnt": "rv", "rsnt": "rs"}
 BOOTS = {
     "icount1": "icount, 1 vCPU, 1 queue (instructions per I/O)",
     "icount2": "icount, 2 vCPUs (instructions per I/O)",
     "latency": "plain TCG, 1 vCPU (real time)",
+    "scsi1": "virtio-scsi: icount, 1 vCPU, 1 request queue (instructions per I/O)",
+    "scsi2": "virtio-scsi: icount, 2 vCPUs (instructions per I/O)",
+    "poll": "polled I/O (io_uring hipri) on 1 poll queue: icount, 2 vCPUs (instructions per I/O)",
 }
+
+
+def split_driver(spec):
+    """(name, suffix) of a driver spec: ("rv", "@1") for "rv@1"."""
+    m = re.fullmatch(r"([a-z]+)(.*)", spec)
+    return (m.group(1), m.group(2)) if m else (spec, "")
 
 
 # (boot, line) for each BENCH-ERROR, BENCH-HUNG and BENCH-RECOVERY line the
@@ -188,26 +206,39 @@ def compare(runs, job, base, other):
 
 
 def comparisons(runs):
+    """Each rvirtio driver against its C counterpart with the same suffix,
+    and each build without timeout handling against the one with it, on
+    every job both ran."""
     jobs = list(dict.fromkeys(r["job"] for r in runs))
-    drivers = set(r["driver"] for r in runs)
+    drivers = list(dict.fromkeys(r["driver"] for r in runs))
+    pairs = []
+    for d in drivers:
+        name, suffix = split_driver(d)
+        if name in C_OF:
+            pairs.append((C_OF[name] + suffix, d, False))
+    for d in drivers:
+        name, suffix = split_driver(d)
+        if name in WITH_TIMEOUT_OF:
+            pairs.append((WITH_TIMEOUT_OF[name] + suffix, d, True))
     out = []
     for job in jobs:
-        for base, other, label in (
-            ("c", "rv", ""),
-            ("c@1", "rv@1", " (1 queue)"),
-            ("rv", "rvnt", ""),
-        ):
-            if base in drivers and other in drivers:
-                c = compare(runs, job, base, other)
-                if c:
-                    c["label"] = job + label
-                    if other == "rvnt":
-                        c["label"] = job + " (timeout handling: compiled in / out)"
-                    elif base == "c" and any(
-                        r["job"] == job and r["driver"] == "c@1" for r in runs
-                    ):
-                        c["label"] = job + " (2 queues)"
-                    out.append(c)
+        for base, other, nt in pairs:
+            if base not in drivers:
+                continue
+            c = compare(runs, job, base, other)
+            if not c:
+                continue
+            suffix = split_driver(base)[1]
+            if nt:
+                c["label"] = job + " (timeout handling: compiled in / out)"
+            elif suffix.startswith("@1"):
+                c["label"] = job + " (1 queue)"
+            elif any(r["job"] == job and r["driver"] == base + "@1" for r in runs):
+                c["label"] = job + " (2 queues)"
+            else:
+                c["label"] = job
+            c["timeout_cost"] = nt
+            out.append(c)
     return out
 
 
@@ -219,7 +250,7 @@ def fmt(v, unit):
 
 def markdown(meta, comps):
     lines = [
-        "# rvirtio_blk against virtio_blk",
+        "# rvirtio against the C drivers",
         "",
         f"`make bench` on {meta['date']}: Linux {meta['kernel']} (perf flavour), "
         f"{meta['qemu']}, TCG on {meta['host_cpus']} host cores. "
@@ -234,7 +265,7 @@ def markdown(meta, comps):
         "",
     ]
     for boot, title in BOOTS.items():
-        rows = [c for c in comps if c["boot"] == boot and c["other"] != "rvnt"]
+        rows = [c for c in comps if c["boot"] == boot and not c["timeout_cost"]]
         if not rows:
             continue
         lines += [
@@ -264,22 +295,25 @@ def markdown(meta, comps):
                     f"{p[c['base']]['median'] / p[c['other']]['median']:.3f} | | | |"
                 )
         lines.append("")
-    nt = [c for c in comps if c["other"] == "rvnt"]
+    nt = [c for c in comps if c["timeout_cost"]]
     if nt:
         lines += [
             "## The cost of the timeout handling",
             "",
-            "rvirtio_blk as built, against the same source built with "
-            "`RVIRTIO_NO_TIMEOUT=1` (no `.timeout` callback, none of its per-request "
-            "bookkeeping). A ratio of 1.00 means the handling costs nothing.",
+            "Each rvirtio driver as built, against the same source built with "
+            "`RVIRTIO_NO_TIMEOUT=1` (rvirtio_blk: no `.timeout` callback, none of its "
+            "per-request bookkeeping; rvirtio_scsi: no `eh_timed_out`). A ratio of 1.00 "
+            "means the handling costs nothing.",
             "",
-            "| job | with (median) | without (median) | without/with | pairs |",
-            "|---|---|---|---|---|",
+            "| job | driver | with (median) | without (median) | without/with | pairs |",
+            "|---|---|---|---|---|---|",
         ]
         for c in nt:
             u = c["unit"]
+            a, b = c[c["base"]], c[c["other"]]
             lines.append(
-                f"| {c['job']} ({u}) | {fmt(c['rv']['median'], u)} | {fmt(c['rvnt']['median'], u)} "
+                f"| {c['job']} ({u}) | {DRIVER_NAMES.get(split_driver(c['base'])[0], c['base'])} "
+                f"| {fmt(a['median'], u)} | {fmt(b['median'], u)} "
                 f"| {c['ratio']:.3f} | {c['pair_ratio']['min']:.3f}–{c['pair_ratio']['max']:.3f} |"
             )
         lines.append("")
@@ -325,12 +359,12 @@ def svg(comps):
         'font-family="sans-serif" font-size="12">',
         f'<rect width="{w}" height="{h}" fill="white"/>',
         f'<text x="{w / 2}" y="20" text-anchor="middle" font-size="14">'
-        "rvirtio_blk speed / virtio_blk speed (median; whiskers: per-round min–max)</text>",
+        "rvirtio speed / C driver speed (median; whiskers: per-round min–max)</text>",
     ]
     for i, c in enumerate(rows):
         y = top + i * rh
         colour = "#3a7" if c["ratio"] >= 1 else "#d64"
-        if c["other"] == "rvnt":
+        if c["timeout_cost"]:
             colour = "#88a"
         out.append(f'<text x="{left - 8}" y="{y + 15}" text-anchor="end">{c["label"]}</text>')
         x0, x1 = x(1.0), x(c["ratio"])

@@ -201,6 +201,32 @@ class ReportTest(unittest.TestCase):
                 cpu = [0.1 * (i + 1) * 1e6 / v for i, v in enumerate(iops[n]["c"])]
                 self.assertAlmostEqual(c["cpu_us_per_io"]["c"]["median"], median(cpu))
 
+    def test_pairs_by_driver_and_suffix(self):
+        """Each rvirtio driver against its C counterpart with the same
+        suffix, each no-timeout build against the build with it, and never
+        a blk driver against a scsi one."""
+        t = self.template("icount1", "c")
+
+        def run(driver, iops, job="j"):
+            return dict(t, job=job, driver=driver, round=1, iops=iops)
+
+        runs = [run("c", 100), run("rv", 110), run("rvnt", 121),
+                run("sc", 200, "s"), run("rs", 180, "s"), run("rsnt", 198, "s"),
+                run("c+p1", 300, "p"), run("rv+p1", 330, "p"),
+                run("sc+p1", 400, "sp"), run("rs+p1", 360, "sp"),
+                run("c@1", 50), run("rv@1", 55)]
+        got = {(c["job"], c["base"], c["other"]): (round(c["ratio"], 6), c["label"], c["timeout_cost"])
+               for c in report.comparisons(runs)}
+        self.assertEqual(got, {
+            ("j", "c", "rv"): (1.1, "j (2 queues)", False),
+            ("j", "c@1", "rv@1"): (1.1, "j (1 queue)", False),
+            ("j", "rv", "rvnt"): (1.1, "j (timeout handling: compiled in / out)", True),
+            ("s", "sc", "rs"): (0.9, "s", False),
+            ("s", "rs", "rsnt"): (1.1, "s (timeout handling: compiled in / out)", True),
+            ("p", "c+p1", "rv+p1"): (1.1, "p", False),
+            ("sp", "sc+p1", "rs+p1"): (0.9, "sp", False),
+        })
+
     def test_latency_metric(self):
         self.assertEqual(report.metric_of("randread-4k-qd1-libaio")[0], "lat_p50_us")
         self.assertFalse(report.metric_of("randread-4k-qd1-libaio")[2])

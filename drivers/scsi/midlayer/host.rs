@@ -288,11 +288,16 @@ impl<T: HostOps> OpsTable<T> {
         } else {
             None
         },
+        #[cfg(not(rvirtio_no_timeout))]
         eh_timed_out: if T::HAS_TIMED_OUT {
             Some(callbacks::timed_out::<T>)
         } else {
             None
         },
+        // A benchmark build (`RVIRTIO_NO_TIMEOUT=1`): the midlayer's own
+        // timeout handling (an abort) runs.
+        #[cfg(rvirtio_no_timeout)]
+        eh_timed_out: None,
         eh_abort_handler: if T::HAS_ABORT {
             Some(callbacks::abort::<T>)
         } else {
