@@ -148,7 +148,6 @@ impl Shared {
             .enqueue::<_, OFFLINE_WORK>(Arc::from(this));
     }
 
-    /// Waits for the event work and the offline work.
     /// Once remove stopped the events ([`events::stop`]): cancels a pending
     /// event work item, or waits for a running one, and waits for the
     /// offline work. Not a flush of the event work: it runs on a freezable
