@@ -130,3 +130,103 @@ lun_deleted() {
 	host qmp-wait-event DEVICE_DELETED 30 device="$1" >/dev/null &&
 		host qmp '{"execute":"blockdev-del","arguments":{"node-name":"'"$1"'"}}' >/dev/null
 }
+
+# The LUNs the host has, as the guest names them (H:0:T:L), sorted; see
+# start_lun_changes.
+HOST_LUNS=''
+# How many of lun_change_in_window's changes QEMU made while the reset was
+# still held.
+IN_WINDOW=0
+
+# start_lun_changes DONE: the host's LUNs are sda's alone (HNO is its
+# host's number); the background I/O fio (bg_io) verifies 32 MiB of sda
+# until DONE exists; each bring-up is held 1 s before DRIVER_OK.
+start_lun_changes() {
+	HNO=$(scsi_host_of sda) && HNO=${HNO#host} || return 1
+	HOST_LUNS="$HNO:0:0:0"
+	IN_WINDOW=0
+	rm -f "$1"
+	bg_io fio fio_until "$1" sda 32M --iodepth=16
+	rv_set ready_delay_ms 1000
+}
+
+luns_guest() {
+	find /sys/class/scsi_device -mindepth 1 -maxdepth 1 | sed 's#.*/##' | sort | tr '\n' ' '
+}
+
+luns_host() {
+	echo "$HOST_LUNS" | tr ' ' '\n' | grep . | sort | tr '\n' ' '
+}
+
+views_match() {
+	[ "$(luns_guest)" = "$(luns_host)" ]
+}
+
+# lun_change_in_window WHAT ID [TARGET LUN]: with ready_delay_ms holding
+# each bring-up between the device's reset and DRIVER_OK, inject a reset
+# and, once the device is reset and held, plug (WHAT=plug) LUN ID at
+# TARGET:LUN, or unplug (WHAT=unplug) LUN ID: QEMU drops the event, and
+# only the rescan after the reset finds the change. Updates HOST_LUNS;
+# IN_WINDOW counts the changes QEMU made while the reset was still held (a
+# loaded host may miss the window now and then). Returns once the reset is
+# over.
+lun_change_in_window() {
+	local what=$1 id=$2 t=$3 l=$4 r
+	if [ "$what" = plug ]; then
+		lun_backend_add "$id" || return 1
+	fi
+	r=$(rv_get resets)
+	rv_set inject_reset 1 || return 1
+	poll 10 resets_above "$r" || {
+		log "the injected reset did not start"
+		return 1
+	}
+	sleep 0.2
+	case "$what" in
+	plug)
+		lun_device_add "$id" "$t" "$l" || return 1
+		HOST_LUNS="$HOST_LUNS $HNO:0:$t:$l"
+		eval "LUN_$id=$HNO:0:$t:$l"
+		;;
+	unplug)
+		lun_device_del "$id" || return 1
+		HOST_LUNS=$(echo "$HOST_LUNS" | tr ' ' '\n' | grep -vx "$(eval echo "\$LUN_$id")" | tr '\n' ' ')
+		;;
+	esac
+	if state_is 1; then
+		IN_WINDOW=$((IN_WINDOW + 1))
+	else
+		log "the reset was over before QEMU had done it: its event was not dropped"
+	fi
+	if [ "$what" = unplug ]; then
+		lun_deleted "$id" || return 1
+	fi
+	wait_state 0 30
+}
+
+# in_window_at_least N: at least N of lun_change_in_window's changes were
+# made while the reset was still held.
+in_window_at_least() {
+	[ "$IN_WINDOW" -ge "$1" ]
+}
+
+# views_come_to_match: the guest's LUNs come to match the host's within
+# 60 s (a rescan of the host runs in the event work).
+views_come_to_match() {
+	poll 60 views_match || {
+		log "guest: $(luns_guest); host: $(luns_host)"
+		return 1
+	}
+	log "LUNs: $(luns_guest)"
+}
+
+# bg_fio_until_verified FILE: end the background I/O named fio (bg_io) that runs
+# fio_until FILE, and check that it verified.
+bg_fio_until_verified() {
+	touch "$1"
+	[ "$(bg_wait fio 300)" = 0 ] || {
+		as_diag </tmp/bg.fio.err
+		return 1
+	}
+	as_diag </tmp/bg.fio.err
+}

@@ -93,10 +93,13 @@ impl HostRef {
 pub(crate) struct HostCtl(*mut sb::Scsi_Host);
 
 impl HostCtl {
-    /// Scans the whole host (after the device missed events).
-    pub(crate) fn scan_host(&self) {
+    /// How many targets the host has: a scan of the whole host (after the
+    /// device missed events) is one of each of `0..max_id()`
+    /// ([`Self::scan_target`]), as `scsi_scan_host` does (the host has one
+    /// channel, and no id of its own).
+    pub(crate) fn max_id(&self) -> u32 {
         // SAFETY: The host is added and not being removed (`HostRef`).
-        unsafe { sb::rvirtio_scsi_scan_host(self.0) };
+        unsafe { sb::rvirtio_scsi_max_id(self.0) }
     }
 
     /// Sends every LUN an INQUIRY and removes those the device says are

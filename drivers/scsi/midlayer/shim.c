@@ -205,9 +205,9 @@ void rvirtio_scsi_cmd_finish(struct scsi_cmnd *sc, u8 host_byte, u8 status, u32 
 	scsi_done(sc);
 }
 
-void rvirtio_scsi_scan_host(struct Scsi_Host *shost)
+unsigned int rvirtio_scsi_max_id(struct Scsi_Host *shost)
 {
-	scsi_scan_host(shost);
+	return shost->max_id;
 }
 
 void rvirtio_scsi_scan_target(struct Scsi_Host *shost, unsigned int target)

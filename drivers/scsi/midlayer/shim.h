@@ -66,7 +66,7 @@ unsigned int rvirtio_scsi_cmd_bufflen(struct scsi_cmnd *sc);
 u16 rvirtio_scsi_cmd_hwq(struct scsi_cmnd *sc);
 bool rvirtio_scsi_cmd_last(struct scsi_cmnd *sc);
 bool rvirtio_scsi_cmd_from_eh(struct scsi_cmnd *sc);
-void rvirtio_scsi_scan_host(struct Scsi_Host *shost);
+unsigned int rvirtio_scsi_max_id(struct Scsi_Host *shost);
 void rvirtio_scsi_scan_target(struct Scsi_Host *shost, unsigned int target);
 int rvirtio_scsi_add_lun(struct Scsi_Host *shost, unsigned int target, u64 lun);
 bool rvirtio_scsi_remove_lun(struct Scsi_Host *shost, unsigned int target, u64 lun);

@@ -168,6 +168,16 @@ pub fn decode_event(ev: &Event) -> (bool, EventAction) {
     (missed, action)
 }
 
+/// `ev` without its `EVENTS_MISSED` flag: what is left to handle once the
+/// rescan the flag demands is done.
+pub fn event_without_missed(ev: &Event) -> Event {
+    let raw = u32::from_le_bytes(ev.event) & !event::EVENTS_MISSED;
+    Event {
+        event: raw.to_le_bytes(),
+        ..*ev
+    }
+}
+
 /// The host's shape, from the device's config.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct HostShape {
@@ -270,16 +280,35 @@ pub fn clamped(cfg: &RawConfig, shape: &HostShape) -> [Option<(&'static str, u64
     ]
 }
 
+/// How many targets one run of the event work scans, at most: a scan of a
+/// whole host (256 targets, each probed with an INQUIRY through a new
+/// device) runs for seconds, and a system going to sleep waits for the
+/// event work's run (it is on a freezable workqueue) only up to its freeze
+/// timeout. The rest of the scan waits for the next run, after the thaw.
+pub const SCAN_CHUNK: u32 = 8;
+
 /// What the event work does next ([`EventFifo::next`]).
 #[derive(Debug, PartialEq, Eq)]
 pub enum NextEvent<T> {
     /// Handle this event, the oldest not handled yet.
     Event(T),
-    /// Do what `EVENTS_MISSED` demands (check every LUN, scan the host):
-    /// the device may have dropped events since the last one handled here.
-    Rescan,
+    /// A rescan begins, as `EVENTS_MISSED` demands (the device may have
+    /// dropped events since the last one handled here): check that every
+    /// LUN is still there. The scan of the targets follows.
+    CheckLuns,
+    /// The rescan under way scans these targets.
+    ScanTargets(core::ops::Range<u32>),
     /// Nothing to do.
     Idle,
+}
+
+/// Where a rescan under way is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scan {
+    /// Its LUN check comes next.
+    Check,
+    /// Its scan goes on at this target.
+    From(u32),
 }
 
 /// The events the device filled, handled first in, first out, and the
@@ -287,7 +316,8 @@ pub enum NextEvent<T> {
 /// rescan runs after every event the device had returned when it was asked
 /// for, and before every later one. An event handled after the rescan
 /// would undo it if it were older (a removal of a LUN plugged again during
-/// the reset).
+/// the reset). A rescan under way, which takes several runs of the work
+/// ([`SCAN_CHUNK`]), goes on before anything else.
 pub struct EventFifo<T, const N: usize> {
     items: [Option<T>; N],
     /// The slot of the oldest event.
@@ -296,6 +326,8 @@ pub struct EventFifo<T, const N: usize> {
     len: usize,
     /// How many queued events come before the rescan, if one is asked for.
     rescan_after: Option<usize>,
+    /// The rescan under way, if one is.
+    scan: Option<Scan>,
 }
 
 impl<T, const N: usize> Default for EventFifo<T, N> {
@@ -305,6 +337,7 @@ impl<T, const N: usize> Default for EventFifo<T, N> {
             head: 0,
             len: 0,
             rescan_after: None,
+            scan: None,
         }
     }
 }
@@ -323,16 +356,51 @@ impl<T, const N: usize> EventFifo<T, N> {
     }
 
     /// Asks for a rescan after every event queued now. One asked for
-    /// earlier and not run yet moves here: this one covers it.
+    /// earlier and not begun yet moves here: this one covers it. One under
+    /// way goes on, and this one follows it.
     pub fn rescan(&mut self) {
         self.rescan_after = Some(self.len);
     }
 
-    /// Takes what comes next.
-    pub fn next(&mut self) -> NextEvent<T> {
+    /// Puts `item`, the event [`Self::next`] just gave, back in front, with
+    /// a rescan before it: the device says it missed events before this
+    /// one. (A rescan asked for after other events stays after them; one
+    /// under way begins again.) Gives `item` back if all `N` places are
+    /// taken.
+    pub fn rescan_before(&mut self, item: T) -> Result<(), T> {
+        if self.len == N {
+            return Err(item);
+        }
+        self.head = (self.head + N - 1) % N;
+        self.items[self.head] = Some(item);
+        self.len += 1;
+        if let Some(n) = self.rescan_after.as_mut() {
+            *n += 1;
+        }
+        self.scan = Some(Scan::Check);
+        Ok(())
+    }
+
+    /// Takes what comes next, for a host of `targets` targets.
+    pub fn next(&mut self, targets: u32) -> NextEvent<T> {
+        match self.scan {
+            Some(Scan::Check) => {
+                self.scan = Some(Scan::From(0));
+                return NextEvent::CheckLuns;
+            }
+            Some(Scan::From(from)) => {
+                let to = from.saturating_add(SCAN_CHUNK).min(targets);
+                self.scan = (to < targets).then_some(Scan::From(to));
+                if from < to {
+                    return NextEvent::ScanTargets(from..to);
+                }
+            }
+            None => {}
+        }
         if self.rescan_after == Some(0) {
             self.rescan_after = None;
-            return NextEvent::Rescan;
+            self.scan = Some(Scan::From(0));
+            return NextEvent::CheckLuns;
         }
         if self.len == 0 {
             return NextEvent::Idle;
@@ -350,6 +418,6 @@ impl<T, const N: usize> EventFifo<T, N> {
 
     /// Whether [`Self::next`] has something.
     pub fn is_pending(&self) -> bool {
-        self.len != 0 || self.rescan_after.is_some()
+        self.len != 0 || self.rescan_after.is_some() || self.scan.is_some()
     }
 }

@@ -181,9 +181,21 @@ pub(crate) fn stop(shared: &Shared) {
 }
 
 /// The event work: handles the filled event buffers, then posts them
-/// again.
+/// again. A rescan's scan takes [`proto::SCAN_CHUNK`] targets per run: the
+/// work then queues itself again, so that a system going to sleep, which
+/// waits for a run under way, waits for one chunk only; the rest of the
+/// scan comes after the thaw.
 pub(crate) fn handle(shared: ArcBorrow<'_, Shared>) {
     let host = shared.host.lock().clone();
+    let with_host = |f: &dyn Fn(&scsi::HostCtl)| {
+        if let Some(host) = host.as_ref() {
+            host.with(f);
+        }
+    };
+    let targets = host
+        .as_ref()
+        .and_then(|h| h.with(|h| h.max_id()))
+        .unwrap_or(0);
     // A device may return every buffer as fast as it is posted again: after
     // this many, the work queues itself again rather than hold the CPU.
     for _ in 0..2 * proto::EVENT_BUFFERS {
@@ -193,34 +205,54 @@ pub(crate) fn handle(shared: ArcBorrow<'_, Shared>) {
             if events.stopped {
                 return;
             }
-            events.done.next()
-        };
-        let with_host = |f: &dyn Fn(&scsi::HostCtl)| {
-            if let Some(host) = host.as_ref() {
-                host.with(f);
-            }
+            events.done.next(targets)
         };
         match next {
             proto::NextEvent::Idle => return,
-            proto::NextEvent::Rescan => with_host(&|h| rescan(&shared, h)),
-            proto::NextEvent::Event(buf) => {
-                let (missed, action) = proto::decode_event(&buf.ev.get());
+            proto::NextEvent::CheckLuns => with_host(&|h| {
+                h.remove_gone_luns();
+            }),
+            proto::NextEvent::ScanTargets(range) => {
                 with_host(&|h| {
-                    if missed {
-                        rescan(&shared, h);
+                    for target in range.clone() {
+                        // Remove may begin meanwhile: the scan then stops.
+                        if shared.events.lock().stopped {
+                            return;
+                        }
+                        h.scan_target(target);
                     }
-                    act(h, action);
                 });
+                break;
+            }
+            proto::NextEvent::Event(mut buf) => {
+                let ev = buf.ev.get();
+                let (missed, action) = proto::decode_event(&ev);
+                if missed {
+                    // The device dropped events before this one: a rescan
+                    // comes first, then this event, without the flag.
+                    buf.ev.set(proto::event_without_missed(&ev));
+                    let back = shared.events.lock().done.rescan_before(buf);
+                    // There is room: the event just came out.
+                    if let Err(buf) = back {
+                        repost(&shared, buf);
+                    }
+                    continue;
+                }
+                with_host(&|h| act(h, action));
                 repost(&shared, buf);
             }
         }
     }
-    Shared::queue_event_work(shared);
+    if shared.events.lock().pending() {
+        Shared::queue_event_work(shared);
+    }
 }
 
 /// After a reset or a resume: the device may have dropped events meanwhile
-/// without saying so. The work does what a missed event demands, after the
-/// events the device returned before.
+/// without saying so. The work does what a missed event demands (checks
+/// every LUN, then scans the host, as the C driver's
+/// `virtscsi_rescan_hotunplug` and `scsi_scan_host`), after the events the
+/// device returned before.
 pub(crate) fn lost_events(shared: ArcBorrow<'_, Shared>) {
     let pending = {
         let mut events = shared.events.lock();
@@ -232,17 +264,6 @@ pub(crate) fn lost_events(shared: ArcBorrow<'_, Shared>) {
     };
     if pending {
         Shared::queue_event_work(shared);
-    }
-}
-
-/// What the device missing events demands, as the C driver's
-/// `virtscsi_rescan_hotunplug` and `scsi_scan_host`: every LUN the device
-/// says is gone is removed, then the host is scanned for new ones.
-/// Remove may begin meanwhile: the scan then is left out.
-fn rescan(shared: &Shared, h: &scsi::HostCtl) {
-    h.remove_gone_luns();
-    if !shared.events.lock().stopped {
-        h.scan_host();
     }
 }
 

@@ -178,6 +178,16 @@ fn events_decode_like_virtscsi_handle_event() {
         decode_event(&ev(EVENTS_MISSED, 0, [0, 0], 0)),
         (true, EventAction::None)
     );
+    // Once its rescan is done, the same event without the flag.
+    let missed = ev(TRANSPORT_RESET | EVENTS_MISSED, 2, [0, 3], RESET_REMOVED);
+    assert_eq!(
+        decode_event(&event_without_missed(&missed)),
+        (false, EventAction::RemoveLun { target: 2, lun: 3 })
+    );
+    assert_eq!(
+        event_without_missed(&missed),
+        ev(TRANSPORT_RESET, 2, [0, 3], RESET_REMOVED)
+    );
 }
 
 #[test]
@@ -314,45 +324,122 @@ enum Op {
     Push,
     /// A reset or resume asks for a rescan.
     Rescan,
-    /// The event work takes one.
-    Next,
+    /// The event work takes one; if it is an event and the flag is set,
+    /// the device says it missed events before it (`rescan_before`).
+    Next(bool),
 }
 
 fn op() -> impl Strategy<Value = Op> {
-    prop_oneof![Just(Op::Push), Just(Op::Rescan), Just(Op::Next)]
+    prop_oneof![
+        Just(Op::Push),
+        Just(Op::Rescan),
+        Just(Op::Next(false)),
+        Just(Op::Next(false)),
+        Just(Op::Next(true)),
+    ]
+}
+
+/// Takes from `f` until it has a whole rescan's scan: every chunk in order,
+/// each at most [`SCAN_CHUNK`] targets, together `0..targets`.
+fn scan_all(f: &mut EventFifo<u32, 3>, targets: u32) {
+    let mut at = 0;
+    while at < targets {
+        match f.next(targets) {
+            NextEvent::ScanTargets(r) => {
+                assert_eq!(r.start, at);
+                assert!(r.end > r.start && r.end - r.start <= SCAN_CHUNK);
+                at = r.end;
+            }
+            other => panic!("expected the scan to go on at {at}, got {other:?}"),
+        }
+    }
 }
 
 #[test]
 fn events_come_out_in_order_with_the_rescan_in_its_place() {
+    const T: u32 = 20;
     let mut f = EventFifo::<u32, 3>::default();
-    assert_eq!(f.next(), NextEvent::Idle);
+    assert_eq!(f.next(T), NextEvent::Idle);
     f.push(1).unwrap();
     f.push(2).unwrap();
     f.rescan();
     f.push(3).unwrap();
     assert_eq!(f.push(4), Err(4));
-    assert_eq!(f.next(), NextEvent::Event(1));
+    assert_eq!(f.next(T), NextEvent::Event(1));
     f.push(4).unwrap();
-    assert_eq!(f.next(), NextEvent::Event(2));
-    assert_eq!(f.next(), NextEvent::Rescan);
-    assert_eq!(f.next(), NextEvent::Event(3));
-    assert_eq!(f.next(), NextEvent::Event(4));
-    assert_eq!(f.next(), NextEvent::Idle);
+    assert_eq!(f.next(T), NextEvent::Event(2));
+    assert_eq!(f.next(T), NextEvent::CheckLuns);
+    // A rescan asked for while one is under way follows it.
+    f.rescan();
+    assert_eq!(f.next(T), NextEvent::ScanTargets(0..8));
+    assert_eq!(f.next(T), NextEvent::ScanTargets(8..16));
+    assert_eq!(f.next(T), NextEvent::ScanTargets(16..20));
+    assert_eq!(f.next(T), NextEvent::Event(3));
+    assert_eq!(f.next(T), NextEvent::Event(4));
+    assert_eq!(f.next(T), NextEvent::CheckLuns);
+    scan_all(&mut f, T);
+    assert_eq!(f.next(T), NextEvent::Idle);
     assert!(!f.is_pending());
+    // A host of one target, and one of none.
     f.rescan();
     assert!(f.is_pending());
-    assert_eq!(f.next(), NextEvent::Rescan);
-    assert_eq!(f.next(), NextEvent::Idle);
+    assert_eq!(f.next(1), NextEvent::CheckLuns);
+    assert_eq!(f.next(1), NextEvent::ScanTargets(0..1));
+    assert_eq!(f.next(1), NextEvent::Idle);
+    f.rescan();
+    assert_eq!(f.next(0), NextEvent::CheckLuns);
+    assert_eq!(f.next(0), NextEvent::Idle);
+    assert!(!f.is_pending());
+}
+
+#[test]
+fn an_event_that_says_events_were_missed_comes_after_its_rescan() {
+    const T: u32 = 9;
+    let mut f = EventFifo::<u32, 3>::default();
+    f.push(1).unwrap();
+    f.push(2).unwrap();
+    f.rescan();
+    f.push(3).unwrap();
+    // Event 1 says the device missed events before it.
+    assert_eq!(f.next(T), NextEvent::Event(1));
+    f.rescan_before(1).unwrap();
+    assert_eq!(f.next(T), NextEvent::CheckLuns);
+    scan_all(&mut f, T);
+    assert_eq!(f.next(T), NextEvent::Event(1));
+    assert_eq!(f.next(T), NextEvent::Event(2));
+    // The reset's rescan keeps its place, after event 2.
+    assert_eq!(f.next(T), NextEvent::CheckLuns);
+    // Missed events during a scan: the scan begins again, before event 3.
+    assert_eq!(f.next(T), NextEvent::ScanTargets(0..8));
+    f.push(4).unwrap();
+    f.push(5).unwrap();
+    assert_eq!(f.push(6), Err(6));
+    assert_eq!(f.next(T), NextEvent::ScanTargets(8..9));
+    assert_eq!(f.next(T), NextEvent::Event(3));
+    f.rescan_before(3).unwrap();
+    assert_eq!(f.rescan_before(6), Err(6));
+    assert_eq!(f.next(T), NextEvent::CheckLuns);
+    scan_all(&mut f, T);
+    assert_eq!(f.next(T), NextEvent::Event(3));
+    assert_eq!(f.next(T), NextEvent::Event(4));
+    assert_eq!(f.next(T), NextEvent::Event(5));
+    assert_eq!(f.next(T), NextEvent::Idle);
+    assert!(!f.is_pending());
 }
 
 proptest! {
     /// Against a model: every event comes out once, in the order pushed
     /// (none lost while there was room); after each rescan request, a
     /// rescan comes after every event pushed before it, and no event
-    /// pushed before the request comes after the last rescan.
+    /// pushed before the request comes after the last rescan; an event put
+    /// back with `rescan_before` comes out again right after a rescan; a
+    /// rescan is its LUN check, then its scan in chunks of at most
+    /// `SCAN_CHUNK` targets covering every target once, in order, with
+    /// nothing in between.
     #[test]
     fn the_event_fifo_keeps_order_and_rescans_after_what_came_before(
         ops in proptest::collection::vec(op(), 0..200),
+        targets in 0u32..40,
     ) {
         const N: usize = 4;
         let mut f = EventFifo::<u32, N>::default();
@@ -361,8 +448,14 @@ proptest! {
         let mut log = Vec::new();
         // Events pushed before the latest rescan request, when one is due.
         let mut due: Option<u32> = None;
+        // The rescan under way: the next target its scan must give.
+        let mut scanning: Option<u32> = None;
+        // An event put back: it must come next after its rescan.
+        let mut put_back: Option<u32> = None;
+        let mut last_rescan_done = true;
         // The ops, then as many takes as it needs to drain what is left.
-        let tail = core::iter::repeat_n(Op::Next, 2 * N + 2);
+        let drain = (2 * N + 2) * (2 + targets as usize / SCAN_CHUNK as usize) * 3;
+        let tail = core::iter::repeat_n(Op::Next(false), drain);
         for op in ops.into_iter().chain(tail) {
             match op {
                 Op::Push => {
@@ -377,27 +470,57 @@ proptest! {
                     f.rescan();
                     due = Some(pushed);
                 }
-                Op::Next => match f.next() {
+                Op::Next(missed) => match f.next(targets) {
                     NextEvent::Event(n) => {
-                        log.push(Handled::Event(n));
-                        queued -= 1;
+                        prop_assert!(scanning.is_none(), "an event in the middle of a scan");
+                        prop_assert!(last_rescan_done);
+                        if let Some(p) = put_back.take() {
+                            prop_assert_eq!(n, p);
+                            log.push(Handled::Event(n));
+                            queued -= 1;
+                        } else if missed {
+                            f.rescan_before(n).unwrap();
+                            put_back = Some(n);
+                        } else {
+                            log.push(Handled::Event(n));
+                            queued -= 1;
+                        }
                     }
-                    NextEvent::Rescan => {
-                        log.push(Handled::Rescan);
-                        // Every event pushed before the request is out.
-                        let out = log.iter().filter(|h| matches!(h, Handled::Event(_))).count();
-                        prop_assert_eq!(Some(out as u32), due);
-                        due = None;
+                    NextEvent::CheckLuns => {
+                        // A rescan begins (again, if one was under way and
+                        // an event said events were missed).
+                        scanning = Some(0);
+                        last_rescan_done = targets == 0;
+                        if put_back.is_none() {
+                            log.push(Handled::Rescan);
+                            // Every event pushed before the request is out.
+                            let out = log.iter().filter(|h| matches!(h, Handled::Event(_))).count();
+                            prop_assert_eq!(Some(out as u32), due);
+                            due = None;
+                        }
+                        if targets == 0 {
+                            scanning = None;
+                        }
+                    }
+                    NextEvent::ScanTargets(r) => {
+                        prop_assert_eq!(Some(r.start), scanning);
+                        prop_assert!(r.end > r.start && r.end - r.start <= SCAN_CHUNK);
+                        prop_assert!(r.end <= targets);
+                        scanning = (r.end < targets).then_some(r.end);
+                        last_rescan_done = r.end == targets;
                     }
                     NextEvent::Idle => {
                         prop_assert_eq!(queued, 0);
                         prop_assert!(due.is_none());
+                        prop_assert!(scanning.is_none());
+                        prop_assert!(put_back.is_none());
                     }
                 },
             }
         }
         prop_assert!(!f.is_pending());
         prop_assert!(due.is_none(), "a rescan asked for never ran");
+        prop_assert!(scanning.is_none(), "a scan never ended");
         let events: Vec<u32> = log
             .iter()
             .filter_map(|h| match h { Handled::Event(n) => Some(*n), Handled::Rescan => None })
