@@ -66,6 +66,48 @@ impl<T: Copy> DeviceWritable<T> {
     }
 }
 
+/// A byte layout the device writes, read a part at a time: a response
+/// whose header decides whether the rest is needed at all. (Each read is
+/// volatile, so a whole large value costs a load per byte.)
+#[cfg_attr(
+    rvirtio_blk,
+    expect(dead_code, reason = "only rvirtio_scsi reads a response in parts")
+)]
+impl<const M: usize> DeviceWritable<[u8; M]> {
+    /// Reads the `N` bytes at `OFF`; a build error if they do not all lie
+    /// within the value.
+    #[inline(always)]
+    pub(crate) fn bytes<const OFF: usize, const N: usize>(&self) -> [u8; N] {
+        const { assert!(OFF + N <= M) };
+        // SAFETY: `OFF + N <= M`, so the `N` bytes at `OFF` lie within the
+        // cell, which is valid for reads; any bytes are a valid `[u8; N]`,
+        // whose alignment is 1. As in `get`, the device writes the memory
+        // only while it owns the request, which the caller has got back.
+        unsafe {
+            self.0
+                .get()
+                .cast::<u8>()
+                .add(OFF)
+                .cast::<[u8; N]>()
+                .read_volatile()
+        }
+    }
+
+    /// Copies the bytes from `off` on into `out`, as many as the value
+    /// has and `out` takes; returns how many.
+    pub(crate) fn copy_bytes(&self, off: usize, out: &mut [u8]) -> usize {
+        let n = M.saturating_sub(off).min(out.len());
+        let base = self.0.get().cast::<u8>();
+        for (i, o) in out.iter_mut().take(n).enumerate() {
+            // SAFETY: `off + i < M`, so the byte lies within the cell,
+            // which is valid for reads; as in `get`, the device does not
+            // own the request any more.
+            *o = unsafe { base.add(off + i).read_volatile() };
+        }
+        n
+    }
+}
+
 impl<T: Copy + Default> Default for DeviceWritable<T> {
     fn default() -> Self {
         Self::new(T::default())

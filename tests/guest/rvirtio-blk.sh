@@ -153,6 +153,7 @@ sleep_cycles() {
 	while [ "$i" -lt "$1" ]; do
 		echo freeze >/sys/power/state || {
 			log "suspend $i failed"
+			echo none >/sys/power/pm_test
 			return 1
 		}
 		i=$((i + 1))
@@ -178,9 +179,19 @@ in_flight() {
 # before it; polled, as a moment between two completions may find none, and
 # the I/O needs a moment to start again after a resume).
 sleep_cycles_under_io() {
-	local name=$1 dev=$2 n=$3 i=0 held
+	local rc
 	echo devices >/sys/power/pm_test && echo 1 >/sys/module/suspend/parameters/pm_test_delay ||
 		return 1
+	sleeps_under_io "$@"
+	rc=$?
+	echo none >/sys/power/pm_test
+	return "$rc"
+}
+
+# sleeps_under_io NAME DEV N: sleep_cycles_under_io's cycles, with pm_test
+# set.
+sleeps_under_io() {
+	local name=$1 dev=$2 n=$3 i=0 held
 	while [ "$i" -lt "$n" ]; do
 		i=$((i + 1))
 		bg_running "$name" || {
@@ -201,7 +212,6 @@ sleep_cycles_under_io() {
 			return 1
 		}
 	done
-	echo none >/sys/power/pm_test
 }
 
 # A read and a write that the device is to hold (the stall tests): fresh

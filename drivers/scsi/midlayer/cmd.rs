@@ -28,15 +28,32 @@ pub(crate) enum Direction {
 pub(crate) const DID_ERROR: u8 = 0x07;
 
 /// What a command's private area holds: the glue's flag, then the driver's
-/// data.
+/// data. `init_cmd_priv` writes it once, when the midlayer allocates the
+/// request; every command that uses the request then finds it as the last
+/// one left it (the midlayer does not clear it: see `shim.c`).
 #[repr(C)]
 pub(super) struct CmdPriv<D> {
     /// Set while a transport (a virtqueue) holds the command, from
     /// `into_foreign` to `from_foreign`. `shim.c` reads it as the area's
-    /// first byte. The area starts zeroed, so the flag starts clear.
+    /// first byte. Clear at `init_cmd_priv`, and cleared by `from_foreign`:
+    /// every way a command comes back from a transport. So it is clear at
+    /// every `queuecommand`, also of an error handler's command, which
+    /// reuses a command the error handler got back (its abort succeeded
+    /// once the device gave it back; after a host reset the device holds
+    /// nothing).
     pub(super) held: AtomicBool,
-    /// The driver's data, written at every `queuecommand`.
+    /// The driver's data.
     pub(super) data: D,
+}
+
+// The size bindgen gives the (opaque) command is the C one: the private
+// area follows it.
+const _: () = assert!(core::mem::size_of::<sb::scsi_cmnd>() == sb::RVIRTIO_SCSI_CMND_SIZE);
+
+/// The private area of command `sc` of a host of `T` (`scsi_cmd_priv`:
+/// right after the command). Dereferencing it is up to the caller.
+pub(super) fn cmd_priv<T: HostOps>(sc: *mut sb::scsi_cmnd) -> *mut CmdPriv<T::CmdData> {
+    sc.wrapping_add(1).cast()
 }
 
 /// A command as anyone may look at it: its owner, or a timeout handler.
@@ -63,10 +80,10 @@ impl<T: HostOps> Cmd<T> {
         self.0.get()
     }
 
+    /// The command's private area, a `CmdPriv` (`Host::new` sized it so,
+    /// `init_cmd_priv` wrote it).
     fn priv_area(&self) -> *mut CmdPriv<T::CmdData> {
-        // SAFETY: The command is alive; its private area is a `CmdPriv`
-        // (`Host::new` sized it so).
-        unsafe { sb::rvirtio_scsi_cmd_priv(self.raw()).cast() }
+        cmd_priv::<T>(self.raw())
     }
 
     /// The driver's data of this command.
@@ -90,17 +107,6 @@ impl<T: HostOps> Cmd<T> {
         unsafe { (*addr_of!((*self.priv_area()).held)).store(held, Ordering::Release) }
     }
 
-    /// The CDB.
-    pub(crate) fn cdb(&self) -> &[u8] {
-        let mut len = 0;
-        // SAFETY: The command is in flight; its CDB is `cmd_len` bytes that
-        // do not change while it is.
-        unsafe {
-            let p = sb::rvirtio_scsi_cmd_cdb(self.raw(), &mut len);
-            core::slice::from_raw_parts(p, len as usize)
-        }
-    }
-
     /// The target id of the command's device.
     pub(crate) fn target(&self) -> u32 {
         // SAFETY: The command is in flight, so its device is alive.
@@ -122,12 +128,7 @@ impl<T: HostOps> Cmd<T> {
     /// Which way the data goes.
     pub(crate) fn direction(&self) -> Direction {
         // SAFETY: The command is in flight.
-        match unsafe { sb::rvirtio_scsi_cmd_direction(self.raw()) } {
-            sb::RVIRTIO_DMA_TO_DEVICE => Direction::ToDevice,
-            sb::RVIRTIO_DMA_FROM_DEVICE => Direction::FromDevice,
-            sb::RVIRTIO_DMA_NONE => Direction::None,
-            _ => Direction::Bidirectional,
-        }
+        direction(unsafe { sb::rvirtio_scsi_cmd_direction(self.raw()) })
     }
 
     /// The data buffer, mapped by the midlayer; `None` without data.
@@ -148,24 +149,77 @@ impl<T: HostOps> Cmd<T> {
         unsafe { sb::rvirtio_scsi_cmd_bufflen(self.raw()) }
     }
 
+    /// What `queuecommand` needs to know of the command, read at once.
+    pub(crate) fn info(&self) -> CmdInfo<'_> {
+        let mut raw = sb::rvirtio_scsi_cmd_info::default();
+        // SAFETY: The command is in flight; the shim only reads it.
+        unsafe { sb::rvirtio_scsi_cmd_info(self.raw(), &mut raw) };
+        // INVARIANT: Read from the command, which `'_` keeps in flight.
+        CmdInfo {
+            raw,
+            _cmd: PhantomData,
+        }
+    }
+}
+
+/// What [`Cmd::info`] read of a command.
+///
+/// # Invariants
+///
+/// `raw` was read from a command that stays in flight for `'a`: its CDB
+/// pointer is valid for `cdb_len` bytes that do not change meanwhile.
+pub(crate) struct CmdInfo<'a> {
+    raw: sb::rvirtio_scsi_cmd_info,
+    _cmd: PhantomData<&'a ()>,
+}
+
+impl CmdInfo<'_> {
+    /// The CDB.
+    pub(crate) fn cdb(&self) -> &[u8] {
+        // SAFETY: Per the type invariant.
+        unsafe { core::slice::from_raw_parts(self.raw.cdb, self.raw.cdb_len as usize) }
+    }
+
+    /// The target id of the command's device.
+    pub(crate) fn target(&self) -> u32 {
+        self.raw.target
+    }
+
+    /// The LUN of the command's device.
+    pub(crate) fn lun(&self) -> u64 {
+        self.raw.lun
+    }
+
+    /// Which way the data goes.
+    pub(crate) fn direction(&self) -> Direction {
+        direction(self.raw.direction)
+    }
+
     /// The hardware queue the command was dispatched on.
     pub(crate) fn hw_queue(&self) -> u32 {
-        // SAFETY: The command is in flight, with a tag.
-        u32::from(unsafe { sb::rvirtio_scsi_cmd_hwq(self.raw()) })
+        u32::from(self.raw.hwq)
     }
 
     /// Whether the error handler sent this command (TEST UNIT READY after a
     /// LUN reset, REQUEST SENSE), on the hardware queue of the command it
     /// handles.
     pub(crate) fn sent_by_error_handler(&self) -> bool {
-        // SAFETY: The command is in flight.
-        unsafe { sb::rvirtio_scsi_cmd_from_eh(self.raw()) }
+        self.raw.from_eh
     }
 
     /// Whether this is the last command of a batch (kick the device now).
     pub(crate) fn is_last(&self) -> bool {
-        // SAFETY: The command is in flight.
-        unsafe { sb::rvirtio_scsi_cmd_last(self.raw()) }
+        self.raw.last
+    }
+}
+
+/// A command's `sc_data_direction`.
+fn direction(raw: core::ffi::c_int) -> Direction {
+    match raw {
+        sb::RVIRTIO_DMA_TO_DEVICE => Direction::ToDevice,
+        sb::RVIRTIO_DMA_FROM_DEVICE => Direction::FromDevice,
+        sb::RVIRTIO_DMA_NONE => Direction::None,
+        _ => Direction::Bidirectional,
     }
 }
 

@@ -11,6 +11,7 @@
 
 #include "shim.h"
 
+const unsigned long RVIRTIO_SCSI_CMND_SIZE = sizeof(struct scsi_cmnd);
 const int RVIRTIO_SCSI_EH_RESET_TIMER = SCSI_EH_RESET_TIMER;
 const int RVIRTIO_SCSI_EH_DONE = SCSI_EH_DONE;
 const int RVIRTIO_SCSI_EH_NOT_HANDLED = SCSI_EH_NOT_HANDLED;

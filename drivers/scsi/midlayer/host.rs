@@ -4,12 +4,13 @@
 //! callbacks of its template.
 
 use super::bindings as sb;
-use super::cmd::{Cmd, CmdPriv, OwnedCmd, ResetCmd};
+use super::cmd::{cmd_priv, Cmd, CmdPriv, OwnedCmd, ResetCmd};
 use super::{EhResult, HostOps, TimedOut};
 use crate::lib::queuemap::{self, QueueMap};
 use crate::lib::revocable::Revocable;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
+use core::sync::atomic::AtomicBool;
 use kernel::error::to_result;
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};
@@ -102,12 +103,12 @@ impl HostCtl {
         unsafe { sb::rvirtio_scsi_max_id(self.0) }
     }
 
-    /// Sends every LUN an INQUIRY and removes those the device says are
-    /// gone (peripheral qualifier not 0, or `DID_BAD_TARGET`); returns how
-    /// many. Waits for the commands.
-    pub(crate) fn remove_gone_luns(&self) -> u32 {
+    /// Sends every LUN of `targets` an INQUIRY and removes those the
+    /// device says are gone (peripheral qualifier not 0, or
+    /// `DID_BAD_TARGET`); returns how many. Waits for the commands.
+    pub(crate) fn remove_gone_luns(&self, targets: core::ops::Range<u32>) -> u32 {
         // SAFETY: The host is added and not being removed (`HostRef`).
-        unsafe { sb::rvirtio_scsi_remove_gone_luns(self.0) }
+        unsafe { sb::rvirtio_scsi_remove_gone_luns(self.0, targets.start, targets.end) }
     }
 
     /// Scans every LUN of `target`.
@@ -278,6 +279,7 @@ struct OpsTable<T: HostOps>(PhantomData<T>);
 
 impl<T: HostOps> OpsTable<T> {
     const OPS: sb::rvirtio_scsi_ops = sb::rvirtio_scsi_ops {
+        init_cmd_priv: Some(callbacks::init_cmd_priv::<T>),
         queuecommand: Some(callbacks::queuecommand::<T>),
         commit_rqs: Some(callbacks::commit_rqs::<T>),
         mq_poll: if T::HAS_POLL {
@@ -345,6 +347,33 @@ mod callbacks {
         }
     }
 
+    /// `init_cmd_priv`: a request of the host's tag set is allocated; its
+    /// private area gets a command's initial `CmdPriv` once, which the
+    /// commands that use the request then change in place (the midlayer
+    /// does not clear the area of a host whose template has this hook).
+    ///
+    /// # Safety
+    ///
+    /// Called by the midlayer with a host of `T` and a newly allocated
+    /// command, not yet in use.
+    pub(super) unsafe extern "C" fn init_cmd_priv<T: HostOps>(
+        _shost: *mut sb::Scsi_Host,
+        sc: *mut sb::scsi_cmnd,
+    ) -> core::ffi::c_int {
+        // SAFETY: The command is allocated with a private area of
+        // `size_of::<CmdPriv<T::CmdData>>()` bytes (the template's
+        // `cmd_size`, from `Host::new`) right after it, aligned to 8, which
+        // suffices (checked there); nobody else uses it yet, and what it
+        // held before needs no dropping.
+        unsafe {
+            cmd_priv::<T>(sc).write(CmdPriv {
+                held: AtomicBool::new(false),
+                data: T::CmdData::default(),
+            })
+        };
+        0
+    }
+
     /// `queuecommand`.
     ///
     /// # Safety
@@ -355,14 +384,9 @@ mod callbacks {
         sc: *mut sb::scsi_cmnd,
     ) -> core::ffi::c_int {
         // SAFETY: The host is `T`'s; the command is ours until we finish it
-        // or return busy. Its private area is a `CmdPriv<T::CmdData>`, 8-byte
-        // aligned (`Host::new` checked the type fits); the data holds
-        // nothing that needs dropping, and the flag is left as it is.
-        let (host, cmd) = unsafe {
-            let p = sb::rvirtio_scsi_cmd_priv(sc).cast::<CmdPriv<T::CmdData>>();
-            core::ptr::addr_of_mut!((*p).data).write(T::CmdData::default());
-            (priv_of::<T>(shost).0, OwnedCmd::<T>::from_raw(sc))
-        };
+        // or return busy. Its private area holds the `CmdPriv` that
+        // `init_cmd_priv` wrote, as the command's last use left it.
+        let (host, cmd) = unsafe { (priv_of::<T>(shost).0, OwnedCmd::<T>::from_raw(sc)) };
         match T::queuecommand(host, cmd) {
             Ok(()) => 0,
             Err(cmd) => {

@@ -26,7 +26,7 @@ pub(crate) mod bindings;
 mod cmd;
 mod host;
 
-pub(crate) use cmd::{Cmd, Direction, OwnedCmd, ResetCmd};
+pub(crate) use cmd::{Cmd, CmdInfo, Direction, OwnedCmd, ResetCmd};
 pub(crate) use host::{Host, HostConfig, HostCtl, HostRef};
 
 use crate::lib::queuemap::QueueMap;
@@ -64,9 +64,12 @@ pub(crate) enum EhResult {
 pub(crate) trait HostOps: Sized + Send + Sync + 'static {
     /// Per-host data the callbacks see.
     type HostData: Send + Sync + 'static;
-    /// Per-command data, in the command's private area. The midlayer reuses
-    /// the area without dropping it, so the type must not need dropping, and
-    /// the area is only 8-byte aligned (both checked at build time).
+    /// Per-command data, in the command's private area. It is the default
+    /// once, when the midlayer allocates the request; each command that
+    /// uses the request then finds it as the previous one left it, so
+    /// `queuecommand` sets what it relies on. The midlayer reuses the area
+    /// without dropping it, so the type must not need dropping, and the area
+    /// is only 8-byte aligned (both checked at build time).
     type CmdData: Default + Send + Sync + 'static;
 
     /// Takes a command. The driver keeps it (hands it to the device), or

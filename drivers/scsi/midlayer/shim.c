@@ -70,6 +70,12 @@ struct Scsi_Host *rvirtio_scsi_host_alloc(unsigned int privsize, unsigned int cm
 	mutex_lock(&rvirtio_scsi_template_lock);
 	if (!rvirtio_scsi_ops) {
 		t->cmd_size = cmd_size;
+		/*
+		 * With init_cmd_priv, scsi_queue_rq() no longer clears the
+		 * private area before each command (virtio_scsi has none, and
+		 * pays that memset for every command).
+		 */
+		t->init_cmd_priv = ops->init_cmd_priv;
 		t->queuecommand = ops->queuecommand;
 		t->commit_rqs = ops->commit_rqs;
 		t->mq_poll = ops->mq_poll;
@@ -139,15 +145,22 @@ struct Scsi_Host *rvirtio_scsi_cmd_host(struct scsi_cmnd *sc)
 	return sc->device->host;
 }
 
-void *rvirtio_scsi_cmd_priv(struct scsi_cmnd *sc)
+/*
+ * The error handler sends its own commands (scsi_send_eh_cmnd): from_eh.
+ * hwq is the hardware queue the command was dispatched on.
+ */
+void rvirtio_scsi_cmd_info(struct scsi_cmnd *sc, struct rvirtio_scsi_cmd_info *info)
 {
-	return scsi_cmd_priv(sc);
-}
+	struct scsi_device *sdev = sc->device;
 
-const u8 *rvirtio_scsi_cmd_cdb(struct scsi_cmnd *sc, unsigned int *len)
-{
-	*len = sc->cmd_len;
-	return sc->cmnd;
+	info->lun = sdev->lun;
+	info->cdb = sc->cmnd;
+	info->cdb_len = sc->cmd_len;
+	info->target = sdev->id;
+	info->direction = sc->sc_data_direction;
+	info->hwq = blk_mq_unique_tag_to_hwq(blk_mq_unique_tag(scsi_cmd_to_rq(sc)));
+	info->last = sc->flags & SCMD_LAST;
+	info->from_eh = sc->submitter == SUBMITTED_BY_SCSI_ERROR_HANDLER;
 }
 
 unsigned int rvirtio_scsi_cmd_target(struct scsi_cmnd *sc)
@@ -174,22 +187,6 @@ struct scatterlist *rvirtio_scsi_cmd_sglist(struct scsi_cmnd *sc, unsigned int *
 unsigned int rvirtio_scsi_cmd_bufflen(struct scsi_cmnd *sc)
 {
 	return scsi_bufflen(sc);
-}
-
-u16 rvirtio_scsi_cmd_hwq(struct scsi_cmnd *sc)
-{
-	return blk_mq_unique_tag_to_hwq(blk_mq_unique_tag(scsi_cmd_to_rq(sc)));
-}
-
-bool rvirtio_scsi_cmd_last(struct scsi_cmnd *sc)
-{
-	return sc->flags & SCMD_LAST;
-}
-
-/* The error handler sends its own commands (scsi_send_eh_cmnd). */
-bool rvirtio_scsi_cmd_from_eh(struct scsi_cmnd *sc)
-{
-	return sc->submitter == SUBMITTED_BY_SCSI_ERROR_HANDLER;
 }
 
 void rvirtio_scsi_cmd_finish(struct scsi_cmnd *sc, u8 host_byte, u8 status, u32 resid,
@@ -272,12 +269,13 @@ static bool rvirtio_scsi_lun_gone(struct scsi_device *sdev, u8 *answer)
 }
 
 /*
- * Asks every LUN of the host whether it is still there (an INQUIRY, as a
- * scan sends) and removes those the device says are not
+ * Asks every LUN of targets first to end - 1 whether it is still there (an
+ * INQUIRY, as a scan sends) and removes those the device says are not
  * (rvirtio_scsi_lun_gone): a LUN is removed only on the device's word.
  * Returns how many were removed.
  */
-unsigned int rvirtio_scsi_remove_gone_luns(struct Scsi_Host *shost)
+unsigned int rvirtio_scsi_remove_gone_luns(struct Scsi_Host *shost, unsigned int first,
+					    unsigned int end)
 {
 	struct scsi_device *sdev;
 	unsigned int removed = 0;
@@ -287,6 +285,8 @@ unsigned int rvirtio_scsi_remove_gone_luns(struct Scsi_Host *shost)
 	if (!answer)
 		return 0;
 	shost_for_each_device(sdev, shost) {
+		if (sdev->id < first || sdev->id >= end)
+			continue;
 		if (rvirtio_scsi_lun_gone(sdev, answer)) {
 			scsi_remove_device(sdev);
 			removed++;

@@ -21,6 +21,7 @@ struct scatterlist;
  * OpsTable): a NULL one is not installed in the template.
  */
 struct rvirtio_scsi_ops {
+	int (*init_cmd_priv)(struct Scsi_Host *shost, struct scsi_cmnd *sc);
 	int (*queuecommand)(struct Scsi_Host *shost, struct scsi_cmnd *sc);
 	void (*commit_rqs)(struct Scsi_Host *shost, u16 hwq);
 	int (*mq_poll)(struct Scsi_Host *shost, unsigned int hwq);
@@ -56,22 +57,31 @@ struct blk_mq_queue_map *rvirtio_scsi_host_map(struct Scsi_Host *shost, unsigned
 unsigned int rvirtio_scsi_host_nr_hw_queues(struct Scsi_Host *shost);
 
 struct Scsi_Host *rvirtio_scsi_cmd_host(struct scsi_cmnd *sc);
-void *rvirtio_scsi_cmd_priv(struct scsi_cmnd *sc);
-const u8 *rvirtio_scsi_cmd_cdb(struct scsi_cmnd *sc, unsigned int *len);
+/* What queuecommand needs of a command, read in one call. */
+struct rvirtio_scsi_cmd_info {
+	u64 lun;
+	const u8 *cdb;
+	unsigned int cdb_len;
+	unsigned int target;
+	int direction;
+	u16 hwq;
+	bool last;
+	bool from_eh;
+};
+
+void rvirtio_scsi_cmd_info(struct scsi_cmnd *sc, struct rvirtio_scsi_cmd_info *info);
 unsigned int rvirtio_scsi_cmd_target(struct scsi_cmnd *sc);
 u64 rvirtio_scsi_cmd_lun(struct scsi_cmnd *sc);
 int rvirtio_scsi_cmd_direction(struct scsi_cmnd *sc);
 struct scatterlist *rvirtio_scsi_cmd_sglist(struct scsi_cmnd *sc, unsigned int *nents);
 unsigned int rvirtio_scsi_cmd_bufflen(struct scsi_cmnd *sc);
-u16 rvirtio_scsi_cmd_hwq(struct scsi_cmnd *sc);
-bool rvirtio_scsi_cmd_last(struct scsi_cmnd *sc);
-bool rvirtio_scsi_cmd_from_eh(struct scsi_cmnd *sc);
 unsigned int rvirtio_scsi_max_id(struct Scsi_Host *shost);
 void rvirtio_scsi_scan_target(struct Scsi_Host *shost, unsigned int target);
 int rvirtio_scsi_add_lun(struct Scsi_Host *shost, unsigned int target, u64 lun);
 bool rvirtio_scsi_remove_lun(struct Scsi_Host *shost, unsigned int target, u64 lun);
 bool rvirtio_scsi_rescan_lun(struct Scsi_Host *shost, unsigned int target, u64 lun);
-unsigned int rvirtio_scsi_remove_gone_luns(struct Scsi_Host *shost);
+unsigned int rvirtio_scsi_remove_gone_luns(struct Scsi_Host *shost, unsigned int first,
+					    unsigned int end);
 bool rvirtio_scsi_module_get(void);
 void rvirtio_scsi_module_put(void);
 bool rvirtio_scsi_lun_held(struct scsi_cmnd *sc);

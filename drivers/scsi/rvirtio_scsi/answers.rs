@@ -5,7 +5,7 @@
 //! clamping, event decoding, and the host's shape. Part of [`super`]
 //! (`proto.rs`), built into the module and the host tests.
 
-use super::{decode_event_lun, event, response, CmdResp, Event, SENSE_SIZE};
+use super::{decode_event_lun, event, response, Event, RespHead, SENSE_SIZE};
 
 /// What the midlayer is told about a command the device answered: the
 /// `scsi_cmnd` result as `(host byte, status byte)`, as the C driver's
@@ -53,7 +53,7 @@ pub mod did {
 pub const SAM_STAT_RESERVATION_CONFLICT: u8 = 0x18;
 
 /// Decodes a command response for a buffer of `bufflen` bytes.
-pub fn complete(resp: &CmdResp, bufflen: u32) -> Completion {
+pub fn complete(resp: &RespHead, bufflen: u32) -> Completion {
     let mut status = resp.status;
     let mut unknown_response = false;
     let host = match resp.response {
@@ -280,11 +280,11 @@ pub fn clamped(cfg: &RawConfig, shape: &HostShape) -> [Option<(&'static str, u64
     ]
 }
 
-/// How many targets one run of the event work scans, at most: a scan of a
-/// whole host (256 targets, each probed with an INQUIRY through a new
+/// How many targets one run of the event work rescans, at most: a scan of
+/// a whole host (256 targets, each probed with an INQUIRY through a new
 /// device) runs for seconds, and a system going to sleep waits for the
 /// event work's run (it is on a freezable workqueue) only up to its freeze
-/// timeout. The rest of the scan waits for the next run, after the thaw.
+/// timeout. The rest of the rescan waits for the next run, after the thaw.
 pub const SCAN_CHUNK: u32 = 8;
 
 /// What the event work does next ([`EventFifo::next`]).
@@ -292,39 +292,45 @@ pub const SCAN_CHUNK: u32 = 8;
 pub enum NextEvent<T> {
     /// Handle this event, the oldest not handled yet.
     Event(T),
-    /// A rescan begins, as `EVENTS_MISSED` demands (the device may have
-    /// dropped events since the last one handled here): check that every
-    /// LUN is still there. The scan of the targets follows.
-    CheckLuns,
-    /// The rescan under way scans these targets.
-    ScanTargets(core::ops::Range<u32>),
+    /// Do what `EVENTS_MISSED` demands (the device may have dropped events
+    /// since the last one handled here) for `targets`: check that each of
+    /// their LUNs is still there, then scan them. A rescan is one of these
+    /// for each chunk of targets, in order; `ends` on its last.
+    Rescan {
+        /// The targets of this chunk.
+        targets: core::ops::Range<u32>,
+        /// Whether the rescan is done with this chunk.
+        ends: bool,
+    },
     /// Nothing to do.
     Idle,
 }
 
-/// Where a rescan under way is.
+/// A rescan under way.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Scan {
-    /// Its LUN check comes next.
-    Check,
-    /// Its scan goes on at this target.
-    From(u32),
+struct Scan {
+    /// The next target to rescan.
+    next: u32,
+    /// How many targets are left, from `next` on, round to target 0.
+    left: u32,
 }
 
 /// The events the device filled, handled first in, first out, and the
 /// rescans a reset or a resume asks for, in their place among them: a
-/// rescan runs after every event the device had returned when it was asked
-/// for, and before every later one. An event handled after the rescan
-/// would undo it if it were older (a removal of a LUN plugged again during
-/// the reset). A rescan under way, which takes several runs of the work
-/// ([`SCAN_CHUNK`]), goes on before anything else.
+/// rescan begins after every event the device had returned when it was
+/// asked for. An event handled after the rescan would undo it if it were
+/// older (a removal of a LUN plugged again during the reset); a newer one
+/// may come before it (when a later request moved it), as the rescan then
+/// is newer still. A rescan under way, which takes several runs of the
+/// work ([`SCAN_CHUNK`]), goes on before anything else.
 pub struct EventFifo<T, const N: usize> {
     items: [Option<T>; N],
     /// The slot of the oldest event.
     head: usize,
     /// How many events are queued.
     len: usize,
-    /// How many queued events come before the rescan, if one is asked for.
+    /// How many queued events come before the rescan, if one is asked for
+    /// and not begun.
     rescan_after: Option<usize>,
     /// The rescan under way, if one is.
     scan: Option<Scan>,
@@ -357,16 +363,23 @@ impl<T, const N: usize> EventFifo<T, N> {
 
     /// Asks for a rescan after every event queued now. One asked for
     /// earlier and not begun yet moves here: this one covers it. One under
-    /// way goes on, and this one follows it.
+    /// way, when no event is queued (nothing lies between), goes on round
+    /// to where it is now, so that it covers every target after the
+    /// request; otherwise this one follows it.
     pub fn rescan(&mut self) {
-        self.rescan_after = Some(self.len);
+        match self.scan.as_mut() {
+            Some(scan) if self.len == 0 => {
+                scan.left = u32::MAX;
+                self.rescan_after = None;
+            }
+            _ => self.rescan_after = Some(self.len),
+        }
     }
 
     /// Puts `item`, the event [`Self::next`] just gave, back in front, with
     /// a rescan before it: the device says it missed events before this
-    /// one. (A rescan asked for after other events stays after them; one
-    /// under way begins again.) Gives `item` back if all `N` places are
-    /// taken.
+    /// one. A rescan asked for after other events stays after them. Gives
+    /// `item` back if all `N` places are taken.
     pub fn rescan_before(&mut self, item: T) -> Result<(), T> {
         if self.len == N {
             return Err(item);
@@ -377,30 +390,41 @@ impl<T, const N: usize> EventFifo<T, N> {
         if let Some(n) = self.rescan_after.as_mut() {
             *n += 1;
         }
-        self.scan = Some(Scan::Check);
+        if self.scan.is_none() {
+            self.scan = Some(Scan {
+                next: 0,
+                left: u32::MAX,
+            });
+        } else if let Some(scan) = self.scan.as_mut() {
+            scan.left = u32::MAX;
+        }
         Ok(())
     }
 
     /// Takes what comes next, for a host of `targets` targets.
     pub fn next(&mut self, targets: u32) -> NextEvent<T> {
-        match self.scan {
-            Some(Scan::Check) => {
-                self.scan = Some(Scan::From(0));
-                return NextEvent::CheckLuns;
-            }
-            Some(Scan::From(from)) => {
-                let to = from.saturating_add(SCAN_CHUNK).min(targets);
-                self.scan = (to < targets).then_some(Scan::From(to));
-                if from < to {
-                    return NextEvent::ScanTargets(from..to);
-                }
-            }
-            None => {}
-        }
-        if self.rescan_after == Some(0) {
+        if self.scan.is_none() && self.rescan_after == Some(0) {
             self.rescan_after = None;
-            self.scan = Some(Scan::From(0));
-            return NextEvent::CheckLuns;
+            self.scan = Some(Scan {
+                next: 0,
+                left: u32::MAX,
+            });
+        }
+        if let Some(scan) = self.scan {
+            // `left` is at most all of them (also for a host with fewer
+            // targets than before, or none, while it goes away).
+            let left = scan.left.min(targets);
+            let from = if scan.next < targets { scan.next } else { 0 };
+            let to = from.saturating_add(SCAN_CHUNK.min(left)).min(targets);
+            let left = left - (to - from);
+            self.scan = (left > 0).then_some(Scan {
+                next: if to == targets { 0 } else { to },
+                left,
+            });
+            return NextEvent::Rescan {
+                targets: from..to,
+                ends: left == 0,
+            };
         }
         if self.len == 0 {
             return NextEvent::Idle;

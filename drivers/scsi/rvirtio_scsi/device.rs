@@ -67,6 +67,9 @@ pub(crate) struct ScsiStats {
     /// Error-handler commands sent on an interrupt-driven queue instead of
     /// their poll queue.
     pub(crate) eh_rerouted: AtomicU64,
+    /// Rescans done to the last target (after a reset, a resume or a
+    /// missed event).
+    pub(crate) rescans: AtomicU64,
 }
 
 /// What the command path, the virtqueue callbacks, the error handlers and

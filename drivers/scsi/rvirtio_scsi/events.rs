@@ -20,6 +20,7 @@
 use crate::device::Shared;
 use crate::lib::ratelimit::{Held, RateLimit};
 use crate::proto;
+use crate::recovery::stats::bump;
 use crate::recovery::{drain, Staged};
 use crate::scsi;
 use crate::virtio::{self, Chain, DeviceReset, DeviceWritable, Virtqueue};
@@ -181,10 +182,10 @@ pub(crate) fn stop(shared: &Shared) {
 }
 
 /// The event work: handles the filled event buffers, then posts them
-/// again. A rescan's scan takes [`proto::SCAN_CHUNK`] targets per run: the
-/// work then queues itself again, so that a system going to sleep, which
-/// waits for a run under way, waits for one chunk only; the rest of the
-/// scan comes after the thaw.
+/// again. A rescan takes [`proto::SCAN_CHUNK`] targets per run: the work
+/// then queues itself again, so that a system going to sleep, which waits
+/// for a run under way, waits for one chunk only; the rest of the rescan
+/// comes after the thaw.
 pub(crate) fn handle(shared: ArcBorrow<'_, Shared>) {
     let host = shared.host.lock().clone();
     let with_host = |f: &dyn Fn(&scsi::HostCtl)| {
@@ -192,7 +193,7 @@ pub(crate) fn handle(shared: ArcBorrow<'_, Shared>) {
             host.with(f);
         }
     };
-    let targets = host
+    let max_id = host
         .as_ref()
         .and_then(|h| h.with(|h| h.max_id()))
         .unwrap_or(0);
@@ -205,23 +206,17 @@ pub(crate) fn handle(shared: ArcBorrow<'_, Shared>) {
             if events.stopped {
                 return;
             }
-            events.done.next(targets)
+            events.done.next(max_id)
         };
         match next {
             proto::NextEvent::Idle => return,
-            proto::NextEvent::CheckLuns => with_host(&|h| {
-                h.remove_gone_luns();
-            }),
-            proto::NextEvent::ScanTargets(range) => {
-                with_host(&|h| {
-                    for target in range.clone() {
-                        // Remove may begin meanwhile: the scan then stops.
-                        if shared.events.lock().stopped {
-                            return;
-                        }
-                        h.scan_target(target);
-                    }
-                });
+            proto::NextEvent::Rescan { targets, ends } => {
+                let done = host
+                    .as_ref()
+                    .and_then(|host| host.with(|h| rescan(&shared, h, targets.clone())));
+                if ends && done == Some(true) {
+                    bump(&shared.recovery.stats().extra.rescans);
+                }
                 break;
             }
             proto::NextEvent::Event(mut buf) => {
@@ -232,11 +227,15 @@ pub(crate) fn handle(shared: ArcBorrow<'_, Shared>) {
                     // comes first, then this event, without the flag.
                     buf.ev.set(proto::event_without_missed(&ev));
                     let back = shared.events.lock().done.rescan_before(buf);
-                    // There is room: the event just came out.
-                    if let Err(buf) = back {
-                        repost(&shared, buf);
+                    // There is room: the buffer in hand is not in the FIFO,
+                    // which has a place for every buffer there is.
+                    match back {
+                        Ok(()) => continue,
+                        Err(b) => {
+                            buf = b;
+                            shared.events.lock().done.rescan();
+                        }
                     }
-                    continue;
                 }
                 with_host(&|h| act(h, action));
                 repost(&shared, buf);
@@ -246,6 +245,22 @@ pub(crate) fn handle(shared: ArcBorrow<'_, Shared>) {
     if shared.events.lock().pending() {
         Shared::queue_event_work(shared);
     }
+}
+
+/// One chunk of a rescan, as the C driver's `virtscsi_rescan_hotunplug`
+/// and `scsi_scan_host` do for the whole host: every LUN of these targets
+/// that the device says is gone is removed, then the targets are scanned
+/// for new ones. Remove may begin meanwhile: the scan then stops, and
+/// this returns false.
+fn rescan(shared: &Shared, h: &scsi::HostCtl, targets: core::ops::Range<u32>) -> bool {
+    h.remove_gone_luns(targets.clone());
+    for target in targets {
+        if shared.events.lock().stopped {
+            return false;
+        }
+        h.scan_target(target);
+    }
+    true
 }
 
 /// After a reset or a resume: the device may have dropped events meanwhile

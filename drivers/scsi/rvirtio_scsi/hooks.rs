@@ -97,5 +97,6 @@ impl Hooks for Shared {
         f.u64(c_str!("host_resets"), &extra.host_resets);
         f.u64(c_str!("no_queue"), &extra.no_queue);
         f.u64(c_str!("eh_rerouted"), &extra.eh_rerouted);
+        f.u64(c_str!("rescans"), &extra.rescans);
     }
 }

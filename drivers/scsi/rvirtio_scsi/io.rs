@@ -8,20 +8,21 @@ use crate::device::{RvirtioScsi, Shared};
 use crate::lib::queuemap::QueueMap;
 use crate::lib::ratelimit::{Held, RateLimit};
 use crate::lib::time;
-use crate::proto::{self, CmdReq, CmdResp};
+use crate::proto::{self, CmdReq, RespHead, CMD_RESP_SIZE, RESP_SENSE_OFFSET};
 use crate::recovery::stats::bump;
 use crate::recovery::{Reason, Recovery, Refused, State};
-use crate::scsi::{Cmd, Direction, EhResult, HostOps, OwnedCmd, ResetCmd, TimedOut};
+use crate::scsi::{Cmd, CmdInfo, Direction, EhResult, HostOps, OwnedCmd, ResetCmd, TimedOut};
 use crate::virtio::{self, Chain, DeviceWritable};
 use kernel::prelude::*;
 use kernel::sync::ArcBorrow;
 
 /// Per-command data: the request header the device reads and the response
 /// it writes. Plain bytes (alignment 1), as the private area requires.
-#[derive(Default)]
 pub(crate) struct ScsiCmd {
     req: CmdReq,
-    resp: DeviceWritable<CmdResp>,
+    /// A [`proto::CmdResp`] as bytes: most answers carry no sense, and
+    /// only the head is then read.
+    resp: DeviceWritable<[u8; CMD_RESP_SIZE]>,
     /// Fault injection: send the command without its response buffer and
     /// data, which the device must treat as malformed.
     malformed: bool,
@@ -31,6 +32,18 @@ pub(crate) struct ScsiCmd {
     /// but an error handler's command on a poll queue goes to an
     /// interrupt-driven one, as nobody may poll for it.
     queue: u32,
+}
+
+impl Default for ScsiCmd {
+    fn default() -> Self {
+        Self {
+            req: CmdReq::default(),
+            resp: DeviceWritable::new(proto::UNANSWERED),
+            malformed: false,
+            bad_sense: false,
+            queue: 0,
+        }
+    }
 }
 
 impl ScsiCmd {
@@ -49,11 +62,12 @@ impl virtio::Token for OwnedCmd<RvirtioScsi> {
             return;
         }
         let data = cmd.data_buffer();
-        if let (Direction::ToDevice, Some(list)) = (cmd.direction(), data) {
+        let direction = cmd.direction();
+        if let (Direction::ToDevice, Some(list)) = (direction, data) {
             chain.sg_list(list, false);
         }
         chain.write(&d.resp);
-        if let (Direction::FromDevice, Some(list)) = (cmd.direction(), data) {
+        if let (Direction::FromDevice, Some(list)) = (direction, data) {
             chain.sg_list(list, true);
         }
     }
@@ -66,8 +80,9 @@ static SENSE_OVERFLOW: RateLimit = RateLimit::new();
 
 /// Finishes a command the device returned, as `virtscsi_complete_cmd` does.
 pub(crate) fn complete(cmd: OwnedCmd<RvirtioScsi>) {
-    let mut resp = cmd.data().resp.get();
-    if cmd.data().bad_sense {
+    let d = cmd.data();
+    let mut resp = RespHead::from_bytes(&d.resp.bytes::<0, RESP_SENSE_OFFSET>());
+    if d.bad_sense {
         // Fault injection: the device claims far more sense than it can.
         resp.sense_len = 1000u32.to_le_bytes();
     }
@@ -87,15 +102,24 @@ pub(crate) fn complete(cmd: OwnedCmd<RvirtioScsi>) {
             );
         }
     }
-    cmd.finish(c.host, c.status, c.resid, &resp.sense[..c.sense_len]);
+    if c.sense_len == 0 {
+        cmd.finish(c.host, c.status, c.resid, &[]);
+        return;
+    }
+    let mut sense = [0u8; proto::SENSE_SIZE];
+    let n = d.resp.copy_bytes(
+        RESP_SENSE_OFFSET,
+        &mut sense[..c.sense_len.min(proto::SENSE_SIZE)],
+    );
+    cmd.finish(c.host, c.status, c.resid, &sense[..n]);
 }
 
 /// The request header of `cmd`; `None` for an address the encoding cannot
 /// carry (the host's limits, clamped by `host_shape`, keep the midlayer below
 /// them) or an oversized CDB.
-fn request(cmd: &Cmd<RvirtioScsi>) -> Option<CmdReq> {
-    let (target, lun) = proto::address(cmd.target(), cmd.lun())?;
-    CmdReq::new(target, lun, cmd.id(), cmd.cdb())
+fn request(cmd: &Cmd<RvirtioScsi>, info: &CmdInfo<'_>) -> Option<CmdReq> {
+    let (target, lun) = proto::address(info.target(), info.lun())?;
+    CmdReq::new(target, lun, cmd.id(), info.cdb())
 }
 
 /// A command arrived while the device has no queues. Only a device that
@@ -150,27 +174,35 @@ impl HostOps for RvirtioScsi {
         shared: ArcBorrow<'_, Shared>,
         mut cmd: OwnedCmd<Self>,
     ) -> Result<(), OwnedCmd<Self>> {
-        if cmd.direction() == Direction::Bidirectional {
+        let info = cmd.info();
+        if info.direction() == Direction::Bidirectional {
             // virtio-scsi without VIRTIO_SCSI_F_INOUT carries one direction.
             cmd.fail();
             return Ok(());
         }
-        let Some(req) = request(&cmd) else {
+        let Some(req) = request(&cmd, &info) else {
             cmd.fail();
             return Ok(());
         };
+        let last = info.is_last();
+        let hwq = info.hw_queue();
+        let from_eh = info.sent_by_error_handler();
         let r = &shared.recovery;
         let knobs = &r.stats().knobs;
         let d = cmd.data_mut();
+        // The data is as the command's last use left it: every field is
+        // set here.
         d.req = req;
+        // The whole response: sense bytes a device claims without writing
+        // them must not be an earlier command's (another LUN's, another
+        // user's), as the midlayer's clearing made sure before.
+        d.resp.set(proto::UNANSWERED);
         d.malformed = r.shot(&knobs.inject_malformed);
         d.bad_sense = r.shot(&knobs.inject_sense_len);
         if r.shot(&knobs.inject_reset) {
             Recovery::schedule(shared, Reason::Injected);
         }
-        let last = cmd.is_last();
-        let hwq = cmd.hw_queue();
-        let queue = if cmd.sent_by_error_handler() {
+        let queue = if from_eh {
             shared.vqs.interrupt_queue(hwq)
         } else {
             hwq

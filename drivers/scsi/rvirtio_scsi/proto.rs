@@ -265,6 +265,71 @@ impl Default for CmdResp {
     }
 }
 
+#[cfg_attr(
+    rvirtio_scsi,
+    expect(
+        dead_code,
+        reason = "the host tests build responses; the driver reads bytes"
+    )
+)]
+impl CmdResp {
+    /// Its fields before the sense, which [`complete`] decodes.
+    pub fn head(&self) -> RespHead {
+        RespHead {
+            sense_len: self.sense_len,
+            resid: self.resid,
+            status_qualifier: self.status_qualifier,
+            status: self.status,
+            response: self.response,
+        }
+    }
+}
+
+/// The size of a command response, in bytes.
+pub const CMD_RESP_SIZE: usize = core::mem::size_of::<CmdResp>();
+
+/// Where a command response's sense begins, and how many bytes come
+/// before it (its [`RespHead`]).
+pub const RESP_SENSE_OFFSET: usize = core::mem::offset_of!(CmdResp, sense);
+
+/// A command response as bytes, as [`CmdResp::default`]: written before
+/// each command is sent, so that an answer the device never wrote reads as
+/// a failure, with no sense.
+pub const UNANSWERED: [u8; CMD_RESP_SIZE] = {
+    let mut b = [0; CMD_RESP_SIZE];
+    b[core::mem::offset_of!(CmdResp, response)] = response::FAILURE;
+    b
+};
+
+/// The fields of a command response before its sense: all that a command
+/// without sense needs read from the device's memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RespHead {
+    /// Sense bytes the device wrote, little-endian.
+    pub sense_len: [u8; 4],
+    /// Residual byte count, little-endian.
+    pub resid: [u8; 4],
+    /// Status qualifier, little-endian.
+    pub status_qualifier: [u8; 2],
+    /// SCSI status byte.
+    pub status: u8,
+    /// The virtio response code ([`response`]).
+    pub response: u8,
+}
+
+impl RespHead {
+    /// The head of a response whose first bytes are `b`.
+    pub fn from_bytes(b: &[u8; RESP_SENSE_OFFSET]) -> Self {
+        Self {
+            sense_len: [b[0], b[1], b[2], b[3]],
+            resid: [b[4], b[5], b[6], b[7]],
+            status_qualifier: [b[8], b[9]],
+            status: b[10],
+            response: b[11],
+        }
+    }
+}
+
 /// A task management request (`struct virtio_scsi_ctrl_tmf_req`, 24 bytes).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
