@@ -13,8 +13,9 @@
 #   make check-guest [TESTS="fio-verify ..."]   guest tests only
 #   make dkms-install [KVER=...]   add, build and install with DKMS
 #   make dkms-deb            a Debian package (rvirtio-dkms_VER_all.deb)
-#   make bench               rvirtio_blk against virtio_blk (results in
-#                            bench/results/; not a test)
+#   make bench [PART=...]    rvirtio against the C drivers, in parts blk,
+#                            scsi and poll (results in bench/results/; not
+#                            a test)
 #
 # See README.md and Documentation/.
 
@@ -92,9 +93,10 @@ dkms-deb:
 	@$(SCRIPTS)/dkms.sh deb $(CURDIR)
 
 # Benchmarks: the perf kernel, A/B against the C driver in one guest boot per
-# mode (Documentation/benchmarks.rst). BENCH_ARGS=--quick checks the harness.
+# mode (Documentation/benchmarks.rst). BENCH_ARGS=--quick checks the harness;
+# PART=blk|scsi|poll runs one part (each under 30 minutes; all about 40).
 bench:
-	@$(SCRIPTS)/bench.sh $(BENCH_ARGS)
+	@$(SCRIPTS)/bench.sh $(if $(PART),--part $(PART)) $(BENCH_ARGS)
 
 run: modules
 	@$(SCRIPTS)/setup.sh guest

@@ -5,12 +5,17 @@
 # against its virtio_scsi, A/B in the same guest boot, on the perf test
 # kernel. See Documentation/benchmarks.rst.
 #
-#   scripts/bench.sh [--quick] [--out DIR] [--only BOOT,...]
+#   scripts/bench.sh [--quick] [--out DIR] [--part PART | --only BOOT,...]
 #
 #   --quick        one round of one-second jobs: checks the harness, not the
 #                  drivers
 #   --out DIR      where results.json, results.md, ratios.svg and the console
 #                  logs go (default: bench/results)
+#   --part PART    run one part: blk (icount1, icount2, latency), scsi
+#                  (scsi1, scsi2) or poll (poll). Each fits in 30 minutes
+#                  on 2 cores; all three take about 40. The report covers
+#                  every boot whose console log is in the --out directory,
+#                  so a part's report keeps the other parts' latest results
 #   --only BOOTS   run only these boots (icount1, icount2, latency, scsi1,
 #                  scsi2, poll)
 #   --profile D    profile instead: with --only BOOT (one) and --job NAME,
@@ -69,8 +74,20 @@ while [ $# -gt 0 ]; do
 		only=$2
 		shift
 		;;
+	--part)
+		case "$2" in
+		blk) only=icount1,icount2,latency ;;
+		scsi) only=scsi1,scsi2 ;;
+		poll) only=poll ;;
+		*)
+			echo "$0: --part is blk, scsi or poll, not '$2'" >&2
+			exit 2
+			;;
+		esac
+		shift
+		;;
 	*)
-		echo "usage: $0 [--quick] [--out DIR] [--only BOOT,...] [--profile DRIVER --only BOOT --job NAME]" >&2
+		echo "usage: $0 [--quick] [--out DIR] [--part PART | --only BOOT,...] [--profile DRIVER --only BOOT --job NAME]" >&2
 		exit 2
 		;;
 	esac

@@ -36,7 +36,9 @@ pub(crate) use driver::{Driver, IdTable, Registration};
     expect(unused_imports, reason = "only rvirtio_scsi uses it")
 )]
 pub(crate) use virtqueue::ArcToken;
-pub(crate) use virtqueue::{Chain, DeviceWritable, Token, Virtqueue, Vq};
+#[cfg(rvirtio_scsi)]
+pub(crate) use virtqueue::Words;
+pub(crate) use virtqueue::{Chain, DeviceWritable, Mapped, Token, Virtqueue, Vq};
 
 /// Declares the kernel module of a virtio driver: `module!` with a module
 /// that makes the driver's context and registers it at load, and

@@ -66,30 +66,54 @@ impl<T: Copy> DeviceWritable<T> {
     }
 }
 
+/// Bytes aligned to 4, so that a part of them starting at a multiple of 4
+/// can be read a 32-bit word at a time. `M` must be a multiple of 4 (a
+/// build error otherwise): the size is the length the device is told.
+#[repr(C, align(4))]
+#[derive(Clone, Copy)]
+pub(crate) struct Words<const M: usize>(pub(crate) [u8; M]);
+
 /// A byte layout the device writes, read a part at a time: a response
 /// whose header decides whether the rest is needed at all. (Each read is
-/// volatile, so a whole large value costs a load per byte.)
+/// volatile, so a whole large value costs a load per word.)
 #[cfg_attr(
     rvirtio_blk,
     expect(dead_code, reason = "only rvirtio_scsi reads a response in parts")
 )]
-impl<const M: usize> DeviceWritable<[u8; M]> {
-    /// Reads the `N` bytes at `OFF`; a build error if they do not all lie
-    /// within the value.
+impl<const M: usize> DeviceWritable<Words<M>> {
+    /// A cell holding `bytes`.
+    pub(crate) const fn words(bytes: [u8; M]) -> Self {
+        const { assert!(core::mem::size_of::<Words<M>>() == M) };
+        Self::new(Words(bytes))
+    }
+
+    /// Reads the `N` bytes at `OFF`, a word at a time; a build error if
+    /// they do not all lie within the value, or are not whole words.
     #[inline(always)]
     pub(crate) fn bytes<const OFF: usize, const N: usize>(&self) -> [u8; N] {
+        const { assert!(OFF + N <= M && OFF % 4 == 0 && N % 4 == 0) };
+        let base = self.0.get().cast::<u8>();
+        let mut out = [0u8; N];
+        for (i, o) in out.chunks_exact_mut(4).enumerate() {
+            // SAFETY: `OFF + 4 * i + 4 <= OFF + N <= M`, so the word lies
+            // within the cell, which is valid for reads, and it is aligned:
+            // the cell is (`Words` is aligned to 4) and `OFF` is a multiple
+            // of 4. As in `get`, the device writes the memory only while it
+            // owns the request, which the caller has got back.
+            let w = unsafe { base.add(OFF + 4 * i).cast::<u32>().read_volatile() };
+            o.copy_from_slice(&w.to_ne_bytes());
+        }
+        out
+    }
+
+    /// Sets the `N` bytes at `OFF`, before the request is given to the
+    /// device (or after it gave it back); a build error if they do not all
+    /// lie within the value.
+    #[inline(always)]
+    pub(crate) fn set_bytes<const OFF: usize, const N: usize>(&mut self, bytes: [u8; N]) {
         const { assert!(OFF + N <= M) };
-        // SAFETY: `OFF + N <= M`, so the `N` bytes at `OFF` lie within the
-        // cell, which is valid for reads; any bytes are a valid `[u8; N]`,
-        // whose alignment is 1. As in `get`, the device writes the memory
-        // only while it owns the request, which the caller has got back.
-        unsafe {
-            self.0
-                .get()
-                .cast::<u8>()
-                .add(OFF)
-                .cast::<[u8; N]>()
-                .read_volatile()
+        if let Some(part) = self.0.get_mut().0.get_mut(OFF..OFF + N) {
+            part.copy_from_slice(&bytes);
         }
     }
 
@@ -143,6 +167,96 @@ impl<T: Send + Sync + 'static> ForeignOwnable for ArcToken<T> {
         // SAFETY: `ptr` came from `Arc::into_raw` in `into_foreign` and is
         // converted back once.
         Self(unsafe { Arc::from_raw(ptr.cast::<T>()) })
+    }
+}
+
+/// A buffer that keeps its one-entry scatterlist: made where the buffer
+/// lives, and reused while it stays there. A request header or response in
+/// a request's private area, which the block layer allocates once and never
+/// moves, is so described without a `sg_init_one` per request (two of them
+/// cost about 70 instructions per I/O).
+///
+/// The scatterlist is made by [`Mapped::prepare`] and used by
+/// [`Chain::read_mapped`] and [`Chain::write_mapped`] only while `value` is
+/// still where it was made for; a moved buffer is described as a plain one.
+///
+/// # Invariants
+///
+/// If `at` is the address of `value`, `sg` is an end-marked one-entry
+/// scatterlist of exactly `value`'s bytes. The CPU only reads `sg` after
+/// that (`virtqueue_add_sgs` too: it maps the entry, and does not keep it).
+pub(crate) struct Mapped<T> {
+    sg: MaybeUninit<bindings::scatterlist>,
+    at: usize,
+    value: T,
+}
+
+impl<T> Mapped<T> {
+    /// `value`, with no scatterlist yet.
+    pub(crate) const fn new(value: T) -> Self {
+        // INVARIANT: No value lives at address 0.
+        Self {
+            sg: MaybeUninit::uninit(),
+            at: 0,
+            value,
+        }
+    }
+
+    /// The address of `value`.
+    #[inline(always)]
+    fn addr(&self) -> usize {
+        core::ptr::addr_of!(self.value) as usize
+    }
+
+    /// The scatterlist, if it was made where `value` is now.
+    #[inline(always)]
+    fn sg(&self) -> Option<*mut bindings::scatterlist> {
+        (self.at == self.addr()).then(|| self.sg.as_ptr().cast_mut())
+    }
+
+    /// Makes the scatterlist for where `value` is now, unless it was made
+    /// there already (a compare, for a buffer that does not move).
+    #[inline(always)]
+    pub(crate) fn prepare(&mut self) {
+        let at = self.addr();
+        if self.at != at {
+            // `size_of::<T>()` of a buffer a virtqueue carries fits in u32
+            // (a build error otherwise).
+            const { assert!(core::mem::size_of::<T>() <= u32::MAX as usize) };
+            // SAFETY: `sg` is ours to write (`&mut self`); `sg_init_one`
+            // initialises all of it, to the bytes of `value`, which it only
+            // records.
+            unsafe {
+                bindings::sg_init_one(
+                    self.sg.as_mut_ptr(),
+                    core::ptr::addr_of!(self.value).cast(),
+                    core::mem::size_of::<T>() as u32,
+                )
+            };
+            // INVARIANT: The scatterlist is of `value`'s bytes where it is.
+            self.at = at;
+        }
+    }
+}
+
+impl<T> core::ops::Deref for Mapped<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T> core::ops::DerefMut for Mapped<T> {
+    /// Changing the value leaves it where it is: the scatterlist stays.
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.value
+    }
+}
+
+impl<T: Default> Default for Mapped<T> {
+    fn default() -> Self {
+        Self::new(T::default())
     }
 }
 
@@ -253,7 +367,44 @@ impl<'a> Chain<'a> {
         }
     }
 
+    #[inline(always)]
+    fn push_mapped<T>(&mut self, m: &'a Mapped<T>, device_writes: bool) {
+        match m.sg() {
+            Some(sg) => {
+                if let Some(i) = self.next(device_writes) {
+                    // SAFETY: Per the type invariant `parts` is ours; `i` is
+                    // in bounds. Per `Mapped`'s invariant `sg` is an
+                    // end-marked scatterlist of `m`'s value, borrowed for
+                    // `'a`, which `virtqueue_add_sgs` only reads.
+                    unsafe { (*self.parts).sgs[i] = MaybeUninit::new(sg) };
+                }
+            }
+            None => self.push_buf(
+                core::ptr::addr_of!(m.value).cast(),
+                core::mem::size_of::<T>() as u32,
+                device_writes,
+            ),
+        }
+    }
+
+    /// The device reads the bytes of `m`'s value, through its scatterlist if
+    /// [`Mapped::prepare`] made it where the value is.
+    #[inline(always)]
+    pub(crate) fn read_mapped<T>(&mut self, m: &'a Mapped<T>) {
+        self.push_mapped(m, false);
+    }
+
+    /// The device writes `m`'s cell, as [`Chain::read_mapped`].
+    #[inline(always)]
+    pub(crate) fn write_mapped<T: Copy>(&mut self, m: &'a Mapped<DeviceWritable<T>>) {
+        self.push_mapped(m, true);
+    }
+
     /// The device reads `value`'s bytes.
+    #[cfg_attr(
+        rvirtio_blk,
+        expect(dead_code, reason = "rvirtio_blk's buffers are all `Mapped`")
+    )]
     #[inline(always)]
     pub(crate) fn read<T>(&mut self, value: &'a T) {
         let len = core::mem::size_of::<T>() as u32;
@@ -277,6 +428,10 @@ impl<'a> Chain<'a> {
     }
 
     /// The device writes `cell`.
+    #[cfg_attr(
+        rvirtio_blk,
+        expect(dead_code, reason = "rvirtio_blk's buffers are all `Mapped`")
+    )]
     #[inline(always)]
     pub(crate) fn write<T: Copy>(&mut self, cell: &'a DeviceWritable<T>) {
         let len = core::mem::size_of::<T>() as u32;

@@ -30,7 +30,7 @@ pub(crate) use disk::TagSetConfig;
 pub(crate) use disk::{
     Disk, DiskAttr, DiskConfig, DiskOps, DiskRef, Limits, Major, QueueCtl, QueueRef,
 };
-pub(crate) use request::{Batch, Op, Owned, Request, RqList};
+pub(crate) use request::{Batch, Completions, Op, Owned, Request, RqList};
 
 use kernel::error::VTABLE_DEFAULT_ERROR;
 use kernel::prelude::*;
@@ -133,9 +133,13 @@ pub(crate) trait Operations: Sized + Send + Sync + 'static {
 
     /// Polls hardware queue `hw_queue`, one of the poll queues (see
     /// [`TagSetConfig::poll_queues`]), for finished requests, and completes
-    /// them; returns how many it found (optional; a driver without it has
-    /// no poll queues).
-    fn poll(_queue: ArcBorrow<'_, Self::QueueData>, _hw_queue: u32) -> u32 {
+    /// them ([`Owned::complete_polled`] into `done`); returns how many it
+    /// found (optional; a driver without it has no poll queues).
+    fn poll(
+        _queue: ArcBorrow<'_, Self::QueueData>,
+        _hw_queue: u32,
+        _done: &mut Completions<Self>,
+    ) -> u32 {
         kernel::build_error!(VTABLE_DEFAULT_ERROR)
     }
 

@@ -3,7 +3,7 @@
 //! The `struct blk_mq_ops` of an [`Operations`] type, and its C callbacks.
 
 use super::disk::TagSet;
-use super::request::{Batch, Owned, Pdu, Request};
+use super::request::{Batch, Completions, Owned, Pdu, Request};
 use super::{Busy, Operations, TimeoutAction};
 use crate::lib::queuemap::{self, QueueMap};
 use core::marker::PhantomData;
@@ -170,11 +170,18 @@ unsafe extern "C" fn map_queues<T: Operations>(set: *mut bindings::blk_mq_tag_se
 /// Called by blk-mq with a poll hardware context of a queue built for `T`.
 unsafe extern "C" fn poll<T: Operations>(
     hctx: *mut bindings::blk_mq_hw_ctx,
-    _iob: *mut bindings::io_comp_batch,
+    iob: *mut bindings::io_comp_batch,
 ) -> core::ffi::c_int {
-    // SAFETY: blk-mq passes a valid hardware context of our queue.
-    let (queue, index) = unsafe { (queue_data::<T>((*hctx).queue), (*hctx).queue_num) };
-    core::ffi::c_int::try_from(T::poll(queue, index)).unwrap_or(core::ffi::c_int::MAX)
+    // SAFETY: blk-mq passes a valid hardware context of our queue, and the
+    // caller's batch (or null).
+    let (queue, index, mut done) = unsafe {
+        (
+            queue_data::<T>((*hctx).queue),
+            (*hctx).queue_num,
+            Completions::<T>::from_raw(iob),
+        )
+    };
+    core::ffi::c_int::try_from(T::poll(queue, index, &mut done)).unwrap_or(core::ffi::c_int::MAX)
 }
 
 /// C callback.
@@ -195,7 +202,18 @@ unsafe extern "C" fn commit_rqs<T: Operations>(hctx: *mut bindings::blk_mq_hw_ct
 /// Called by blk-mq once for a request that [`Owned::complete`] handed over.
 unsafe extern "C" fn complete<T: Operations>(rq: *mut bindings::request) {
     // SAFETY: blk-mq calls this once for a request that `Owned::complete`
-    // gave up, so we may recreate its unique handle.
+    // gave up.
+    unsafe { complete_here::<T>(rq) };
+}
+
+/// Ends a request handed to blk-mq, through [`Operations::complete`].
+///
+/// # Safety
+///
+/// `rq` is a request of a queue built for `T` that `Owned::complete` or
+/// `Owned::complete_polled` gave up, and that nothing else ends.
+pub(super) unsafe fn complete_here<T: Operations>(rq: *mut bindings::request) {
+    // SAFETY: Per the safety requirements we may recreate its unique handle.
     let (queue, rq) = unsafe { (queue_data::<T>((*rq).q), Owned::<T>::from_raw(rq)) };
     T::complete(queue, rq);
 }

@@ -20,6 +20,22 @@ bool rvirtio_rq_should_fake_timeout(struct request *rq)
 	return blk_should_fake_timeout(rq->q);
 }
 
+bool rvirtio_rq_add_to_batch(struct request *rq, struct io_comp_batch *iob, bool is_error,
+			     void (*complete)(struct io_comp_batch *))
+{
+	return blk_mq_add_to_batch(rq, iob, is_error, complete);
+}
+
+struct request *rvirtio_batch_first(struct io_comp_batch *iob)
+{
+	return rq_list_peek(&iob->req_list);
+}
+
+struct request *rvirtio_batch_next(struct request *rq)
+{
+	return rq->rq_next;
+}
+
 void rvirtio_rq_unmap_sg(struct sg_table *table, unsigned int nents_first_chunk)
 {
 	if (table->orig_nents)

@@ -21,6 +21,11 @@ struct attribute;
 struct hd_geometry;
 
 bool rvirtio_rq_should_fake_timeout(struct request *rq);
+struct io_comp_batch;
+bool rvirtio_rq_add_to_batch(struct request *rq, struct io_comp_batch *iob, bool is_error,
+			     void (*complete)(struct io_comp_batch *));
+struct request *rvirtio_batch_first(struct io_comp_batch *iob);
+struct request *rvirtio_batch_next(struct request *rq);
 void rvirtio_rq_unmap_sg(struct sg_table *table, unsigned int nents_first_chunk);
 void *rvirtio_rq_queuedata(const struct request *rq);
 

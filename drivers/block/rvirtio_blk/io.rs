@@ -7,24 +7,27 @@
 
 use crate::device::{RvirtioBlk, Shared};
 use crate::lib::time;
-use crate::mq::{self, Batch, Busy, Op, Owned, QueueMap, Request, RqList, Status, TimeoutAction};
+use crate::mq::{
+    self, Batch, Busy, Completions, Op, Owned, QueueMap, Request, RqList, Status, TimeoutAction,
+};
 use crate::params;
 use crate::proto::{self, BlockOp, OutHdr, Outcome};
 use crate::recovery::policy::Overdue;
 use crate::recovery::protocol::Harvest;
 use crate::recovery::{Expiry, Reason, Recovery, Refused};
-use crate::virtio::{self, Chain, DeviceWritable};
+use crate::virtio::{self, Chain, DeviceWritable, Mapped};
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::prelude::*;
 use kernel::sync::ArcBorrow;
 
 /// Per-request data: the header the device reads and the status byte it
-/// writes. The data itself is the request's mapped pages, or for discard,
+/// writes, each with its scatterlist (the request's private data does not
+/// move). The data itself is the request's mapped pages, or for discard,
 /// write-zeroes and secure erase, the ranges.
 #[derive(Default)]
 pub(crate) struct BlkRequest {
-    pub(crate) hdr: OutHdr,
-    status: DeviceWritable<u8>,
+    pub(crate) hdr: Mapped<OutHdr>,
+    status: Mapped<DeviceWritable<u8>>,
     ranges: KVec<proto::Range>,
     /// Fault injection: send this request without its status byte and data,
     /// which the device must treat as malformed.
@@ -42,7 +45,7 @@ impl virtio::Token for Owned<RvirtioBlk> {
     #[inline(always)]
     fn describe<'a>(rq: &'a Request<RvirtioBlk>, chain: &mut Chain<'a>) {
         let d = rq.data();
-        chain.read(&d.hdr);
+        chain.read_mapped(&d.hdr);
         if d.malformed {
             return;
         }
@@ -51,7 +54,7 @@ impl virtio::Token for Owned<RvirtioBlk> {
         } else {
             chain.read_slice(&d.ranges);
         }
-        chain.write(&d.status);
+        chain.write_mapped(&d.status);
     }
 }
 
@@ -141,7 +144,7 @@ fn prep(shared: ArcBorrow<'_, Shared>, mut rq: Owned<RvirtioBlk>) -> Prep {
     // A driver-private request (GET_ID) arrives with its header set.
     if op != Op::DriverIn {
         match proto::header_for(block_op(op), rq.sector(), rq.ioprio()) {
-            Some(hdr) => rq.data_mut().hdr = hdr,
+            Some(hdr) => *rq.data_mut().hdr = hdr,
             None => {
                 rq.end(Status::NOT_SUPPORTED);
                 return Prep::Ended;
@@ -163,7 +166,9 @@ fn prep(shared: ArcBorrow<'_, Shared>, mut rq: Owned<RvirtioBlk>) -> Prep {
     let r = &shared.recovery;
     let knobs = &r.stats().knobs;
     let d = rq.data_mut();
+    d.hdr.prepare();
     d.status.set(proto::STATUS_UNSET);
+    d.status.prepare();
     d.malformed = r.shot(&knobs.inject_malformed);
     if r.shot(&knobs.inject_reset) {
         Recovery::schedule(shared, Reason::Injected);
@@ -250,9 +255,13 @@ impl mq::Operations for RvirtioBlk {
         rq.end(status);
     }
 
-    /// A poll queue: take what the device finished, as an interrupt would.
-    fn poll(shared: ArcBorrow<'_, Shared>, hw_queue: u32) -> u32 {
-        let found = shared.vqs.drain(hw_queue, Owned::complete);
+    /// A poll queue: take what the device finished. What succeeded joins
+    /// the poll's batch, as virtio_blk's does.
+    fn poll(shared: ArcBorrow<'_, Shared>, hw_queue: u32, done: &mut Completions<Self>) -> u32 {
+        let found = shared.vqs.drain(hw_queue, |rq| {
+            let ok = status_of(proto::outcome(rq.data().status.get())) == Status::OK;
+            rq.complete_polled(done, ok)
+        });
         shared.recovery.polled(found);
         found
     }

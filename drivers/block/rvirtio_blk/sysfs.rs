@@ -78,7 +78,7 @@ fn cache_type_store(disk: &DiskRef<RvirtioBlk>, input: &[u8]) -> Result {
 fn serial_show(disk: &DiskRef<RvirtioBlk>, page: &mut [u8]) -> Result<usize> {
     let mut id = [0u8; proto::ID_BYTES];
     let status = disk.execute_driver_in(&mut id, |d| {
-        d.hdr = OutHdr::new(proto::req_type::GET_ID, 0, 0);
+        *d.hdr = OutHdr::new(proto::req_type::GET_ID, 0, 0);
     })?;
     if status != Status::OK {
         return Err(Error::from_errno(status.to_errno()));

@@ -24,6 +24,10 @@ pub(crate) enum Direction {
     Bidirectional,
 }
 
+/// The size of a command's CDB buffer (`scsi_cmnd::cmnd`).
+pub(crate) const CDB_BUF: usize = 32;
+const _: () = assert!(sb::RVIRTIO_SCSI_CDB_BUF == CDB_BUF);
+
 /// `DID_ERROR`: the host byte of a command that failed in the driver.
 pub(crate) const DID_ERROR: u8 = 0x07;
 
@@ -125,12 +129,6 @@ impl<T: HostOps> Cmd<T> {
         self.raw() as usize as u64
     }
 
-    /// Which way the data goes.
-    pub(crate) fn direction(&self) -> Direction {
-        // SAFETY: The command is in flight.
-        direction(unsafe { sb::rvirtio_scsi_cmd_direction(self.raw()) })
-    }
-
     /// The data buffer, mapped by the midlayer; `None` without data.
     pub(crate) fn data_buffer(&self) -> Option<SgList<'_>> {
         let mut nents = 0;
@@ -142,42 +140,32 @@ impl<T: HostOps> Cmd<T> {
             SgList::from_raw(first, nents)
         }
     }
-
-    /// The data buffer's length in bytes.
-    pub(crate) fn bufflen(&self) -> u32 {
-        // SAFETY: The command is in flight.
-        unsafe { sb::rvirtio_scsi_cmd_bufflen(self.raw()) }
-    }
-
-    /// What `queuecommand` needs to know of the command, read at once.
-    pub(crate) fn info(&self) -> CmdInfo<'_> {
-        let mut raw = sb::rvirtio_scsi_cmd_info::default();
-        // SAFETY: The command is in flight; the shim only reads it.
-        unsafe { sb::rvirtio_scsi_cmd_info(self.raw(), &mut raw) };
-        // INVARIANT: Read from the command, which `'_` keeps in flight.
-        CmdInfo {
-            raw,
-            _cmd: PhantomData,
-        }
-    }
 }
 
-/// What [`Cmd::info`] read of a command.
+/// What [`OwnedCmd::info_and_data_mut`] read of a command.
 ///
 /// # Invariants
 ///
 /// `raw` was read from a command that stays in flight for `'a`: its CDB
-/// pointer is valid for `cdb_len` bytes that do not change meanwhile.
+/// pointer is to the command's CDB buffer, which does not change meanwhile.
 pub(crate) struct CmdInfo<'a> {
     raw: sb::rvirtio_scsi_cmd_info,
     _cmd: PhantomData<&'a ()>,
 }
 
 impl CmdInfo<'_> {
-    /// The CDB.
-    pub(crate) fn cdb(&self) -> &[u8] {
-        // SAFETY: Per the type invariant.
-        unsafe { core::slice::from_raw_parts(self.raw.cdb, self.raw.cdb_len as usize) }
+    /// The command's CDB buffer (`scsi_cmnd::cmnd`): the CDB is its first
+    /// [`CmdInfo::cdb_len`] bytes.
+    pub(crate) fn cdb(&self) -> &[u8; CDB_BUF] {
+        // SAFETY: Per the type invariant; the pointer is to the command's
+        // `cmnd` array, of `CDB_BUF` bytes (checked at build time in
+        // `shim.c`), whose alignment is 1.
+        unsafe { &*self.raw.cdb.cast::<[u8; CDB_BUF]>() }
+    }
+
+    /// The CDB's length.
+    pub(crate) fn cdb_len(&self) -> usize {
+        self.raw.cdb_len as usize
     }
 
     /// The target id of the command's device.
@@ -193,6 +181,11 @@ impl CmdInfo<'_> {
     /// Which way the data goes.
     pub(crate) fn direction(&self) -> Direction {
         direction(self.raw.direction)
+    }
+
+    /// The data buffer's length in bytes.
+    pub(crate) fn bufflen(&self) -> u32 {
+        self.raw.bufflen
     }
 
     /// The hardware queue the command was dispatched on.
@@ -315,6 +308,29 @@ impl<T: HostOps> OwnedCmd<T> {
         // change the driver's data, and we hold it mutably; the flag beside
         // it is not part of the borrow.
         unsafe { &mut *addr_of_mut!((*self.priv_area()).data) }
+    }
+
+    /// What `queuecommand` needs to know of the command, read at once, and
+    /// the driver's data for changing: the CDB lies in the command itself,
+    /// apart from the private area.
+    pub(crate) fn info_and_data_mut(&mut self) -> (CmdInfo<'_>, &mut T::CmdData) {
+        let mut raw = core::mem::MaybeUninit::<sb::rvirtio_scsi_cmd_info>::uninit();
+        // SAFETY: The command is in flight; the shim only reads it, and
+        // writes every field of `raw` (`shim.c`), so `raw` is initialised:
+        // its padding may stay uninitialised, as padding may.
+        let raw = unsafe {
+            sb::rvirtio_scsi_cmd_info(self.raw(), raw.as_mut_ptr());
+            raw.assume_init()
+        };
+        // SAFETY: As in `data_mut`. The CDB `raw` points to is the
+        // command's own (`scsi_cmnd::cmnd`), not in the private area.
+        let data = unsafe { &mut *addr_of_mut!((*self.priv_area()).data) };
+        // INVARIANT: Read from the command, which `'_` keeps in flight.
+        let info = CmdInfo {
+            raw,
+            _cmd: PhantomData,
+        };
+        (info, data)
     }
 
     /// Finishes the command (`scsi_done`) with host byte `host`, SCSI status

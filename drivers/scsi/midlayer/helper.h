@@ -12,6 +12,8 @@
 #include "shim.h"
 
 const unsigned long RVIRTIO_SCSI_CMND_SIZE = sizeof(struct scsi_cmnd);
+const unsigned long RVIRTIO_SCSI_CDB_BUF = sizeof_field(struct scsi_cmnd, cmnd);
+const unsigned long RVIRTIO_SCSI_HOSTDATA_OFFSET = offsetof(struct Scsi_Host, hostdata);
 const int RVIRTIO_SCSI_EH_RESET_TIMER = SCSI_EH_RESET_TIMER;
 const int RVIRTIO_SCSI_EH_DONE = SCSI_EH_DONE;
 const int RVIRTIO_SCSI_EH_NOT_HANDLED = SCSI_EH_NOT_HANDLED;

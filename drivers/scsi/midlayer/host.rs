@@ -336,10 +336,15 @@ mod callbacks {
     unsafe fn priv_of<'a, T: HostOps>(
         shost: *mut sb::Scsi_Host,
     ) -> (ArcBorrow<'a, T::HostData>, u32) {
+        // `shost_priv`, found without a call on every command: the private
+        // area is the host's trailing `hostdata`.
+        let area = shost
+            .cast::<u8>()
+            .wrapping_add(sb::RVIRTIO_SCSI_HOSTDATA_OFFSET);
         // SAFETY: Per the safety requirements, the private area holds a
         // `Priv` whose `data` came from `Arc::into_raw` and is alive.
         unsafe {
-            let p = &*sb::rvirtio_scsi_host_priv(shost).cast::<Priv>();
+            let p = &*area.cast::<Priv>();
             (
                 ArcBorrow::from_raw(p.data.cast::<T::HostData>()),
                 p.poll_queues,

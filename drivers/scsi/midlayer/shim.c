@@ -157,6 +157,7 @@ void rvirtio_scsi_cmd_info(struct scsi_cmnd *sc, struct rvirtio_scsi_cmd_info *i
 	info->cdb = sc->cmnd;
 	info->cdb_len = sc->cmd_len;
 	info->target = sdev->id;
+	info->bufflen = scsi_bufflen(sc);
 	info->direction = sc->sc_data_direction;
 	info->hwq = blk_mq_unique_tag_to_hwq(blk_mq_unique_tag(scsi_cmd_to_rq(sc)));
 	info->last = sc->flags & SCMD_LAST;
@@ -173,20 +174,10 @@ u64 rvirtio_scsi_cmd_lun(struct scsi_cmnd *sc)
 	return sc->device->lun;
 }
 
-int rvirtio_scsi_cmd_direction(struct scsi_cmnd *sc)
-{
-	return sc->sc_data_direction;
-}
-
 struct scatterlist *rvirtio_scsi_cmd_sglist(struct scsi_cmnd *sc, unsigned int *nents)
 {
 	*nents = scsi_sg_count(sc);
 	return scsi_sglist(sc);
-}
-
-unsigned int rvirtio_scsi_cmd_bufflen(struct scsi_cmnd *sc)
-{
-	return scsi_bufflen(sc);
 }
 
 void rvirtio_scsi_cmd_finish(struct scsi_cmnd *sc, u8 host_byte, u8 status, u32 resid,

@@ -60,9 +60,10 @@ struct Scsi_Host *rvirtio_scsi_cmd_host(struct scsi_cmnd *sc);
 /* What queuecommand needs of a command, read in one call. */
 struct rvirtio_scsi_cmd_info {
 	u64 lun;
-	const u8 *cdb;
+	const u8 *cdb; /* the command's CDB buffer (cmnd), all of it */
 	unsigned int cdb_len;
 	unsigned int target;
+	unsigned int bufflen;
 	int direction;
 	u16 hwq;
 	bool last;
@@ -72,9 +73,7 @@ struct rvirtio_scsi_cmd_info {
 void rvirtio_scsi_cmd_info(struct scsi_cmnd *sc, struct rvirtio_scsi_cmd_info *info);
 unsigned int rvirtio_scsi_cmd_target(struct scsi_cmnd *sc);
 u64 rvirtio_scsi_cmd_lun(struct scsi_cmnd *sc);
-int rvirtio_scsi_cmd_direction(struct scsi_cmnd *sc);
 struct scatterlist *rvirtio_scsi_cmd_sglist(struct scsi_cmnd *sc, unsigned int *nents);
-unsigned int rvirtio_scsi_cmd_bufflen(struct scsi_cmnd *sc);
 unsigned int rvirtio_scsi_max_id(struct Scsi_Host *shost);
 void rvirtio_scsi_scan_target(struct Scsi_Host *shost, unsigned int target);
 int rvirtio_scsi_add_lun(struct Scsi_Host *shost, unsigned int target, u64 lun);

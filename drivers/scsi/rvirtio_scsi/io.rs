@@ -12,17 +12,23 @@ use crate::proto::{self, CmdReq, RespHead, CMD_RESP_SIZE, RESP_SENSE_OFFSET};
 use crate::recovery::stats::bump;
 use crate::recovery::{Reason, Recovery, Refused, State};
 use crate::scsi::{Cmd, CmdInfo, Direction, EhResult, HostOps, OwnedCmd, ResetCmd, TimedOut};
-use crate::virtio::{self, Chain, DeviceWritable};
+use crate::virtio::{self, Chain, DeviceWritable, Mapped, Words};
 use kernel::prelude::*;
 use kernel::sync::ArcBorrow;
 
 /// Per-command data: the request header the device reads and the response
 /// it writes. Plain bytes (alignment 1), as the private area requires.
 pub(crate) struct ScsiCmd {
-    req: CmdReq,
+    /// The request header; it and the response keep their scatterlists
+    /// (the private area does not move).
+    req: Mapped<CmdReq>,
     /// A [`proto::CmdResp`] as bytes: most answers carry no sense, and
-    /// only the head is then read.
-    resp: DeviceWritable<[u8; CMD_RESP_SIZE]>,
+    /// only the head is then read, a word at a time.
+    resp: Mapped<DeviceWritable<Words<CMD_RESP_SIZE>>>,
+    /// Which way the data goes, and how much there is: read at
+    /// `queuecommand`, kept for describing the command and finishing it.
+    direction: Direction,
+    bufflen: u32,
     /// Fault injection: send the command without its response buffer and
     /// data, which the device must treat as malformed.
     malformed: bool,
@@ -37,8 +43,10 @@ pub(crate) struct ScsiCmd {
 impl Default for ScsiCmd {
     fn default() -> Self {
         Self {
-            req: CmdReq::default(),
-            resp: DeviceWritable::new(proto::UNANSWERED),
+            req: Mapped::default(),
+            resp: Mapped::new(DeviceWritable::words(proto::UNANSWERED)),
+            direction: Direction::None,
+            bufflen: 0,
             malformed: false,
             bad_sense: false,
             queue: 0,
@@ -54,19 +62,21 @@ impl ScsiCmd {
 }
 
 impl virtio::Token for OwnedCmd<RvirtioScsi> {
-    /// Header, data out; response, data in.
+    /// Header, data out; response, data in. Inlined into `Virtqueue::add`,
+    /// which runs it under the queue's lock.
+    #[inline(always)]
     fn describe<'a>(cmd: &'a Cmd<RvirtioScsi>, chain: &mut Chain<'a>) {
         let d = cmd.data();
-        chain.read(&d.req);
+        chain.read_mapped(&d.req);
         if d.malformed {
             return;
         }
         let data = cmd.data_buffer();
-        let direction = cmd.direction();
+        let direction = d.direction;
         if let (Direction::ToDevice, Some(list)) = (direction, data) {
             chain.sg_list(list, false);
         }
-        chain.write(&d.resp);
+        chain.write_mapped(&d.resp);
         if let (Direction::FromDevice, Some(list)) = (direction, data) {
             chain.sg_list(list, true);
         }
@@ -86,7 +96,8 @@ pub(crate) fn complete(cmd: OwnedCmd<RvirtioScsi>) {
         // Fault injection: the device claims far more sense than it can.
         resp.sense_len = 1000u32.to_le_bytes();
     }
-    let c = proto::complete(&resp, cmd.bufflen());
+    let claimed = resp.sense_len != [0; 4];
+    let c = proto::complete(&resp, d.bufflen);
     if c.unknown_response {
         if let Some(held) = UNKNOWN_RESPONSE.check() {
             pr_warn!("unknown response {}{}\n", resp.response, Held(held));
@@ -102,24 +113,39 @@ pub(crate) fn complete(cmd: OwnedCmd<RvirtioScsi>) {
             );
         }
     }
-    if c.sense_len == 0 {
+    if claimed {
+        finish_with_sense(cmd, &c);
+    } else {
         cmd.finish(c.host, c.status, c.resid, &[]);
-        return;
     }
+}
+
+/// Finishes a command whose answer claims sense: apart from [`complete`],
+/// so that the usual answer, without sense, needs no room for it.
+#[cold]
+#[inline(never)]
+fn finish_with_sense(mut cmd: OwnedCmd<RvirtioScsi>, c: &proto::Completion) {
+    let d = cmd.data();
     let mut sense = [0u8; proto::SENSE_SIZE];
     let n = d.resp.copy_bytes(
         RESP_SENSE_OFFSET,
         &mut sense[..c.sense_len.min(proto::SENSE_SIZE)],
     );
+    // The next command on this request sends its response with only the
+    // head reset: sense a device claims without writing it must not be
+    // this command's (another LUN's, another user's).
+    cmd.data_mut()
+        .resp
+        .set_bytes::<RESP_SENSE_OFFSET, { proto::SENSE_SIZE }>([0; proto::SENSE_SIZE]);
     cmd.finish(c.host, c.status, c.resid, &sense[..n]);
 }
 
-/// The request header of `cmd`; `None` for an address the encoding cannot
-/// carry (the host's limits, clamped by `host_shape`, keep the midlayer below
-/// them) or an oversized CDB.
-fn request(cmd: &Cmd<RvirtioScsi>, info: &CmdInfo<'_>) -> Option<CmdReq> {
-    let (target, lun) = proto::address(info.target(), info.lun())?;
-    CmdReq::new(target, lun, cmd.id(), info.cdb())
+/// Writes the request header of `cmd` (whose id is `id`) in place; `false`
+/// for an address the encoding cannot carry (the host's limits, clamped by
+/// `host_shape`, keep the midlayer below them) or an oversized CDB.
+fn set_request(req: &mut CmdReq, id: u64, info: &CmdInfo<'_>) -> bool {
+    proto::address(info.target(), info.lun())
+        .is_some_and(|(target, lun)| req.set(target, lun, id, info.cdb(), info.cdb_len()))
 }
 
 /// A command arrived while the device has no queues. Only a device that
@@ -174,29 +200,29 @@ impl HostOps for RvirtioScsi {
         shared: ArcBorrow<'_, Shared>,
         mut cmd: OwnedCmd<Self>,
     ) -> Result<(), OwnedCmd<Self>> {
-        let info = cmd.info();
-        if info.direction() == Direction::Bidirectional {
+        let id = cmd.id();
+        // The data is as the command's last use left it: every field is
+        // set here.
+        let (info, d) = cmd.info_and_data_mut();
+        if info.direction() == Direction::Bidirectional || !set_request(&mut d.req, id, &info) {
             // virtio-scsi without VIRTIO_SCSI_F_INOUT carries one direction.
             cmd.fail();
             return Ok(());
         }
-        let Some(req) = request(&cmd, &info) else {
-            cmd.fail();
-            return Ok(());
-        };
+        d.req.prepare();
+        d.resp.prepare();
+        d.direction = info.direction();
+        d.bufflen = info.bufflen();
         let last = info.is_last();
         let hwq = info.hw_queue();
         let from_eh = info.sent_by_error_handler();
         let r = &shared.recovery;
         let knobs = &r.stats().knobs;
-        let d = cmd.data_mut();
-        // The data is as the command's last use left it: every field is
-        // set here.
-        d.req = req;
-        // The whole response: sense bytes a device claims without writing
-        // them must not be an earlier command's (another LUN's, another
-        // user's), as the midlayer's clearing made sure before.
-        d.resp.set(proto::UNANSWERED);
+        // The head only: an answer the device never writes reads as a
+        // failure. The sense after it is zero unless the device wrote some
+        // it did not claim (`complete` clears what it claimed).
+        d.resp
+            .set_bytes::<0, RESP_SENSE_OFFSET>(proto::UNANSWERED_HEAD);
         d.malformed = r.shot(&knobs.inject_malformed);
         d.bad_sense = r.shot(&knobs.inject_sense_len);
         if r.shot(&knobs.inject_reset) {

@@ -217,19 +217,34 @@ impl Default for CmdReq {
 }
 
 impl CmdReq {
-    /// A header for `cdb` to `target`/`lun` with `tag`. A CDB longer than
-    /// [`CDB_SIZE`] is refused (the host's `max_cmd_len` prevents it).
-    pub fn new(target: u8, lun: u16, tag: u64, cdb: &[u8]) -> Option<Self> {
-        if cdb.len() > CDB_SIZE {
-            return None;
+    /// Makes this the header for the CDB in the first `len` bytes of `cdb`
+    /// to `target`/`lun` with `tag`, whatever it held before: it is built in
+    /// place, as a command's header lives in its private area and is
+    /// reused. `cdb` is the command's whole CDB buffer, and goes as it is
+    /// (a fixed-size copy, where padding a CDB of any length would cost two
+    /// calls per command): the bytes past the CDB are the midlayer's, which
+    /// zeroes the buffer before building a CDB in it, and the device reads
+    /// the CDB's length from its opcode. A `len` over [`CDB_SIZE`] is
+    /// refused (the host's `max_cmd_len` prevents it): the header is left
+    /// as it was, and `false` returned.
+    pub fn set(
+        &mut self,
+        target: u8,
+        lun: u16,
+        tag: u64,
+        cdb: &[u8; CDB_SIZE],
+        len: usize,
+    ) -> bool {
+        if len > CDB_SIZE {
+            return false;
         }
-        let mut req = Self {
-            lun: encode_lun(target, lun),
-            tag: tag.to_le_bytes(),
-            ..Self::default()
-        };
-        req.cdb[..cdb.len()].copy_from_slice(cdb);
-        Some(req)
+        self.lun = encode_lun(target, lun);
+        self.tag = tag.to_le_bytes();
+        self.task_attr = TASK_ATTR_SIMPLE;
+        self.prio = 0;
+        self.crn = 0;
+        self.cdb = *cdb;
+        true
     }
 }
 
@@ -292,12 +307,24 @@ pub const CMD_RESP_SIZE: usize = core::mem::size_of::<CmdResp>();
 /// before it (its [`RespHead`]).
 pub const RESP_SENSE_OFFSET: usize = core::mem::offset_of!(CmdResp, sense);
 
-/// A command response as bytes, as [`CmdResp::default`]: written before
-/// each command is sent, so that an answer the device never wrote reads as
-/// a failure, with no sense.
+/// A command response as bytes, as [`CmdResp::default`]: what a command's
+/// response holds at first, so that an answer the device never wrote reads
+/// as a failure, with no sense.
 pub const UNANSWERED: [u8; CMD_RESP_SIZE] = {
     let mut b = [0; CMD_RESP_SIZE];
     b[core::mem::offset_of!(CmdResp, response)] = response::FAILURE;
+    b
+};
+
+/// The head of [`UNANSWERED`]: written before each command is sent. The
+/// sense after it is kept zero instead (see `io.rs`).
+pub const UNANSWERED_HEAD: [u8; RESP_SENSE_OFFSET] = {
+    let mut b = [0; RESP_SENSE_OFFSET];
+    let mut i = 0;
+    while i < RESP_SENSE_OFFSET {
+        b[i] = UNANSWERED[i];
+        i += 1;
+    }
     b
 };
 

@@ -46,6 +46,8 @@ fn a_response_head_is_read_from_its_first_bytes() {
     // A response nobody wrote reads as a failure, as CmdResp::default().
     assert_eq!(UNANSWERED.to_vec(), resp_bytes(&CmdResp::default()));
     let unanswered: [u8; RESP_SENSE_OFFSET] = UNANSWERED[..RESP_SENSE_OFFSET].try_into().unwrap();
+    assert_eq!(unanswered, UNANSWERED_HEAD);
+    assert!(UNANSWERED[RESP_SENSE_OFFSET..].iter().all(|&b| b == 0));
     assert_eq!(
         complete(&RespHead::from_bytes(&unanswered), 0).host,
         did::ERROR
@@ -72,16 +74,59 @@ fn addresses_the_encoding_carries() {
     assert_eq!(address(0, 1 << 32), None);
 }
 
+/// A CDB buffer holding `cdb`, zeroed after it as the midlayer leaves it.
+fn cdb_buf(cdb: &[u8]) -> [u8; CDB_SIZE] {
+    let mut b = [0; CDB_SIZE];
+    b[..cdb.len()].copy_from_slice(cdb);
+    b
+}
+
 #[test]
 fn request_header() {
-    let r = CmdReq::new(2, 5, 0x1122_3344_5566_7788, &[0x28, 0, 1, 2]).unwrap();
+    let mut r = CmdReq::default();
+    assert!(r.set(2, 5, 0x1122_3344_5566_7788, &cdb_buf(&[0x28, 0, 1, 2]), 4));
     assert_eq!(r.lun, encode_lun(2, 5));
     assert_eq!(u64::from_le_bytes(r.tag), 0x1122_3344_5566_7788);
     assert_eq!(r.task_attr, TASK_ATTR_SIMPLE);
     assert_eq!(&r.cdb[..4], &[0x28, 0, 1, 2]);
     assert!(r.cdb[4..].iter().all(|&b| b == 0));
-    assert!(CmdReq::new(0, 0, 0, &[0; 33]).is_none());
-    assert!(CmdReq::new(0, 0, 0, &[0; 32]).is_some());
+    let before = r;
+    assert!(!r.set(0, 0, 0, &[0; 32], 33));
+    assert_eq!(r, before);
+    assert!(r.set(0, 0, 0, &[0; 32], 32));
+}
+
+proptest! {
+    /// A header built in place over any earlier one holds nothing of it:
+    /// it is the header built over a fresh one.
+    #[test]
+    fn request_header_in_place(
+        old in any::<[u8; 51]>(),
+        target in any::<u8>(),
+        lun in 0u16..0x8000,
+        tag in any::<u64>(),
+        cdb in proptest::collection::vec(any::<u8>(), 0..=32),
+        len in 0usize..=40,
+    ) {
+        let buf = cdb_buf(&cdb);
+        let mut reused = CmdReq {
+            lun: old[0..8].try_into().unwrap(),
+            tag: old[8..16].try_into().unwrap(),
+            task_attr: old[16],
+            prio: old[17],
+            crn: old[18],
+            cdb: old[19..51].try_into().unwrap(),
+        };
+        let before = reused;
+        let mut fresh = CmdReq::default();
+        let ok = fresh.set(target, lun, tag, &buf, len);
+        prop_assert_eq!(reused.set(target, lun, tag, &buf, len), ok);
+        prop_assert_eq!(ok, len <= 32);
+        prop_assert_eq!(reused, if ok { fresh } else { before });
+        if ok {
+            prop_assert_eq!(reused.cdb, buf);
+        }
+    }
 }
 
 #[test]
