@@ -15,6 +15,11 @@
 
 #include "shim.h"
 
+bool rvirtio_linear_map(const void *p)
+{
+	return virt_addr_valid(p);
+}
+
 int rvirtio_register_driver(struct virtio_driver *drv)
 {
 	return register_virtio_driver(drv);

@@ -47,4 +47,9 @@ void *rvirtio_get_priv(struct virtio_device *vdev);
 void rvirtio_set_priv(struct virtio_device *vdev, void *priv);
 struct virtio_driver *rvirtio_driver_of(struct virtio_device *vdev);
 
+/* Whether the CPU may describe this memory to a device by its page: it is
+ * in the kernel's linear map (virt_addr_valid), unlike vmalloc'd memory, a
+ * vmapped stack or a module's static data. */
+bool rvirtio_linear_map(const void *p);
+
 #endif

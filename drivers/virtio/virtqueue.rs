@@ -71,7 +71,7 @@ impl<T: Copy> DeviceWritable<T> {
 /// build error otherwise): the size is the length the device is told.
 #[repr(C, align(4))]
 #[derive(Clone, Copy)]
-pub(crate) struct Words<const M: usize>(pub(crate) [u8; M]);
+pub(crate) struct Words<const M: usize>([u8; M]);
 
 /// A byte layout the device writes, read a part at a time: a response
 /// whose header decides whether the rest is needed at all. (Each read is
@@ -174,7 +174,7 @@ impl<T: Send + Sync + 'static> ForeignOwnable for ArcToken<T> {
 /// lives, and reused while it stays there. A request header or response in
 /// a request's private area, which the block layer allocates once and never
 /// moves, is so described without a `sg_init_one` per request (two of them
-/// cost about 70 instructions per I/O).
+/// cost about 50 instructions per I/O, and more with the calls).
 ///
 /// The scatterlist is made by [`Mapped::prepare`] and used by
 /// [`Chain::read_mapped`] and [`Chain::write_mapped`] only while `value` is
@@ -182,9 +182,10 @@ impl<T: Send + Sync + 'static> ForeignOwnable for ArcToken<T> {
 ///
 /// # Invariants
 ///
-/// If `at` is the address of `value`, `sg` is an end-marked one-entry
-/// scatterlist of exactly `value`'s bytes. The CPU only reads `sg` after
-/// that (`virtqueue_add_sgs` too: it maps the entry, and does not keep it).
+/// If `at` is the address of `value`, `value` lies in the kernel's linear
+/// map and `sg` is an end-marked one-entry scatterlist of exactly its bytes.
+/// The CPU only reads `sg` after that (`virtqueue_add_sgs` too: it maps the
+/// entry, and does not keep it).
 pub(crate) struct Mapped<T> {
     sg: MaybeUninit<bindings::scatterlist>,
     at: usize,
@@ -215,17 +216,22 @@ impl<T> Mapped<T> {
     }
 
     /// Makes the scatterlist for where `value` is now, unless it was made
-    /// there already (a compare, for a buffer that does not move).
+    /// there already (a compare, for a buffer that does not move). Memory
+    /// outside the linear map gets none: the chain then refuses it.
     #[inline(always)]
     pub(crate) fn prepare(&mut self) {
         let at = self.addr();
-        if self.at != at {
-            // `size_of::<T>()` of a buffer a virtqueue carries fits in u32
-            // (a build error otherwise).
-            const { assert!(core::mem::size_of::<T>() <= u32::MAX as usize) };
+        if self.at != at && linear_map(core::ptr::addr_of!(self.value).cast()) {
+            // `size_of::<T>()` of a buffer a virtqueue carries fits in u32,
+            // and is not zero (a build error otherwise).
+            const {
+                assert!(
+                    0 < core::mem::size_of::<T>() && core::mem::size_of::<T>() <= u32::MAX as usize
+                )
+            };
             // SAFETY: `sg` is ours to write (`&mut self`); `sg_init_one`
             // initialises all of it, to the bytes of `value`, which it only
-            // records.
+            // records: by their page, which is right for linear-map memory.
             unsafe {
                 bindings::sg_init_one(
                     self.sg.as_mut_ptr(),
@@ -233,7 +239,8 @@ impl<T> Mapped<T> {
                     core::mem::size_of::<T>() as u32,
                 )
             };
-            // INVARIANT: The scatterlist is of `value`'s bytes where it is.
+            // INVARIANT: The scatterlist is of `value`'s bytes where it is,
+            // in the linear map.
             self.at = at;
         }
     }
@@ -258,6 +265,13 @@ impl<T: Default> Default for Mapped<T> {
     fn default() -> Self {
         Self::new(T::default())
     }
+}
+
+/// Whether `p` is in the kernel's linear map, so that a scatterlist may name
+/// it by its page (`virt_addr_valid`).
+fn linear_map(p: *const u8) -> bool {
+    // SAFETY: Only the address is looked at.
+    unsafe { vb::rvirtio_linear_map(p.cast()) }
 }
 
 /// The most buffers one descriptor chain may have.
@@ -292,8 +306,9 @@ impl Parts {
 ///
 /// `parts` points to storage that outlives the chain and that nothing else
 /// uses meanwhile. `sgs[..len]` of it are initialised, each the first entry
-/// of an end-marked scatterlist valid for `'a`: a mapped one, or
-/// `singles[i]`, which is then initialised. `out <= len <= MAX_PARTS`.
+/// of an end-marked scatterlist valid for `'a`: a mapped table's, a
+/// [`Mapped`] buffer's own, or `singles[i]`, which is then initialised.
+/// `out <= len <= MAX_PARTS`.
 pub(crate) struct Chain<'a> {
     parts: *mut Parts,
     /// The number of parts.
@@ -343,12 +358,21 @@ impl<'a> Chain<'a> {
         Some(i)
     }
 
+    /// A plain buffer, as a one-entry scatterlist. Only memory in the
+    /// kernel's linear map can be described by its page: other memory (a
+    /// module's static, a vmapped stack) makes the chain bad, not a
+    /// descriptor of the wrong page.
     #[inline(always)]
     fn push_buf(&mut self, buf: *const u8, len: u32, device_writes: bool) {
+        if !linear_map(buf) {
+            self.bad = true;
+            return;
+        }
         if let Some(i) = self.next(device_writes) {
             // SAFETY: Per the type invariant `parts` is ours; `i` is in
             // bounds. `sg_init_one` initialises all of `singles[i]`; `buf` is
-            // valid for `len` bytes for `'a` (callers borrow it for that long).
+            // valid for `len` bytes for `'a` (callers borrow it for that
+            // long), and in the linear map.
             unsafe {
                 let single = (*self.parts).singles[i].as_mut_ptr();
                 bindings::sg_init_one(single, buf.cast(), len);
@@ -369,6 +393,9 @@ impl<'a> Chain<'a> {
 
     #[inline(always)]
     fn push_mapped<T>(&mut self, m: &'a Mapped<T>, device_writes: bool) {
+        const {
+            assert!(0 < core::mem::size_of::<T>() && core::mem::size_of::<T>() <= u32::MAX as usize)
+        };
         match m.sg() {
             Some(sg) => {
                 if let Some(i) = self.next(device_writes) {
@@ -407,6 +434,9 @@ impl<'a> Chain<'a> {
     )]
     #[inline(always)]
     pub(crate) fn read<T>(&mut self, value: &'a T) {
+        const {
+            assert!(0 < core::mem::size_of::<T>() && core::mem::size_of::<T>() <= u32::MAX as usize)
+        };
         let len = core::mem::size_of::<T>() as u32;
         self.push_buf((value as *const T).cast(), len, false);
     }
@@ -434,6 +464,9 @@ impl<'a> Chain<'a> {
     )]
     #[inline(always)]
     pub(crate) fn write<T: Copy>(&mut self, cell: &'a DeviceWritable<T>) {
+        const {
+            assert!(0 < core::mem::size_of::<T>() && core::mem::size_of::<T>() <= u32::MAX as usize)
+        };
         let len = core::mem::size_of::<T>() as u32;
         self.push_buf(cell.0.get().cast_const().cast(), len, true);
     }

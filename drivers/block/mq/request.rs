@@ -289,17 +289,24 @@ impl<T: Operations> Owned<T> {
         rq
     }
 
+    /// The request's data mapping, for changing. Borrowed alone, not with
+    /// the rest of the PDU: a timeout handler may be looking at the driver's
+    /// data meanwhile (one that began before the request was completed).
     #[inline]
-    fn pdu_mut(&mut self) -> &mut Pdu<T> {
+    fn sg_mut(&mut self) -> &mut SgTable {
         // SAFETY: Per the type invariant this is the only handle that may
-        // change the PDU, and we hold it mutably.
-        unsafe { &mut *Pdu::<T>::ptr(self.rq.as_ptr()) }
+        // change the PDU, and we hold it mutably; a timeout handler's
+        // `&Request` never reads the mapping (only the driver's data and
+        // the atomics).
+        unsafe { &mut *core::ptr::addr_of_mut!((*Pdu::<T>::ptr(self.rq.as_ptr())).sg) }
     }
 
     /// The driver's data of this request, for changing.
     #[inline]
     pub(crate) fn data_mut(&mut self) -> &mut T::RequestData {
-        &mut self.pdu_mut().data
+        // SAFETY: Per the type invariant this is the only handle that may
+        // change the PDU, and we hold it mutably.
+        unsafe { &mut *core::ptr::addr_of_mut!((*Pdu::<T>::ptr(self.rq.as_ptr())).data) }
     }
 
     /// Maps the request's data pages into [`Request::mapped`]; returns the
@@ -317,7 +324,7 @@ impl<T: Operations> Owned<T> {
                 (*rq).nr_phys_segments
             }
         };
-        let sg = &mut self.pdu_mut().sg;
+        let sg = self.sg_mut();
         // SAFETY: We own the request, so nothing else uses its table, and no
         // device holds a chain built from it. The table is left mapped to
         // the request's pages, which stay valid until the request is ended,
@@ -347,7 +354,7 @@ impl<T: Operations> Owned<T> {
 
     /// Undoes [`Self::map_data`].
     pub(super) fn unmap_data(&mut self) {
-        let sg = &mut self.pdu_mut().sg;
+        let sg = self.sg_mut();
         if sg.forget_if_inline() {
             return;
         }
@@ -362,7 +369,7 @@ impl<T: Operations> Owned<T> {
     /// Ends the request with `status`.
     pub(crate) fn end(mut self, status: Status) {
         self.unmap_data();
-        self.pdu_mut().requeues.store(0, Ordering::Relaxed);
+        self.pdu().requeues.store(0, Ordering::Relaxed);
         let rq = self.into_raw();
         // SAFETY: We owned the started request, and give up the handle.
         unsafe { bindings::blk_mq_end_request(rq, status.0) };
@@ -372,7 +379,7 @@ impl<T: Operations> Owned<T> {
     /// [`super::QueueCtl::kick_requeue_list`]).
     pub(crate) fn requeue(mut self) {
         self.unmap_data();
-        self.pdu_mut().requeues.fetch_add(1, Ordering::Relaxed);
+        self.pdu().requeues.fetch_add(1, Ordering::Relaxed);
         let rq = self.into_raw();
         // SAFETY: We owned the started request and give up the handle;
         // blk-mq owns it until it dispatches it again.
@@ -395,8 +402,11 @@ impl<T: Operations> Owned<T> {
     /// Hands a request the hardware has finished to blk-mq from a poll, as
     /// `virtblk_poll` does: it is marked complete, and then, unless blk-mq
     /// completes it on another CPU, it joins the poll's `done` batch when it
-    /// succeeded (`ok`) and the batch takes it, or is ended here through
-    /// [`Operations::complete`]. A batch is ended by blk-mq's caller right
+    /// succeeded (`ok`: only those are offered, since the batch ends every
+    /// request as a success, and takes a failed passthrough request) and
+    /// the batch takes it, or is ended here through
+    /// [`Operations::complete`]. What the driver keeps per request must
+    /// need no cleanup then but what the glue does (the data mapping). A batch is ended by blk-mq's caller right
     /// after the poll, with one `blk_mq_end_request_batch` for all of it
     /// (`complete_batch`): per request, that costs about a third of ending
     /// it alone.
@@ -411,8 +421,9 @@ impl<T: Operations> Owned<T> {
         unsafe {
             if should_fake_timeout(rq) {
                 Pdu::<T>::of(rq).parked.store(true, Ordering::Release);
-            } else if !bindings::blk_mq_complete_request_remote(rq)
-                && !mb::rvirtio_rq_add_to_batch(rq, done.iob, !ok, Some(complete_batch::<T>))
+            } else if bindings::blk_mq_complete_request_remote(rq) {
+                // blk-mq completes it on another CPU.
+            } else if !(ok && mb::rvirtio_rq_add_to_batch(rq, done.iob, Some(complete_batch::<T>)))
             {
                 super::ops::complete_here::<T>(rq);
             }
@@ -493,7 +504,7 @@ unsafe extern "C" fn complete_batch<T: Operations>(iob: *mut bindings::io_comp_b
             let next = mb::rvirtio_batch_next(rq);
             let mut owned = Owned::<T>::from_raw(rq);
             owned.unmap_data();
-            owned.pdu_mut().requeues.store(0, Ordering::Relaxed);
+            owned.pdu().requeues.store(0, Ordering::Relaxed);
             owned.into_raw();
             rq = next;
         }
@@ -528,7 +539,7 @@ impl<T: Operations> Drop for Owned<T> {
     /// A request nobody ends would hang its submitter: fail it instead.
     fn drop(&mut self) {
         self.unmap_data();
-        self.pdu_mut().requeues.store(0, Ordering::Relaxed);
+        self.pdu().requeues.store(0, Ordering::Relaxed);
         // SAFETY: We own the started request, and it is being dropped.
         unsafe { bindings::blk_mq_end_request(self.rq.as_ptr(), Status::IO_ERROR.0) };
     }

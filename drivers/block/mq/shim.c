@@ -20,10 +20,10 @@ bool rvirtio_rq_should_fake_timeout(struct request *rq)
 	return blk_should_fake_timeout(rq->q);
 }
 
-bool rvirtio_rq_add_to_batch(struct request *rq, struct io_comp_batch *iob, bool is_error,
+bool rvirtio_rq_add_to_batch(struct request *rq, struct io_comp_batch *iob,
 			     void (*complete)(struct io_comp_batch *))
 {
-	return blk_mq_add_to_batch(rq, iob, is_error, complete);
+	return blk_mq_add_to_batch(rq, iob, false, complete);
 }
 
 struct request *rvirtio_batch_first(struct io_comp_batch *iob)

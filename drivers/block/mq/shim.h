@@ -22,7 +22,8 @@ struct hd_geometry;
 
 bool rvirtio_rq_should_fake_timeout(struct request *rq);
 struct io_comp_batch;
-bool rvirtio_rq_add_to_batch(struct request *rq, struct io_comp_batch *iob, bool is_error,
+/* Adds a request that succeeded to a poll's batch; whether the batch took it. */
+bool rvirtio_rq_add_to_batch(struct request *rq, struct io_comp_batch *iob,
 			     void (*complete)(struct io_comp_batch *));
 struct request *rvirtio_batch_first(struct io_comp_batch *iob);
 struct request *rvirtio_batch_next(struct request *rq);

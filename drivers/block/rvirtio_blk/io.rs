@@ -258,8 +258,13 @@ impl mq::Operations for RvirtioBlk {
     /// A poll queue: take what the device finished. What succeeded joins
     /// the poll's batch, as virtio_blk's does.
     fn poll(shared: ArcBorrow<'_, Shared>, hw_queue: u32, done: &mut Completions<Self>) -> u32 {
-        let found = shared.vqs.drain(hw_queue, |rq| {
+        let found = shared.vqs.drain(hw_queue, |mut rq| {
             let ok = status_of(proto::outcome(rq.data().status.get())) == Status::OK;
+            // A batch ends the request without `complete`: drop what it
+            // would (polled I/O is reads and writes, which have no ranges).
+            if !rq.data().ranges.is_empty() {
+                rq.data_mut().ranges = KVec::new();
+            }
             rq.complete_polled(done, ok)
         });
         shared.recovery.polled(found);

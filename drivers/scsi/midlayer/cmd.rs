@@ -158,8 +158,8 @@ impl CmdInfo<'_> {
     /// [`CmdInfo::cdb_len`] bytes.
     pub(crate) fn cdb(&self) -> &[u8; CDB_BUF] {
         // SAFETY: Per the type invariant; the pointer is to the command's
-        // `cmnd` array, of `CDB_BUF` bytes (checked at build time in
-        // `shim.c`), whose alignment is 1.
+        // `cmnd` array (`shim.c`), of `CDB_BUF` bytes (checked at build
+        // time above, against `helper.h`), whose alignment is 1.
         unsafe { &*self.raw.cdb.cast::<[u8; CDB_BUF]>() }
     }
 

@@ -45,6 +45,8 @@ impl Hooks for Shared {
         };
         let returned = this.vqs.take_back(reset, crate::io::complete, |cmd| {
             this.recovery.reclaimed(!give_up);
+            // The device may have written sense for it before the reset.
+            cmd.data().sense_may_be_dirty();
             cmd.finish(host, 0, 0, &[]);
         });
         this.recovery.reset_harvested(returned);

@@ -13,11 +13,12 @@ use crate::recovery::stats::bump;
 use crate::recovery::{Reason, Recovery, Refused, State};
 use crate::scsi::{Cmd, CmdInfo, Direction, EhResult, HostOps, OwnedCmd, ResetCmd, TimedOut};
 use crate::virtio::{self, Chain, DeviceWritable, Mapped, Words};
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::prelude::*;
 use kernel::sync::ArcBorrow;
 
 /// Per-command data: the request header the device reads and the response
-/// it writes. Plain bytes (alignment 1), as the private area requires.
+/// it writes (aligned to 8 at most, as the private area requires).
 pub(crate) struct ScsiCmd {
     /// The request header; it and the response keep their scatterlists
     /// (the private area does not move).
@@ -34,6 +35,10 @@ pub(crate) struct ScsiCmd {
     malformed: bool,
     /// Fault injection: take the answer as claiming 1000 sense bytes.
     bad_sense: bool,
+    /// The sense area may hold sense of an earlier command: an answer
+    /// claimed some, or a reset took the command back, after the device
+    /// may have written some. The next `queuecommand` zeroes it.
+    sense_dirty: AtomicBool,
     /// The request queue the command was given to: its hardware queue's,
     /// but an error handler's command on a poll queue goes to an
     /// interrupt-driven one, as nobody may poll for it.
@@ -49,6 +54,7 @@ impl Default for ScsiCmd {
             bufflen: 0,
             malformed: false,
             bad_sense: false,
+            sense_dirty: AtomicBool::new(false),
             queue: 0,
         }
     }
@@ -58,6 +64,14 @@ impl ScsiCmd {
     /// The request queue the command was last given to.
     pub(crate) fn queue(&self) -> u32 {
         self.queue
+    }
+
+    /// The device may have written sense that the next command, if the
+    /// device claims sense without writing it, must not be given: the
+    /// sense area is zeroed before the next command is sent. (A flag, not
+    /// the zeroing itself: it is set where only a shared view is at hand.)
+    pub(crate) fn sense_may_be_dirty(&self) {
+        self.sense_dirty.store(true, Ordering::Relaxed);
     }
 }
 
@@ -124,19 +138,16 @@ pub(crate) fn complete(cmd: OwnedCmd<RvirtioScsi>) {
 /// so that the usual answer, without sense, needs no room for it.
 #[cold]
 #[inline(never)]
-fn finish_with_sense(mut cmd: OwnedCmd<RvirtioScsi>, c: &proto::Completion) {
+fn finish_with_sense(cmd: OwnedCmd<RvirtioScsi>, c: &proto::Completion) {
     let d = cmd.data();
     let mut sense = [0u8; proto::SENSE_SIZE];
     let n = d.resp.copy_bytes(
         RESP_SENSE_OFFSET,
         &mut sense[..c.sense_len.min(proto::SENSE_SIZE)],
     );
-    // The next command on this request sends its response with only the
-    // head reset: sense a device claims without writing it must not be
-    // this command's (another LUN's, another user's).
-    cmd.data_mut()
-        .resp
-        .set_bytes::<RESP_SENSE_OFFSET, { proto::SENSE_SIZE }>([0; proto::SENSE_SIZE]);
+    // Sense a device claims for a later command without writing it must
+    // not be this command's (another LUN's, another user's).
+    d.sense_may_be_dirty();
     cmd.finish(c.host, c.status, c.resid, &sense[..n]);
 }
 
@@ -220,9 +231,14 @@ impl HostOps for RvirtioScsi {
         let knobs = &r.stats().knobs;
         // The head only: an answer the device never writes reads as a
         // failure. The sense after it is zero unless the device wrote some
-        // it did not claim (`complete` clears what it claimed).
+        // it did not claim (claimed, or taken back: zeroed here).
         d.resp
             .set_bytes::<0, RESP_SENSE_OFFSET>(proto::UNANSWERED_HEAD);
+        if *d.sense_dirty.get_mut() {
+            d.resp
+                .set_bytes::<RESP_SENSE_OFFSET, { proto::SENSE_SIZE }>([0; proto::SENSE_SIZE]);
+            *d.sense_dirty.get_mut() = false;
+        }
         d.malformed = r.shot(&knobs.inject_malformed);
         d.bad_sense = r.shot(&knobs.inject_sense_len);
         if r.shot(&knobs.inject_reset) {
