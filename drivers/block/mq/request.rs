@@ -406,10 +406,10 @@ impl<T: Operations> Owned<T> {
     /// request as a success, and takes a failed passthrough request) and
     /// the batch takes it, or is ended here through
     /// [`Operations::complete`]. What the driver keeps per request must
-    /// need no cleanup then but what the glue does (the data mapping). A batch is ended by blk-mq's caller right
-    /// after the poll, with one `blk_mq_end_request_batch` for all of it
-    /// (`complete_batch`): per request, that costs about a third of ending
-    /// it alone.
+    /// need no cleanup then but what the glue does (the data mapping). A
+    /// batch is ended by blk-mq's caller right after the poll, with one
+    /// `blk_mq_end_request_batch` for all of it (`complete_batch`): per
+    /// request, that costs about a third of ending it alone.
     ///
     /// Parked for a fake timeout, as [`Self::complete`] is.
     pub(crate) fn complete_polled(self, done: &mut Completions<T>, ok: bool) {
