@@ -454,10 +454,12 @@ impl<K: Token> Slots<K> {
 /// Hands every token the device returned on `vq` to `done`; returns how
 /// many.
 pub(crate) fn drain<K: Token>(vq: &mut Virtqueue<K>, mut done: impl FnMut(K)) -> u32 {
-    let mut n = 0;
+    let mut n = 0u32;
     while let Some((token, _len)) = vq.get_buf() {
         done(token);
-        n += 1;
+        // No overflow check (and its panic path) in the completion loop: a
+        // queue holds far fewer than `u32::MAX` buffers.
+        n = n.saturating_add(1);
     }
     n
 }
