@@ -222,13 +222,6 @@ impl<T> Mapped<T> {
     pub(crate) fn prepare(&mut self) {
         let at = self.addr();
         if self.at != at && linear_map(core::ptr::addr_of!(self.value).cast()) {
-            // `size_of::<T>()` of a buffer a virtqueue carries fits in u32,
-            // and is not zero (a build error otherwise).
-            const {
-                assert!(
-                    0 < core::mem::size_of::<T>() && core::mem::size_of::<T>() <= u32::MAX as usize
-                )
-            };
             // SAFETY: `sg` is ours to write (`&mut self`); `sg_init_one`
             // initialises all of it, to the bytes of `value`, which it only
             // records: by their page, which is right for linear-map memory.
@@ -236,7 +229,7 @@ impl<T> Mapped<T> {
                 bindings::sg_init_one(
                     self.sg.as_mut_ptr(),
                     core::ptr::addr_of!(self.value).cast(),
-                    core::mem::size_of::<T>() as u32,
+                    buf_len::<T>(),
                 )
             };
             // INVARIANT: The scatterlist is of `value`'s bytes where it is,
@@ -265,6 +258,13 @@ impl<T: Default> Default for Mapped<T> {
     fn default() -> Self {
         Self::new(T::default())
     }
+}
+
+/// The length of a `T` as one buffer: not zero, and within `u32` (a build
+/// error otherwise).
+const fn buf_len<T>() -> u32 {
+    const { assert!(0 < core::mem::size_of::<T>() && core::mem::size_of::<T>() <= u32::MAX as usize) };
+    core::mem::size_of::<T>() as u32
 }
 
 /// Whether `p` is in the kernel's linear map, so that a scatterlist may name
@@ -393,9 +393,6 @@ impl<'a> Chain<'a> {
 
     #[inline(always)]
     fn push_mapped<T>(&mut self, m: &'a Mapped<T>, device_writes: bool) {
-        const {
-            assert!(0 < core::mem::size_of::<T>() && core::mem::size_of::<T>() <= u32::MAX as usize)
-        };
         match m.sg() {
             Some(sg) => {
                 if let Some(i) = self.next(device_writes) {
@@ -408,7 +405,7 @@ impl<'a> Chain<'a> {
             }
             None => self.push_buf(
                 core::ptr::addr_of!(m.value).cast(),
-                core::mem::size_of::<T>() as u32,
+                buf_len::<T>(),
                 device_writes,
             ),
         }
@@ -434,10 +431,7 @@ impl<'a> Chain<'a> {
     )]
     #[inline(always)]
     pub(crate) fn read<T>(&mut self, value: &'a T) {
-        const {
-            assert!(0 < core::mem::size_of::<T>() && core::mem::size_of::<T>() <= u32::MAX as usize)
-        };
-        let len = core::mem::size_of::<T>() as u32;
+        let len = buf_len::<T>();
         self.push_buf((value as *const T).cast(), len, false);
     }
 
@@ -464,10 +458,7 @@ impl<'a> Chain<'a> {
     )]
     #[inline(always)]
     pub(crate) fn write<T: Copy>(&mut self, cell: &'a DeviceWritable<T>) {
-        const {
-            assert!(0 < core::mem::size_of::<T>() && core::mem::size_of::<T>() <= u32::MAX as usize)
-        };
-        let len = core::mem::size_of::<T>() as u32;
+        let len = buf_len::<T>();
         self.push_buf(cell.0.get().cast_const().cast(), len, true);
     }
 

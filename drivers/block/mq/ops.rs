@@ -199,20 +199,10 @@ unsafe extern "C" fn commit_rqs<T: Operations>(hctx: *mut bindings::blk_mq_hw_ct
 ///
 /// # Safety
 ///
-/// Called by blk-mq once for a request that [`Owned::complete`] handed over.
-unsafe extern "C" fn complete<T: Operations>(rq: *mut bindings::request) {
-    // SAFETY: blk-mq calls this once for a request that `Owned::complete`
-    // gave up.
-    unsafe { complete_here::<T>(rq) };
-}
-
-/// Ends a request handed to blk-mq, through [`Operations::complete`].
-///
-/// # Safety
-///
-/// `rq` is a request of a queue built for `T` that `Owned::complete` or
-/// `Owned::complete_polled` gave up, and that nothing else ends.
-pub(super) unsafe fn complete_here<T: Operations>(rq: *mut bindings::request) {
+/// Called by blk-mq (or by `Owned::complete_polled`) once for a request of
+/// a queue built for `T` that [`Owned::complete`] or
+/// [`Owned::complete_polled`] gave up, and that nothing else ends.
+pub(super) unsafe extern "C" fn complete<T: Operations>(rq: *mut bindings::request) {
     // SAFETY: Per the safety requirements we may recreate its unique handle.
     let (queue, rq) = unsafe { (queue_data::<T>((*rq).q), Owned::<T>::from_raw(rq)) };
     T::complete(queue, rq);

@@ -366,10 +366,16 @@ impl<T: Operations> Owned<T> {
         }
     }
 
-    /// Ends the request with `status`.
-    pub(crate) fn end(mut self, status: Status) {
+    /// What ending the request undoes in the glue, however it is ended:
+    /// the data mapping, and the requeue count.
+    fn release(&mut self) {
         self.unmap_data();
         self.pdu().requeues.store(0, Ordering::Relaxed);
+    }
+
+    /// Ends the request with `status`.
+    pub(crate) fn end(mut self, status: Status) {
+        self.release();
         let rq = self.into_raw();
         // SAFETY: We owned the started request, and give up the handle.
         unsafe { bindings::blk_mq_end_request(rq, status.0) };
@@ -425,7 +431,7 @@ impl<T: Operations> Owned<T> {
                 // blk-mq completes it on another CPU.
             } else if !(ok && mb::rvirtio_rq_add_to_batch(rq, done.iob, Some(complete_batch::<T>)))
             {
-                super::ops::complete_here::<T>(rq);
+                super::ops::complete::<T>(rq);
             }
         }
     }
@@ -503,8 +509,7 @@ unsafe extern "C" fn complete_batch<T: Operations>(iob: *mut bindings::io_comp_b
         while !rq.is_null() {
             let next = mb::rvirtio_batch_next(rq);
             let mut owned = Owned::<T>::from_raw(rq);
-            owned.unmap_data();
-            owned.pdu().requeues.store(0, Ordering::Relaxed);
+            owned.release();
             owned.into_raw();
             rq = next;
         }
@@ -538,8 +543,7 @@ unsafe fn should_fake_timeout(_rq: *mut bindings::request) -> bool {
 impl<T: Operations> Drop for Owned<T> {
     /// A request nobody ends would hang its submitter: fail it instead.
     fn drop(&mut self) {
-        self.unmap_data();
-        self.pdu().requeues.store(0, Ordering::Relaxed);
+        self.release();
         // SAFETY: We own the started request, and it is being dropped.
         unsafe { bindings::blk_mq_end_request(self.rq.as_ptr(), Status::IO_ERROR.0) };
     }

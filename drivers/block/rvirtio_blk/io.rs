@@ -248,23 +248,17 @@ impl mq::Operations for RvirtioBlk {
     }
 
     fn complete(_shared: ArcBorrow<'_, Shared>, mut rq: Owned<Self>) {
-        let status = status_of(proto::outcome(rq.data().status.get()));
-        if !rq.data().ranges.is_empty() {
-            rq.data_mut().ranges = KVec::new();
-        }
+        let status = finished(&mut rq);
         rq.end(status);
     }
 
     /// A poll queue: take what the device finished. What succeeded joins
     /// the poll's batch, as virtio_blk's does.
     fn poll(shared: ArcBorrow<'_, Shared>, hw_queue: u32, done: &mut Completions<Self>) -> u32 {
+        // A batch ends a request without `complete`: `finished` does here
+        // what it would.
         let found = shared.vqs.drain(hw_queue, |mut rq| {
-            let ok = status_of(proto::outcome(rq.data().status.get())) == Status::OK;
-            // A batch ends the request without `complete`: drop what it
-            // would (polled I/O is reads and writes, which have no ranges).
-            if !rq.data().ranges.is_empty() {
-                rq.data_mut().ranges = KVec::new();
-            }
+            let ok = finished(&mut rq) == Status::OK;
             rq.complete_polled(done, ok)
         });
         shared.recovery.polled(found);
@@ -329,6 +323,15 @@ fn overdue(shared: &Shared, rq: &Request<RvirtioBlk>, first: bool) -> Overdue {
         stalled,
         stall_limit: (limit != 0).then(|| time::secs_to_jiffies(limit)),
     }
+}
+
+/// What the device answered for a request it returned, once the driver is
+/// done with it: its discard ranges (if any) are dropped.
+fn finished(rq: &mut Owned<RvirtioBlk>) -> Status {
+    if !rq.data().ranges.is_empty() {
+        rq.data_mut().ranges = KVec::new();
+    }
+    status_of(proto::outcome(rq.data().status.get()))
 }
 
 /// Completes every request the device returned on `target`'s queue;

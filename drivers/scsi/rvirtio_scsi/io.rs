@@ -110,7 +110,6 @@ pub(crate) fn complete(cmd: OwnedCmd<RvirtioScsi>) {
         // Fault injection: the device claims far more sense than it can.
         resp.sense_len = 1000u32.to_le_bytes();
     }
-    let claimed = resp.sense_len != [0; 4];
     let c = proto::complete(&resp, d.bufflen);
     if c.unknown_response {
         if let Some(held) = UNKNOWN_RESPONSE.check() {
@@ -127,7 +126,7 @@ pub(crate) fn complete(cmd: OwnedCmd<RvirtioScsi>) {
             );
         }
     }
-    if claimed {
+    if c.sense_len != 0 {
         finish_with_sense(cmd, &c);
     } else {
         cmd.finish(c.host, c.status, c.resid, &[]);
