@@ -52,7 +52,7 @@ progs=(
 	/usr/sbin/dumpe2fs /usr/sbin/resize2fs
 	/usr/sbin/blockdev /usr/sbin/blkdiscard /usr/bin/lsblk /usr/sbin/blkid
 	/usr/sbin/sfdisk /usr/bin/fallocate
-	/usr/bin/sg_inq /usr/bin/sg_readcap /usr/bin/sg_reset
+	/usr/bin/sg_inq /usr/bin/sg_readcap /usr/bin/sg_reset /usr/bin/sg_raw
 	/usr/bin/kmod
 	/usr/bin/timeout
 )

@@ -15,11 +15,6 @@ use kernel::prelude::*;
 use kernel::sync::LockClassKey;
 use kernel::types::Opaque;
 
-extern "C" {
-    fn rvirtio_raw_spin_unlock(lock: *mut bindings::raw_spinlock_t);
-    fn rvirtio_local_irq_restore(flags: kernel::ffi::c_ulong);
-}
-
 /// A spinlock protecting `T`, taken with interrupts disabled.
 ///
 /// # Invariants
@@ -91,25 +86,20 @@ pub(crate) struct IrqGuard<'a, T> {
 }
 
 impl<'a, T> IrqGuard<'a, T> {
-    /// Releases the lock, then runs `f` with interrupts still disabled, then
-    /// restores them (`spin_unlock` then `local_irq_restore`): for work that
-    /// need not hold the lock but must not be interrupted, such as notifying
-    /// a device, as the C drivers do after dropping a queue lock.
+    /// Gives up the guard without releasing the lock, for C code to release
+    /// it: returns the lock (a `raw_spinlock_t`) and the flags it was taken
+    /// with.
     ///
-    /// While `f` runs, this CPU is in an RCU read-side critical section
-    /// (interrupts off), so whatever is freed only after an RCU grace period
-    /// stays alive meanwhile.
-    pub(crate) fn unlock_then<R>(self, f: impl FnOnce() -> R) -> R {
+    /// # Safety
+    ///
+    /// The caller must have the lock released exactly once
+    /// (`raw_spin_unlock`, on this CPU, while the `IrqSpinLock` lives), and
+    /// then the flags restored exactly once (`local_irq_restore(flags)`, on
+    /// this CPU), with interrupts not enabled in between.
+    pub(crate) unsafe fn into_raw(self) -> (*mut core::ffi::c_void, kernel::ffi::c_ulong) {
         let (raw, flags) = (self.lock.raw(), self.flags);
         core::mem::forget(self);
-        // SAFETY: We held the lock (the guard, now forgotten, proved it) and
-        // release it once; interrupts stay disabled until the restore.
-        unsafe { rvirtio_raw_spin_unlock(raw) };
-        let r = f();
-        // SAFETY: These are the flags saved when the lock was taken, on this
-        // CPU: the guard is not `Send`, and interrupts were off since.
-        unsafe { rvirtio_local_irq_restore(flags) };
-        r
+        (raw.cast(), flags)
     }
 }
 

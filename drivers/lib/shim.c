@@ -78,15 +78,3 @@ int rvirtio_param_set_range(const char *val, const struct kernel_param *kp, unsi
 	*(unsigned int *)kp->arg = v;
 	return 0;
 }
-
-/* irqlock.rs: drop a lock taken with irqsave but keep interrupts off... */
-void rvirtio_raw_spin_unlock(struct raw_spinlock *lock)
-{
-	raw_spin_unlock(lock);
-}
-
-/* ...until this restores them. */
-void rvirtio_local_irq_restore(unsigned long flags)
-{
-	local_irq_restore(flags);
-}

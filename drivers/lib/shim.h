@@ -22,7 +22,5 @@ struct dentry *rvirtio_debugfs_dir(const char *name, struct dentry *parent);
 void rvirtio_debugfs_u64(const char *name, umode_t mode, struct dentry *parent, u64 *value);
 void rvirtio_debugfs_u32(const char *name, umode_t mode, struct dentry *parent, u32 *value);
 void rvirtio_debugfs_remove(struct dentry *d);
-void rvirtio_raw_spin_unlock(struct raw_spinlock *lock);
-void rvirtio_local_irq_restore(unsigned long flags);
 
 #endif

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * rvirtio: out-of-line wrappers for the C virtio core's inline helpers.
+ * rvirtio: out-of-line wrappers for the C virtio core's inline helpers, and
+ * the kick, in one call.
  *
  * Each module that uses the Rust virtio layer links its own copy of this
  * file (through a one-line wrapper in its directory), so that THIS_MODULE
@@ -14,6 +15,29 @@
 #include <linux/virtio_config.h>
 
 #include "shim.h"
+
+/*
+ * Virtqueue::kick_unlocked in one call, as the C drivers kick: decide under
+ * the queue's lock whether the device wants a notification, drop the lock
+ * (a raw_spinlock_t, taken with _raw_spin_lock_irqsave: flags), notify with
+ * interrupts still off (the queue cannot be freed before they are back on:
+ * see kick_unlocked), then restore them. Preemption stays off until then,
+ * so that a reschedule asked for meanwhile is not missed.
+ */
+void rvirtio_vq_kick_unlock(struct virtqueue *vq, void *lock, unsigned long flags)
+{
+	raw_spinlock_t *l = lock;
+
+	if (!virtqueue_kick_prepare(vq)) {
+		raw_spin_unlock_irqrestore(l, flags);
+		return;
+	}
+	preempt_disable();
+	raw_spin_unlock(l);
+	virtqueue_notify(vq);
+	local_irq_restore(flags);
+	preempt_enable();
+}
 
 bool rvirtio_linear_map(const void *p)
 {

@@ -51,5 +51,8 @@ struct virtio_driver *rvirtio_driver_of(struct virtio_device *vdev);
  * in the kernel's linear map (virt_addr_valid), unlike vmalloc'd memory, a
  * vmapped stack or a module's static data. */
 bool rvirtio_linear_map(const void *p);
+/* virtqueue_kick_prepare under the held lock, unlock, notify, then restore
+ * the flags the lock was taken with. */
+void rvirtio_vq_kick_unlock(struct virtqueue *vq, void *lock, unsigned long flags);
 
 #endif

@@ -617,22 +617,21 @@ impl<T: Token> Virtqueue<T> {
     /// drivers do: decide under the queue's lock, then notify after dropping
     /// it (with interrupts still off), so the lock is not held across the
     /// notification, which is a VM exit on a real hypervisor.
-    pub(crate) fn kick_unlocked(mut guard: IrqGuard<'_, Option<Self>>) {
-        let Some(vq) = guard.as_mut() else {
+    pub(crate) fn kick_unlocked(guard: IrqGuard<'_, Option<Self>>) {
+        let Some(vq) = guard.as_ref().map(|vq| vq.vq) else {
             return;
         };
-        if !vq.kick_prepare() {
-            return;
+        // SAFETY: The queue was in the slot while we held its lock, so it
+        // is live. The shim releases the lock and restores the flags, once
+        // each, on this CPU (the guard is not `Send`), notifying in between
+        // with interrupts still off: taking the queue out of the slot needs
+        // the lock, and freeing it needs `DeviceReset::delete_vqs`, which
+        // waits for an RCU grace period first, which interrupts off on this
+        // CPU hold back. So the queue is live while it is notified.
+        unsafe {
+            let (lock, flags) = guard.into_raw();
+            vb::rvirtio_vq_kick_unlock(vq, lock, flags);
         }
-        let vq = vq.vq;
-        guard.unlock_then(|| {
-            // SAFETY: The queue was in the slot while we held its lock, and
-            // interrupts have stayed off since. Taking it out of the slot
-            // needs the lock, and freeing it needs `DeviceReset::delete_vqs`, which
-            // waits for an RCU grace period first; interrupts off on this
-            // CPU hold that grace period back. So the queue is live.
-            unsafe { vb::virtqueue_notify(vq) };
-        });
     }
 
     /// Takes the next request the device has returned, with the number of

@@ -54,6 +54,115 @@ pub(super) struct CmdPriv<D> {
 // area follows it.
 const _: () = assert!(core::mem::size_of::<sb::scsi_cmnd>() == sb::RVIRTIO_SCSI_CMND_SIZE);
 
+/// Whether a C field of `size` bytes at byte `offset` (`helper.h`) may be
+/// read and written as an `F`: same size, and aligned for it within a
+/// struct at least as aligned as `F`.
+const fn fits<F>(offset: usize, size: usize) -> bool {
+    size == core::mem::size_of::<F>() && offset % core::mem::align_of::<F>() == 0
+}
+
+// The fields the command path reads and writes in place, as the types they
+// are read as. `scsi_cmnd` and `scsi_device` are aligned to 8 (bindgen's
+// opaque blobs carry the C alignment), and `request` too.
+const _: () = {
+    use core::ffi::c_int;
+    assert!(fits::<*mut sb::scsi_device>(
+        sb::RVIRTIO_SCSI_OFF_DEVICE,
+        sb::RVIRTIO_SCSI_SZ_DEVICE
+    ));
+    assert!(fits::<u8>(
+        sb::RVIRTIO_SCSI_OFF_SUBMITTER,
+        sb::RVIRTIO_SCSI_SZ_SUBMITTER
+    ));
+    assert!(fits::<u16>(
+        sb::RVIRTIO_SCSI_OFF_CMD_LEN,
+        sb::RVIRTIO_SCSI_SZ_CMD_LEN
+    ));
+    assert!(fits::<c_int>(
+        sb::RVIRTIO_SCSI_OFF_DIRECTION,
+        sb::RVIRTIO_SCSI_SZ_DIRECTION
+    ));
+    assert!(fits::<[u8; CDB_BUF]>(
+        sb::RVIRTIO_SCSI_OFF_CMND,
+        sb::RVIRTIO_SCSI_SZ_CMND
+    ));
+    assert!(fits::<*mut c_void>(
+        sb::RVIRTIO_SCSI_OFF_SGL,
+        sb::RVIRTIO_SCSI_SZ_SGL
+    ));
+    assert!(fits::<u32>(
+        sb::RVIRTIO_SCSI_OFF_NENTS,
+        sb::RVIRTIO_SCSI_SZ_NENTS
+    ));
+    assert!(fits::<u32>(
+        sb::RVIRTIO_SCSI_OFF_BUFFLEN,
+        sb::RVIRTIO_SCSI_SZ_BUFFLEN
+    ));
+    assert!(fits::<u32>(
+        sb::RVIRTIO_SCSI_OFF_RESID,
+        sb::RVIRTIO_SCSI_SZ_RESID
+    ));
+    assert!(fits::<c_int>(
+        sb::RVIRTIO_SCSI_OFF_FLAGS,
+        sb::RVIRTIO_SCSI_SZ_FLAGS
+    ));
+    assert!(fits::<c_int>(
+        sb::RVIRTIO_SCSI_OFF_RESULT,
+        sb::RVIRTIO_SCSI_SZ_RESULT
+    ));
+    assert!(fits::<*mut u8>(
+        sb::RVIRTIO_SCSI_OFF_SENSE_BUFFER,
+        sb::RVIRTIO_SCSI_SZ_SENSE_BUFFER
+    ));
+    assert!(fits::<u32>(
+        sb::RVIRTIO_SCSI_OFF_SDEV_ID,
+        sb::RVIRTIO_SCSI_SZ_SDEV_ID
+    ));
+    assert!(fits::<u64>(
+        sb::RVIRTIO_SCSI_OFF_SDEV_LUN,
+        sb::RVIRTIO_SCSI_SZ_SDEV_LUN
+    ));
+    assert!(fits::<*mut c_void>(
+        sb::RVIRTIO_SCSI_OFF_RQ_HCTX,
+        sb::RVIRTIO_SCSI_SZ_RQ_HCTX
+    ));
+    assert!(fits::<u32>(
+        sb::RVIRTIO_SCSI_OFF_HCTX_QUEUE_NUM,
+        sb::RVIRTIO_SCSI_SZ_HCTX_QUEUE_NUM
+    ));
+    assert!(core::mem::align_of::<sb::scsi_cmnd>() >= 8);
+    assert!(core::mem::align_of::<sb::scsi_device>() >= 8);
+    // Fields inside the structs they are read from.
+    assert!(sb::RVIRTIO_SCSI_OFF_RESULT + sb::RVIRTIO_SCSI_SZ_RESULT <= sb::RVIRTIO_SCSI_CMND_SIZE);
+    assert!(sb::RVIRTIO_SCSI_OFF_CMND + CDB_BUF <= sb::RVIRTIO_SCSI_CMND_SIZE);
+    assert!(sb::RVIRTIO_SCSI_REQUEST_SIZE % 8 == 0);
+};
+
+/// A pointer to the field of type `F` at byte `offset` of `base`; using it
+/// is up to the caller, who passes one of the offsets checked above with
+/// the type it was checked with.
+fn field<F>(base: *const c_void, offset: usize) -> *mut F {
+    base.cast::<u8>().wrapping_add(offset).cast_mut().cast()
+}
+
+/// The target id and LUN of the device of command `sc`.
+///
+/// # Safety
+///
+/// `sc` must point to a valid command whose device is alive.
+unsafe fn address(sc: *mut sb::scsi_cmnd) -> (u32, u64) {
+    // SAFETY: The command is valid, and its `device` field a
+    // `struct scsi_device *` (checked above); the caller guarantees the
+    // device is alive, and its `id` and `lun` are a `u32` and a `u64`.
+    unsafe {
+        let sdev = field::<*mut sb::scsi_device>(sc.cast(), sb::RVIRTIO_SCSI_OFF_DEVICE).read();
+        (
+            field::<u32>(sdev.cast(), sb::RVIRTIO_SCSI_OFF_SDEV_ID).read(),
+            field::<u64>(sdev.cast(), sb::RVIRTIO_SCSI_OFF_SDEV_LUN).read(),
+        )
+    }
+}
+
 /// The private area of command `sc` of a host of `T` (`scsi_cmd_priv`:
 /// right after the command). Dereferencing it is up to the caller.
 pub(super) fn cmd_priv<T: HostOps>(sc: *mut sb::scsi_cmnd) -> *mut CmdPriv<T::CmdData> {
@@ -114,13 +223,13 @@ impl<T: HostOps> Cmd<T> {
     /// The target id of the command's device.
     pub(crate) fn target(&self) -> u32 {
         // SAFETY: The command is in flight, so its device is alive.
-        unsafe { sb::rvirtio_scsi_cmd_target(self.raw()) }
+        unsafe { address(self.raw()).0 }
     }
 
     /// The LUN of the command's device.
     pub(crate) fn lun(&self) -> u64 {
         // SAFETY: As above.
-        unsafe { sb::rvirtio_scsi_cmd_lun(self.raw()) }
+        unsafe { address(self.raw()).1 }
     }
 
     /// An identifier unique among the commands in flight: the command's
@@ -130,79 +239,113 @@ impl<T: HostOps> Cmd<T> {
     }
 
     /// The data buffer, mapped by the midlayer; `None` without data.
+    #[inline]
     pub(crate) fn data_buffer(&self) -> Option<SgList<'_>> {
-        let mut nents = 0;
-        // SAFETY: The midlayer mapped the command's scatterlist before
-        // queueing it, and keeps it until the command is finished, which
-        // outlives this borrow.
+        let sc = self.raw().cast_const().cast();
+        // SAFETY: The fields are the data buffer's scatterlist
+        // (`scsi_sglist`) and its mapped entries (`scsi_sg_count`), of the
+        // types checked above. The midlayer mapped the scatterlist before
+        // queueing the command, and keeps it until the command is finished,
+        // which outlives this borrow.
         unsafe {
-            let first = sb::rvirtio_scsi_cmd_sglist(self.raw(), &mut nents);
-            SgList::from_raw(first, nents)
+            let first = field::<*mut kernel::bindings::scatterlist>(sc, sb::RVIRTIO_SCSI_OFF_SGL);
+            let nents = field::<u32>(sc, sb::RVIRTIO_SCSI_OFF_NENTS);
+            SgList::from_raw(first.read(), nents.read())
         }
     }
 }
 
-/// What [`OwnedCmd::info_and_data_mut`] read of a command.
+/// What `queuecommand` reads of a command, in place.
 ///
 /// # Invariants
 ///
-/// `raw` was read from a command that stays in flight for `'a`: its CDB
-/// pointer is to the command's CDB buffer, which does not change meanwhile.
+/// `sc` is a command that stays in flight for `'a`, owned by the holder of
+/// the `OwnedCmd` this was made from: the fields read here do not change
+/// meanwhile.
 pub(crate) struct CmdInfo<'a> {
-    raw: sb::rvirtio_scsi_cmd_info,
+    sc: *const c_void,
     _cmd: PhantomData<&'a ()>,
 }
 
 impl CmdInfo<'_> {
+    /// The field of type `F` at `offset`.
+    ///
+    /// # Safety
+    ///
+    /// `offset` must be one of the command's offsets checked above, with
+    /// the type it was checked with.
+    #[inline(always)]
+    unsafe fn read<F: Copy>(&self, offset: usize) -> F {
+        // SAFETY: Per the type invariant the command is valid and its field
+        // does not change; the caller guarantees its type.
+        unsafe { field::<F>(self.sc, offset).read() }
+    }
+
     /// The command's CDB buffer (`scsi_cmnd::cmnd`): the CDB is its first
     /// [`CmdInfo::cdb_len`] bytes.
     pub(crate) fn cdb(&self) -> &[u8; CDB_BUF] {
-        // SAFETY: Per the type invariant; the pointer is to the command's
-        // `cmnd` array (`shim.c`), of `CDB_BUF` bytes (checked at build
-        // time above, against `helper.h`), whose alignment is 1.
-        unsafe { &*self.raw.cdb.cast::<[u8; CDB_BUF]>() }
+        // SAFETY: Per the type invariant the command, and so its `cmnd`
+        // array, of `CDB_BUF` bytes (checked above, against `helper.h`),
+        // whose alignment is 1, lives and is not changed for the borrow.
+        unsafe { &*field::<[u8; CDB_BUF]>(self.sc, sb::RVIRTIO_SCSI_OFF_CMND) }
     }
 
     /// The CDB's length.
     pub(crate) fn cdb_len(&self) -> usize {
-        self.raw.cdb_len as usize
+        // SAFETY: `cmd_len` is an `unsigned short`.
+        usize::from(unsafe { self.read::<u16>(sb::RVIRTIO_SCSI_OFF_CMD_LEN) })
     }
 
-    /// The target id of the command's device.
-    pub(crate) fn target(&self) -> u32 {
-        self.raw.target
-    }
-
-    /// The LUN of the command's device.
-    pub(crate) fn lun(&self) -> u64 {
-        self.raw.lun
+    /// The target id and LUN of the command's device.
+    pub(crate) fn address(&self) -> (u32, u64) {
+        // SAFETY: The command is in flight, so its device is alive.
+        unsafe { address(self.sc.cast_mut().cast()) }
     }
 
     /// Which way the data goes.
     pub(crate) fn direction(&self) -> Direction {
-        direction(self.raw.direction)
+        // SAFETY: `sc_data_direction` is an enum, an `int`.
+        direction(unsafe { self.read::<core::ffi::c_int>(sb::RVIRTIO_SCSI_OFF_DIRECTION) })
     }
 
     /// The data buffer's length in bytes.
     pub(crate) fn bufflen(&self) -> u32 {
-        self.raw.bufflen
+        // SAFETY: `sdb.length` is an `unsigned int`.
+        unsafe { self.read::<u32>(sb::RVIRTIO_SCSI_OFF_BUFFLEN) }
     }
 
-    /// The hardware queue the command was dispatched on.
+    /// The hardware queue the command was dispatched on (its request's
+    /// `mq_hctx->queue_num`, as `blk_mq_unique_tag` reads it).
     pub(crate) fn hw_queue(&self) -> u32 {
-        u32::from(self.raw.hwq)
+        // The request lies right before the command (`scsi_cmd_to_rq`).
+        let rq = self
+            .sc
+            .cast::<u8>()
+            .wrapping_sub(sb::RVIRTIO_SCSI_REQUEST_SIZE)
+            .cast::<c_void>();
+        // SAFETY: A queued command's request is valid and dispatched, so
+        // its `mq_hctx` is set and lives while the request is in flight;
+        // the fields are of the types checked above.
+        unsafe {
+            let hctx = field::<*const c_void>(rq, sb::RVIRTIO_SCSI_OFF_RQ_HCTX).read();
+            field::<u32>(hctx, sb::RVIRTIO_SCSI_OFF_HCTX_QUEUE_NUM).read()
+        }
     }
 
     /// Whether the error handler sent this command (TEST UNIT READY after a
     /// LUN reset, REQUEST SENSE), on the hardware queue of the command it
     /// handles.
     pub(crate) fn sent_by_error_handler(&self) -> bool {
-        self.raw.from_eh
+        // SAFETY: `submitter` is a one-byte (packed) enum.
+        let submitter = unsafe { self.read::<u8>(sb::RVIRTIO_SCSI_OFF_SUBMITTER) };
+        u32::from(submitter) == sb::RVIRTIO_SCSI_SUBMITTED_BY_EH
     }
 
     /// Whether this is the last command of a batch (kick the device now).
     pub(crate) fn is_last(&self) -> bool {
-        self.raw.last
+        // SAFETY: `flags` is an `int`.
+        let flags = unsafe { self.read::<core::ffi::c_int>(sb::RVIRTIO_SCSI_OFF_FLAGS) };
+        flags & sb::RVIRTIO_SCSI_SCMD_LAST != 0
     }
 }
 
@@ -240,13 +383,13 @@ impl<T: HostOps> ResetCmd<T> {
     /// The target id.
     pub(crate) fn target(&self) -> u32 {
         // SAFETY: The device is alive per the type invariant.
-        unsafe { sb::rvirtio_scsi_cmd_target(self.0.get()) }
+        unsafe { address(self.0.get()).0 }
     }
 
     /// The LUN.
     pub(crate) fn lun(&self) -> u64 {
         // SAFETY: As above.
-        unsafe { sb::rvirtio_scsi_cmd_lun(self.0.get()) }
+        unsafe { address(self.0.get()).1 }
     }
 
     /// Whether a transport holds any command of this LUN. As with
@@ -310,24 +453,17 @@ impl<T: HostOps> OwnedCmd<T> {
         unsafe { &mut *addr_of_mut!((*self.priv_area()).data) }
     }
 
-    /// What `queuecommand` needs to know of the command, read at once, and
+    /// What `queuecommand` needs to know of the command, read in place, and
     /// the driver's data for changing: the CDB lies in the command itself,
     /// apart from the private area.
     pub(crate) fn info_and_data_mut(&mut self) -> (CmdInfo<'_>, &mut T::CmdData) {
-        let mut raw = core::mem::MaybeUninit::<sb::rvirtio_scsi_cmd_info>::uninit();
-        // SAFETY: The command is in flight; the shim only reads it, and
-        // writes every field of `raw` (`shim.c`), so `raw` is initialised:
-        // its padding may stay uninitialised, as padding may.
-        let raw = unsafe {
-            sb::rvirtio_scsi_cmd_info(self.raw(), raw.as_mut_ptr());
-            raw.assume_init()
-        };
-        // SAFETY: As in `data_mut`. The CDB `raw` points to is the
-        // command's own (`scsi_cmnd::cmnd`), not in the private area.
+        // SAFETY: As in `data_mut`. What `CmdInfo` reads lies in the
+        // command itself, apart from the private area.
         let data = unsafe { &mut *addr_of_mut!((*self.priv_area()).data) };
-        // INVARIANT: Read from the command, which `'_` keeps in flight.
+        // INVARIANT: We own the command, which the borrow of `self` keeps
+        // in flight.
         let info = CmdInfo {
-            raw,
+            sc: self.raw().cast_const().cast(),
             _cmd: PhantomData,
         };
         (info, data)
@@ -336,13 +472,12 @@ impl<T: HostOps> OwnedCmd<T> {
     /// Finishes the command (`scsi_done`) with host byte `host`, SCSI status
     /// `status`, a residual (0 leaves the midlayer's) and sense data (at
     /// most the midlayer's 96 bytes are copied).
+    #[inline]
     pub(crate) fn finish(self, host: u8, status: u8, resid: u32, sense: &[u8]) {
-        let sc = self.into_raw();
-        // SAFETY: We owned the queued command and give up the handle;
-        // `sense` is valid for its length.
-        unsafe {
-            sb::rvirtio_scsi_cmd_finish(sc, host, status, resid, sense.as_ptr(), sense.len() as u32)
-        };
+        // SAFETY: We owned the queued command and give up the handle.
+        // `sense` is the driver's, not the command's: no safe API gives a
+        // slice of a command's buffers.
+        unsafe { finish(self.into_raw(), host, status, resid, sense) };
     }
 
     /// Finishes the command as failed in the driver (`DID_ERROR`).
@@ -351,13 +486,46 @@ impl<T: HostOps> OwnedCmd<T> {
     }
 }
 
+/// Finishes command `sc`: the result is
+/// `host << 16 | status` (`set_host_byte`), a non-zero residual is set (at
+/// most the buffer's length), and the sense copied (at most the midlayer's
+/// `SCSI_SENSE_BUFFERSIZE` bytes); then `scsi_done`.
+///
+/// # Safety
+///
+/// `sc` must be a queued command the caller owns and gives up, and `sense`
+/// must not lie in the command's buffers (the sense buffer is the data
+/// buffer of the error handler's REQUEST SENSE): the driver never gets a
+/// slice of them, only a scatterlist.
+#[inline(always)]
+unsafe fn finish(sc: *mut sb::scsi_cmnd, host: u8, status: u8, resid: u32, sense: &[u8]) {
+    let base = sc.cast_const().cast();
+    // SAFETY: The caller owns the queued command until `scsi_done`, so it
+    // may write its fields, of the types checked above. `sense_buffer` is
+    // the midlayer's buffer of `SCSI_SENSE_BUFFERSIZE` bytes, set for every
+    // command it queues, and no more than that is copied; the caller
+    // guarantees `sense` does not overlap it.
+    unsafe {
+        field::<core::ffi::c_int>(base, sb::RVIRTIO_SCSI_OFF_RESULT)
+            .write(core::ffi::c_int::from(host) << 16 | core::ffi::c_int::from(status));
+        if resid != 0 {
+            let bufflen = field::<u32>(base, sb::RVIRTIO_SCSI_OFF_BUFFLEN).read();
+            field::<u32>(base, sb::RVIRTIO_SCSI_OFF_RESID).write(resid.min(bufflen));
+        }
+        if !sense.is_empty() {
+            let to = field::<*mut u8>(base, sb::RVIRTIO_SCSI_OFF_SENSE_BUFFER).read();
+            let n = sense.len().min(sb::RVIRTIO_SCSI_SENSE_BUFFERSIZE);
+            core::ptr::copy_nonoverlapping(sense.as_ptr(), to, n);
+        }
+        sb::scsi_done(sc);
+    }
+}
+
 impl<T: HostOps> Drop for OwnedCmd<T> {
     /// A command nobody finishes would hang its submitter: fail it instead.
     fn drop(&mut self) {
         // SAFETY: We own the queued command, and it is being dropped.
-        unsafe {
-            sb::rvirtio_scsi_cmd_finish(self.sc.as_ptr(), DID_ERROR, 0, 0, core::ptr::null(), 0)
-        };
+        unsafe { finish(self.sc.as_ptr(), DID_ERROR, 0, 0, &[]) };
     }
 }
 

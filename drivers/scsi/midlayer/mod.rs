@@ -20,7 +20,10 @@
 //! The host template is C (`shim.c`); [`Host::new`] fills in its callbacks
 //! from the driver's [`HostOps`] type, the optional ones only when the
 //! driver provides them (`#[vtable]`). The midlayer's structs stay opaque to
-//! Rust: every field access is a shim call.
+//! Rust (bindgen gives their size only): field accesses are shim calls, but
+//! for the few fields the command path reads and writes per command, which
+//! `cmd.rs` reaches at the offsets `helper.h` gives, each checked at build
+//! time against the type it is read as.
 
 pub(crate) mod bindings;
 mod cmd;

@@ -7,7 +7,6 @@
 #include <linux/delay.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
-#include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <scsi/scsi.h>
@@ -143,54 +142,6 @@ unsigned int rvirtio_scsi_host_nr_hw_queues(struct Scsi_Host *shost)
 struct Scsi_Host *rvirtio_scsi_cmd_host(struct scsi_cmnd *sc)
 {
 	return sc->device->host;
-}
-
-/*
- * The error handler sends its own commands (scsi_send_eh_cmnd): from_eh.
- * hwq is the hardware queue the command was dispatched on.
- */
-void rvirtio_scsi_cmd_info(struct scsi_cmnd *sc, struct rvirtio_scsi_cmd_info *info)
-{
-	struct scsi_device *sdev = sc->device;
-
-	info->lun = sdev->lun;
-	info->cdb = sc->cmnd;
-	info->cdb_len = sc->cmd_len;
-	info->target = sdev->id;
-	info->bufflen = scsi_bufflen(sc);
-	info->direction = sc->sc_data_direction;
-	info->hwq = blk_mq_unique_tag_to_hwq(blk_mq_unique_tag(scsi_cmd_to_rq(sc)));
-	info->last = sc->flags & SCMD_LAST;
-	info->from_eh = sc->submitter == SUBMITTED_BY_SCSI_ERROR_HANDLER;
-}
-
-unsigned int rvirtio_scsi_cmd_target(struct scsi_cmnd *sc)
-{
-	return sc->device->id;
-}
-
-u64 rvirtio_scsi_cmd_lun(struct scsi_cmnd *sc)
-{
-	return sc->device->lun;
-}
-
-struct scatterlist *rvirtio_scsi_cmd_sglist(struct scsi_cmnd *sc, unsigned int *nents)
-{
-	*nents = scsi_sg_count(sc);
-	return scsi_sglist(sc);
-}
-
-void rvirtio_scsi_cmd_finish(struct scsi_cmnd *sc, u8 host_byte, u8 status, u32 resid,
-			     const u8 *sense, unsigned int sense_len)
-{
-	sc->result = status;
-	set_host_byte(sc, host_byte);
-	if (resid)
-		scsi_set_resid(sc, min(resid, scsi_bufflen(sc)));
-	if (sense_len)
-		memcpy(sc->sense_buffer, sense, min_t(unsigned int, sense_len,
-						      SCSI_SENSE_BUFFERSIZE));
-	scsi_done(sc);
 }
 
 unsigned int rvirtio_scsi_max_id(struct Scsi_Host *shost)

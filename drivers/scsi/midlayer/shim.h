@@ -2,7 +2,9 @@
 /*
  * rvirtio SCSI glue: the host template and out-of-line wrappers for the
  * SCSI midlayer's inline helpers and struct fields. The types stay opaque to
- * Rust: everything it does to a host or a command goes through here.
+ * Rust: everything it does to a host goes through here, and to a command
+ * too, but for the few fields of the command path, which cmd.rs reads and
+ * writes at the offsets helper.h gives (checked at build time).
  */
 #ifndef RVIRTIO_SCSI_SHIM_H
 #define RVIRTIO_SCSI_SHIM_H
@@ -14,7 +16,6 @@ struct scsi_cmnd;
 struct scsi_device;
 struct device;
 struct blk_mq_queue_map;
-struct scatterlist;
 
 /*
  * The Rust glue's callbacks for the host template (midlayer/host.rs,
@@ -57,23 +58,6 @@ struct blk_mq_queue_map *rvirtio_scsi_host_map(struct Scsi_Host *shost, unsigned
 unsigned int rvirtio_scsi_host_nr_hw_queues(struct Scsi_Host *shost);
 
 struct Scsi_Host *rvirtio_scsi_cmd_host(struct scsi_cmnd *sc);
-/* What queuecommand needs of a command, read in one call. */
-struct rvirtio_scsi_cmd_info {
-	u64 lun;
-	const u8 *cdb; /* the command's CDB buffer (cmnd), all of it */
-	unsigned int cdb_len;
-	unsigned int target;
-	unsigned int bufflen;
-	int direction;
-	u16 hwq;
-	bool last;
-	bool from_eh;
-};
-
-void rvirtio_scsi_cmd_info(struct scsi_cmnd *sc, struct rvirtio_scsi_cmd_info *info);
-unsigned int rvirtio_scsi_cmd_target(struct scsi_cmnd *sc);
-u64 rvirtio_scsi_cmd_lun(struct scsi_cmnd *sc);
-struct scatterlist *rvirtio_scsi_cmd_sglist(struct scsi_cmnd *sc, unsigned int *nents);
 unsigned int rvirtio_scsi_max_id(struct Scsi_Host *shost);
 void rvirtio_scsi_scan_target(struct Scsi_Host *shost, unsigned int target);
 int rvirtio_scsi_add_lun(struct Scsi_Host *shost, unsigned int target, u64 lun);
@@ -85,8 +69,5 @@ bool rvirtio_scsi_module_get(void);
 void rvirtio_scsi_module_put(void);
 bool rvirtio_scsi_lun_held(struct scsi_cmnd *sc);
 void rvirtio_scsi_offline_all(struct Scsi_Host *shost);
-
-void rvirtio_scsi_cmd_finish(struct scsi_cmnd *sc, u8 host_byte, u8 status, u32 resid,
-			     const u8 *sense, unsigned int sense_len);
 
 #endif

@@ -105,7 +105,22 @@ static SENSE_OVERFLOW: RateLimit = RateLimit::new();
 /// Finishes a command the device returned, as `virtscsi_complete_cmd` does.
 pub(crate) fn complete(cmd: OwnedCmd<RvirtioScsi>) {
     let d = cmd.data();
-    let mut resp = RespHead::from_bytes(&d.resp.bytes::<0, RESP_SENSE_OFFSET>());
+    let resp = RespHead::from_bytes(&d.resp.bytes::<0, RESP_SENSE_OFFSET>());
+    if !d.bad_sense {
+        if let Some((status, resid)) = proto::complete_ok(&resp, d.bufflen) {
+            cmd.finish(proto::did::OK, status, resid, &[]);
+            return;
+        }
+    }
+    complete_other(cmd, resp);
+}
+
+/// Finishes a command whose answer is not the usual one (see
+/// [`proto::complete_ok`]).
+#[cold]
+#[inline(never)]
+fn complete_other(cmd: OwnedCmd<RvirtioScsi>, mut resp: RespHead) {
+    let d = cmd.data();
     if d.bad_sense {
         // Fault injection: the device claims far more sense than it can.
         resp.sense_len = 1000u32.to_le_bytes();
@@ -133,7 +148,7 @@ pub(crate) fn complete(cmd: OwnedCmd<RvirtioScsi>) {
     }
 }
 
-/// Finishes a command whose answer claims sense: apart from [`complete`],
+/// Finishes a command whose answer claims sense: apart from [`complete_other`],
 /// so that the usual answer, without sense, needs no room for it.
 #[cold]
 #[inline(never)]
@@ -154,7 +169,8 @@ fn finish_with_sense(cmd: OwnedCmd<RvirtioScsi>, c: &proto::Completion) {
 /// for an address the encoding cannot carry (the host's limits, clamped by
 /// `host_shape`, keep the midlayer below them) or an oversized CDB.
 fn set_request(req: &mut CmdReq, id: u64, info: &CmdInfo<'_>) -> bool {
-    proto::address(info.target(), info.lun())
+    let (target, lun) = info.address();
+    proto::address(target, lun)
         .is_some_and(|(target, lun)| req.set(target, lun, id, info.cdb(), info.cdb_len()))
 }
 

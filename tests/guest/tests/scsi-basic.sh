@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# rvirtio-test: rvirtio_scsi serves two scsi-hd LUNs of a virtio-scsi host: bound to it, INQUIRY and READ CAPACITY, fio verify and ext4 + fsck on each, rmmod
+# rvirtio-test: rvirtio_scsi serves two scsi-hd LUNs of a virtio-scsi host: bound to it, INQUIRY and READ CAPACITY, the device's sense and residual reach the submitter, fio verify and ext4 + fsck on each, rmmod
 # rvirtio-disks: type=scsi-hd,size=64M,serial=rvirtio-scsi-0 type=scsi-hd,size=96M,serial=rvirtio-scsi-1
 # rvirtio-modules: rvirtio_scsi
 # rvirtio-timeout: 400
@@ -56,6 +56,26 @@ inquiry() {
 	[ -n "$blocks" ] && [ "$blocks" = "$(cat "/sys/block/$1/size")" ]
 }
 
+# sense_and_resid DISK: what the driver writes into a finished command
+# reaches SG_IO: an INQUIRY for 36 bytes into a 512-byte buffer comes back
+# with its residual (476: 36 bytes received), and an opcode the disk does
+# not know with the disk's sense (ILLEGAL REQUEST).
+sense_and_resid() {
+	local out
+	out=$(sg_raw -r 512 "/dev/$1" 12 00 00 00 24 00 2>&1)
+	log "$1: INQUIRY of 36 bytes into 512: $(echo "$out" | grep -i 'received')"
+	echo "$out" | grep -q 'Received 36 bytes' || {
+		echo "$out" | as_diag
+		return 1
+	}
+	out=$(sg_raw "/dev/$1" ff 00 00 00 00 00 2>&1)
+	log "$1: opcode 0xff: $(echo "$out" | grep -i 'sense key')"
+	echo "$out" | grep -qi 'Sense key: Illegal Request' || {
+		echo "$out" | as_diag
+		return 1
+	}
+}
+
 # ext4_roundtrip DISK: mkfs, a file of known checksum, umount, fsck clean,
 # mount again, same checksum.
 ext4_roundtrip() {
@@ -73,10 +93,11 @@ ext4_roundtrip() {
 }
 
 ktap_print_header
-ktap_set_plan 11
+ktap_set_plan 12
 step "load $SCSI" load_driver "$SCSI" || bail "cannot load $SCSI"
 step "two LUNs appear" two_disks || bail "no disks"
 step "both are served by $SCSI" bound
+step "sense and residual reach the submitter" sense_and_resid "$(scsi_disks | head -n 1)"
 for d in $(scsi_disks); do
 	step "$d: INQUIRY and READ CAPACITY" inquiry "$d"
 	step "$d: fio verify" fio_verify "$d" 32M

@@ -356,6 +356,40 @@ proptest! {
     }
 
     #[test]
+    fn the_fast_path_decodes_as_complete_does(
+        response in prop_oneof![Just(response::OK), any::<u8>()],
+        sense_len in prop_oneof![Just(0u32), any::<u32>()],
+        resid in any::<u32>(),
+        status in any::<u8>(),
+        bufflen in any::<u32>(),
+    ) {
+        let r = CmdResp {
+            response,
+            status,
+            sense_len: sense_len.to_le_bytes(),
+            resid: resid.to_le_bytes(),
+            ..CmdResp::default()
+        };
+        let c = complete(&r.head(), bufflen);
+        match complete_ok(&r.head(), bufflen) {
+            Some((s, resid)) => {
+                prop_assert_eq!(
+                    c,
+                    Completion {
+                        host: did::OK,
+                        status: s,
+                        resid,
+                        sense_len: 0,
+                        sense_overflow: false,
+                        unknown_response: false,
+                    }
+                );
+            }
+            None => prop_assert!(response != response::OK || sense_len != 0),
+        }
+    }
+
+    #[test]
     fn host_shape_is_sane(
         num_queues in any::<u32>(),
         seg_max in any::<u32>(),
