@@ -73,6 +73,10 @@
 #   --shell             an interactive shell (after COMMAND, if --run too)
 #   --env NAME=VALUE    set in the guest's environment (repeatable)
 #   --timeout SECS      kill QEMU after SECS (exit status 124)
+#   --exit-grace SECS   with --quiet: once the guest printed its exit marker,
+#                       give it SECS to power off, then stop QEMU (exit status
+#                       the marker's). For guests whose I/O may have hung
+#                       (make bench): shutting such a disk down hangs too
 #   --log FILE          write the whole console output to FILE; the control
 #                       channel's log goes to FILE.ctl, nbdkit ID's stderr to
 #                       FILE.nbdkit-ID, rvirtio-vub ID's to FILE.vub-ID
@@ -111,6 +115,7 @@ die() {
 }
 
 kernel='' initramfs='' run_cmd='' shell=0 timeout_s=0 log='' quiet=0 user_qmp='' append='' keep=0
+exit_grace=0
 spare_ports=0
 modules=() disks=() envs=() qemu_extra=() trees=()
 have_run=0
@@ -136,6 +141,7 @@ while [ $# -gt 0 ]; do
 	--shell) shell=1 ;;
 	--env) envs+=("$val") ;;
 	--timeout) timeout_s=$val ;;
+	--exit-grace) exit_grace=$val ;;
 	--log) log=$val ;;
 	--quiet) quiet=1 ;;
 	--qmp) user_qmp=$val ;;
@@ -551,16 +557,44 @@ fi
 printf '%q ' "${qemu[@]}" >"$work/qemu.cmd"
 echo >>"$work/qemu.cmd"
 
+# stop_after_exit PID: once the guest printed its exit marker, give it
+# $exit_grace seconds to power off, then stop PID (QEMU, or the timeout
+# running it, which passes the signal on).
+stop_after_exit() {
+	local pid=$1
+	while kill -0 "$pid" 2>/dev/null; do
+		if tr -d '\r' <"$qemu_log" | grep -aq '^RVIRTIO-EXIT: '; then
+			sleep "$exit_grace"
+			kill -0 "$pid" 2>/dev/null || return 0
+			echo "guest.sh: the guest did not power off ${exit_grace}s after its exit marker: QEMU stopped" >&2
+			kill -TERM "$pid" 2>/dev/null || true
+			return 0
+		fi
+		sleep 1
+	done
+}
+
 start=$(date +%s%N)
 set +e
 if [ "$shell" = 1 ]; then
 	"${qemu[@]}" 2>&1 | tee "$qemu_log"
+	qemu_rc=${PIPESTATUS[0]}
+elif [ "$quiet" = 1 ] && [ "$exit_grace" -gt 0 ]; then
+	"${qemu[@]}" </dev/null >"$qemu_log" 2>&1 &
+	qemu_pid=$!
+	stop_after_exit "$qemu_pid" &
+	stopper=$!
+	wait "$qemu_pid"
+	qemu_rc=$?
+	kill "$stopper" 2>/dev/null
+	wait "$stopper" 2>/dev/null
 elif [ "$quiet" = 1 ]; then
 	"${qemu[@]}" </dev/null >"$qemu_log" 2>&1
+	qemu_rc=$?
 else
 	"${qemu[@]}" </dev/null 2>&1 | tee "$qemu_log"
+	qemu_rc=${PIPESTATUS[0]}
 fi
-qemu_rc=${PIPESTATUS[0]}
 set -e
 elapsed_ms=$((($(date +%s%N) - start) / 1000000))
 [ -z "$log" ] || cp "$qemu_log" "$log"
