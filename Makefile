@@ -1,13 +1,16 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# rvirtio: Rust virtio-blk and virtio-scsi guest drivers for Linux 6.12.
+# rvirtio: Rust virtio-blk and virtio-scsi guest drivers for Linux 6.12 and 7.3.
 #
 #   make run                 boot a test guest with rvirtio_blk serving a disk
 #   make check               host unit tests, then the guest test suite
 #   make                     build the modules (against the debug test kernel)
-#   make KDIR=/path          build the modules against another Rust-enabled 6.12 tree
+#   make KDIR=/path          build the modules against another Rust-enabled
+#                            6.12 or 7.3 tree
 #   make kernel FLAVOUR=debug|perf   build (or reuse) a test kernel
 #   make -s print-kdir FLAVOUR=...   print that kernel's build tree
+#   KERNEL=6.12|7.3          (with the above) which kernel series: 6.12 by
+#                            default
 #   make CLIPPY=1            build with clippy
 #   make check-host          host unit tests only (and rvirtio-vub's)
 #   make check-guest [TESTS="fio-verify ..."]   guest tests only
@@ -20,23 +23,26 @@
 # See README.md and Documentation/.
 
 FLAVOUR ?= debug
+KERNEL ?= 6.12
 SCRIPTS := $(CURDIR)/scripts
 # Debian's rustc-web has the rust-src the kernel needs; rustup's does not.
 RVIRTIO_RUSTC ?= /usr/bin/rustc
 RVIRTIO_CLIPPY_DRIVER ?= /usr/bin/clippy-driver
 RVIRTIO_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rvirtio
-RVIRTIO_BINDGEN ?= $(RVIRTIO_CACHE)/tools/bin/bindgen
-export RVIRTIO_CACHE
+export RVIRTIO_CACHE KERNEL
 
 # KDIR given on the command line: build against it as it is. Otherwise build
-# (or reuse) the project's test kernel of FLAVOUR.
+# (or reuse) the project's test kernel of KERNEL and FLAVOUR.
 ifeq ($(origin KDIR),undefined)
 KDIR_DEP := kernel
 KDIR = $(shell $(SCRIPTS)/build-kernel.sh $(FLAVOUR) --print)
 endif
 
-KBUILD_ARGS = -C $(KDIR) M=$(CURDIR) LLVM=1 RUSTC=$(RVIRTIO_RUSTC) \
-	HOSTRUSTC=$(RVIRTIO_RUSTC) BINDGEN=$(RVIRTIO_BINDGEN) CLIPPY_DRIVER=$(RVIRTIO_CLIPPY_DRIVER)
+# The toolchain of KDIR's kernel series (LLVM=, BINDGEN=, LIBCLANG_PATH=:
+# scripts/kbuild-args.sh).
+KBUILD_TOOLCHAIN = $(shell $(SCRIPTS)/kbuild-args.sh $(KDIR))
+KBUILD_ARGS = -C $(KDIR) M=$(CURDIR) $(KBUILD_TOOLCHAIN) RUSTC=$(RVIRTIO_RUSTC) \
+	HOSTRUSTC=$(RVIRTIO_RUSTC) CLIPPY_DRIVER=$(RVIRTIO_CLIPPY_DRIVER)
 
 .PHONY: all modules kernel print-kdir check check-host check-guest run clean \
 	setup rustfmt rustfmtcheck clippy dkms-install dkms-deb bench
@@ -44,8 +50,8 @@ KBUILD_ARGS = -C $(KDIR) M=$(CURDIR) LLVM=1 RUSTC=$(RVIRTIO_RUSTC) \
 all: modules
 
 modules: $(KDIR_DEP)
-	@$(SCRIPTS)/setup.sh kernel
 	@$(SCRIPTS)/check-kdir.sh $(KDIR)
+	@KERNEL=$$($(SCRIPTS)/kbuild-args.sh --series $(KDIR)) $(SCRIPTS)/setup.sh kernel
 	$(MAKE) $(KBUILD_ARGS) modules
 
 kernel:
@@ -60,6 +66,7 @@ setup:
 clippy:
 	$(MAKE) modules CLIPPY=1
 
+# rustfmt with 6.12's configuration (7.3's .rustfmt.toml is the same).
 rustfmt:
 	rustfmt --edition 2021 --config-path $(RVIRTIO_CACHE)/src/linux-source-6.12/.rustfmt.toml \
 		$$(git ls-files '*.rs')

@@ -16,8 +16,8 @@ grep -qx 'CONFIG_RUST=y' "$kdir/.config" ||
 	die "CONFIG_RUST is not set; rvirtio needs a Rust-enabled kernel (CONFIG_RUST=y)"
 release=$(cat "$kdir/include/config/kernel.release" 2>/dev/null || true)
 case "$release" in
-6.12 | 6.12.* | 6.12-* ) ;;
-*) die "kernel release is '${release:-unknown}'; rvirtio supports 6.12 only" ;;
+6.12 | 6.12.* | 6.12-* | 7.3 | 7.3.* | 7.3-*) ;;
+*) die "kernel release is '${release:-unknown}'; rvirtio supports 6.12 and 7.3 only" ;;
 esac
 [ -f "$kdir/rust/libkernel.rmeta" ] ||
 	die "rust/libkernel.rmeta is missing (the kernel's Rust support was not built)"

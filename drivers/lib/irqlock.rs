@@ -10,9 +10,7 @@ use core::cell::UnsafeCell;
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use kernel::bindings;
-use kernel::init::PinInit;
 use kernel::prelude::*;
-use kernel::sync::LockClassKey;
 use kernel::types::Opaque;
 
 /// A spinlock protecting `T`, taken with interrupts disabled.
@@ -36,11 +34,7 @@ unsafe impl<T: Send> Sync for IrqSpinLock<T> {}
 
 impl<T> IrqSpinLock<T> {
     /// Returns an initialiser for a lock named `name` in lockdep class `key`.
-    pub(crate) fn new(
-        data: T,
-        name: &'static CStr,
-        key: &'static LockClassKey,
-    ) -> impl PinInit<Self> {
+    pub(crate) fn new(data: T, name: &'static CStr, key: super::LockKey) -> impl PinInit<Self> {
         // INVARIANT: The lock is initialised before the value is used, and
         // `data` is reached only through `lock()`'s guard.
         pin_init!(Self {

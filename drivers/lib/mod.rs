@@ -21,6 +21,7 @@
 //!   context.
 //! - [`ratelimit`]: log lines a device can trigger at will, at most one per
 //!   few seconds.
+//! - [`foreign`]: a value C code carries as a `void *` (a virtqueue token).
 //! - [`reserve`]: values allocated up front for a path that must not fail
 //!   for want of memory (a mempool of `Arc`s).
 
@@ -31,6 +32,7 @@
 pub(crate) mod completion;
 pub(crate) mod cpumask;
 pub(crate) mod debugfs;
+pub(crate) mod foreign;
 pub(crate) mod irqlock;
 pub(crate) mod params;
 pub(crate) mod queuemap;
@@ -51,10 +53,34 @@ pub(crate) mod work;
 
 use kernel::sync::LockClassKey;
 
-/// The C `struct lock_class_key` behind a [`LockClassKey`] (the 6.12 kernel
-/// crate keeps its accessor private to itself).
-pub(crate) fn lock_class_ptr(key: &'static LockClassKey) -> *mut kernel::bindings::lock_class_key {
+// pin-init moved out of the `kernel` crate into its own `pin_init` crate.
+#[cfg(not(rvirtio_7_3))]
+pub(crate) use kernel::init::pin_init_from_closure;
+#[cfg(rvirtio_7_3)]
+pub(crate) use pin_init::pin_init_from_closure;
+
+/// A lockdep class key as the `kernel` crate's lock constructors take it,
+/// and as `kernel::static_lock_class!()` makes it: a static reference on
+/// 6.12, a pinned one on 7.3.
+#[cfg(not(rvirtio_7_3))]
+pub(crate) type LockKey = &'static LockClassKey;
+/// A lockdep class key as the `kernel` crate's lock constructors take it,
+/// and as `kernel::static_lock_class!()` makes it: a static reference on
+/// 6.12, a pinned one on 7.3.
+#[cfg(rvirtio_7_3)]
+pub(crate) type LockKey = core::pin::Pin<&'static LockClassKey>;
+
+/// The C `struct lock_class_key` behind a [`LockKey`].
+#[cfg(not(rvirtio_7_3))]
+pub(crate) fn lock_class_ptr(key: LockKey) -> *mut kernel::bindings::lock_class_key {
+    // The 6.12 kernel crate keeps its accessor private to itself.
     // `LockClassKey` is `#[repr(transparent)]` over `Opaque<lock_class_key>`,
     // itself a transparent cell around the C struct.
     (key as *const LockClassKey).cast_mut().cast()
+}
+
+/// The C `struct lock_class_key` behind a [`LockKey`].
+#[cfg(rvirtio_7_3)]
+pub(crate) fn lock_class_ptr(key: LockKey) -> *mut kernel::bindings::lock_class_key {
+    key.as_ptr()
 }

@@ -8,7 +8,7 @@
 //! waits for a user that is inside [`Revocable::with`]. Users may sleep.
 
 use kernel::prelude::*;
-use kernel::sync::{Arc, LockClassKey, Mutex};
+use kernel::sync::{Arc, Mutex};
 
 /// A shared, revocable `T`.
 #[pin_data]
@@ -21,11 +21,7 @@ impl<T: Send> Revocable<T> {
     /// Shares `value` until [`Self::revoke`]. Each kind of revocable needs
     /// its own lockdep class (`name`, `key`), since one may be used inside
     /// another's [`Self::with`].
-    pub(crate) fn new(
-        value: T,
-        name: &'static CStr,
-        key: &'static LockClassKey,
-    ) -> Result<Arc<Self>> {
+    pub(crate) fn new(value: T, name: &'static CStr, key: super::LockKey) -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Self {
                 value <- Mutex::new(Some(value), name, key),

@@ -12,9 +12,16 @@
 #include <linux/moduleparam.h>
 #include <linux/sched/mm.h>
 #include <linux/printk.h>
+#include <linux/workqueue.h>
 
 #include "params.h"
 #include "shim.h"
+
+/* alloc_workqueue is a macro in 7.3 (over alloc_workqueue_noprof). */
+struct workqueue_struct *rvirtio_alloc_workqueue(const char *name, unsigned int flags)
+{
+	return alloc_workqueue("%s", flags, 0, name);
+}
 
 void rvirtio_init_completion(struct completion *c)
 {

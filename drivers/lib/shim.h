@@ -12,6 +12,9 @@ struct completion;
 struct cpumask;
 struct dentry;
 struct raw_spinlock;
+struct workqueue_struct;
+
+struct workqueue_struct *rvirtio_alloc_workqueue(const char *name, unsigned int flags);
 
 void rvirtio_init_completion(struct completion *c);
 unsigned int rvirtio_memalloc_noio_save(void);

@@ -9,6 +9,13 @@ use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};
 use kernel::workqueue::{HasWork, Queue, RawWorkItem, Work, WorkItem};
 
+extern "C" {
+    fn rvirtio_alloc_workqueue(
+        name: *const kernel::ffi::c_char,
+        flags: u32,
+    ) -> *mut bindings::workqueue_struct;
+}
+
 /// `WQ_UNBOUND`.
 pub(crate) const WQ_UNBOUND: u32 = bindings::wq_flags_WQ_UNBOUND;
 /// `WQ_MEM_RECLAIM`: the queue has a rescuer, so it makes progress under
@@ -53,9 +60,8 @@ unsafe impl Sync for WorkQueue {}
 impl WorkQueue {
     /// Allocates the queue `name` with `flags`.
     pub(crate) fn new(name: &'static CStr, flags: u32) -> Result<Arc<Self>> {
-        // SAFETY: `name` is a static string used as the format, with no
-        // arguments.
-        let wq = unsafe { bindings::alloc_workqueue(name.as_char_ptr(), flags, 0) };
+        // SAFETY: `name` is a static string.
+        let wq = unsafe { rvirtio_alloc_workqueue(name.as_char_ptr(), flags) };
         let wq = NonNull::new(wq).ok_or(ENOMEM)?;
         // INVARIANT: Just allocated.
         Ok(Arc::new(Self { wq }, GFP_KERNEL)?)

@@ -221,7 +221,7 @@ impl<T: Driver> Registration<T> {
             // context is dropped again.
             unsafe {
                 core::ptr::addr_of_mut!((*this).ctx).write(ctx);
-                let drv = Opaque::raw_get(core::ptr::addr_of!((*this).drv));
+                let drv: *mut vb::virtio_driver = core::ptr::addr_of_mut!((*this).drv).cast();
                 drv.write(core::mem::zeroed());
                 (*drv).driver.name = T::NAME.as_char_ptr();
                 (*drv).id_table = T::ID_TABLE.ids.as_ptr();
@@ -238,10 +238,18 @@ impl<T: Driver> Registration<T> {
                     (*drv).restore = Some(restore_callback::<T>);
                     // The virtio bus has no PM callbacks of its own, so the
                     // PM core calls the driver's.
-                    let pm = Opaque::raw_get(core::ptr::addr_of!((*this).pm));
+                    let pm: *mut kernel::bindings::dev_pm_ops =
+                        core::ptr::addr_of_mut!((*this).pm).cast();
                     pm.write(core::mem::zeroed());
                     (*pm).complete = Some(complete_callback::<T>);
                     (*drv).driver.pm = pm;
+                }
+                // 7.3: a PCI function-level reset of the device is a sleep
+                // and a wake-up of this one device.
+                #[cfg(all(rvirtio_7_3, CONFIG_PM_SLEEP))]
+                {
+                    (*drv).reset_prepare = Some(freeze_callback::<T>);
+                    (*drv).reset_done = Some(reset_done_callback::<T>);
                 }
                 let ret = to_result(vb::rvirtio_register_driver(drv));
                 if ret.is_err() {
@@ -255,7 +263,7 @@ impl<T: Driver> Registration<T> {
         // `PinnedDrop` unregistered it.
         // SAFETY: On success the closure initialised every field; on failure
         // it dropped what it had initialised.
-        unsafe { kernel::init::pin_init_from_closure(init) }
+        unsafe { crate::lib::pin_init_from_closure(init) }
     }
 
     /// The registration of the driver `vdev` is bound to.
@@ -399,6 +407,28 @@ extern "C" fn complete_callback<T: Driver>(dev: *mut kernel::bindings::device) {
     // SAFETY: As in `freeze_callback`.
     if let Some(data) = unsafe { (*dev.slot().data.get()).as_ref() } {
         T::sleep_done(dev, data);
+    }
+}
+
+/// `virtio_driver::reset_done` (7.3): the PCI core calls it, under the
+/// device lock, after a function-level reset of a device that
+/// [`freeze_callback`] (as `reset_prepare`) froze, and the virtio core
+/// negotiated its features again. It is a restore and the end of the
+/// transition at once: a device not brought back is given up. (If the
+/// virtio core fails before calling it, the device stays stopped until it
+/// is removed, as after a failed resume.)
+#[cfg(all(rvirtio_7_3, CONFIG_PM_SLEEP))]
+extern "C" fn reset_done_callback<T: Driver>(vdev: *mut vb::virtio_device) -> core::ffi::c_int {
+    // SAFETY: As in `freeze_callback`.
+    let dev = unsafe { Device::<T>::from_raw(vdev) };
+    // SAFETY: As in `freeze_callback`.
+    match unsafe { (*dev.slot().data.get()).as_ref() } {
+        Some(data) => {
+            let ret = T::restore(dev, data).err().map_or(0, |e| e.to_errno());
+            T::sleep_done(dev, data);
+            ret
+        }
+        None => 0,
     }
 }
 

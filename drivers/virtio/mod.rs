@@ -56,7 +56,14 @@ pub(crate) use virtqueue::{Chain, DeviceWritable, Mapped, Token, Virtqueue, Vq};
 /// ```
 #[macro_export]
 macro_rules! module_virtio_driver {
-    (type: $driver:ty, $($fields:tt)*) => {
+    (
+        type: $driver:ty,
+        name: $name:tt,
+        author: $author:tt,
+        description: $description:tt,
+        license: $license:tt,
+        alias: [$($alias:tt),* $(,)?] $(,)?
+    ) => {
         /// The module: the driver's registration.
         struct VirtioModule {
             _registration:
@@ -72,9 +79,26 @@ macro_rules! module_virtio_driver {
             }
         }
 
+        // 7.3's `module!` takes a list of authors; 6.12's one author. (The
+        // fields are `tt`s: 6.12's `module!` does not see through the
+        // invisible groups that `literal` fragments arrive in.)
+        #[cfg(rvirtio_7_3)]
         ::kernel::prelude::module! {
             type: VirtioModule,
-            $($fields)*
+            name: $name,
+            authors: [$author],
+            description: $description,
+            license: $license,
+            alias: [$($alias),*],
+        }
+        #[cfg(not(rvirtio_7_3))]
+        ::kernel::prelude::module! {
+            type: VirtioModule,
+            name: $name,
+            author: $author,
+            description: $description,
+            license: $license,
+            alias: [$($alias),*],
         }
     };
 }

@@ -16,6 +16,7 @@
 use super::bindings as vb;
 use super::device::DeviceReset;
 use super::driver::Driver;
+use crate::lib::foreign::Foreign;
 use crate::lib::irqlock::IrqGuard;
 use crate::lib::sg::{SgList, SgTable};
 use core::cell::UnsafeCell;
@@ -24,13 +25,12 @@ use core::mem::MaybeUninit;
 use kernel::bindings;
 use kernel::prelude::*;
 use kernel::sync::Arc;
-use kernel::types::ForeignOwnable;
 
 /// A driver's handle on one request, which a virtqueue can carry.
 ///
 /// The buffers a token gives the device are described by [`Token::describe`]
 /// from a borrow of the token itself, so they live as long as the token does.
-pub(crate) trait Token: ForeignOwnable + Send {
+pub(crate) trait Token: Foreign + Send {
     /// Adds the buffers of the request `token` to `chain`: first those the
     /// device reads, then those it writes.
     fn describe<'a>(token: Self::Borrowed<'a>, chain: &mut Chain<'a>);
@@ -144,7 +144,7 @@ impl<T: Copy + Default> Default for DeviceWritable<T> {
 #[cfg_attr(rvirtio_blk, expect(dead_code, reason = "only rvirtio_scsi uses it"))]
 pub(crate) struct ArcToken<T: Send + Sync + 'static>(pub(crate) Arc<T>);
 
-impl<T: Send + Sync + 'static> ForeignOwnable for ArcToken<T> {
+impl<T: Send + Sync + 'static> Foreign for ArcToken<T> {
     type Borrowed<'a> = &'a T;
 
     fn into_foreign(self) -> *const core::ffi::c_void {
@@ -153,7 +153,7 @@ impl<T: Send + Sync + 'static> ForeignOwnable for ArcToken<T> {
 
     /// # Safety
     ///
-    /// As for [`ForeignOwnable::borrow`].
+    /// As for [`Foreign::borrow`].
     unsafe fn borrow<'a>(ptr: *const core::ffi::c_void) -> &'a T {
         // SAFETY: `ptr` came from `into_foreign`, so the reference it holds
         // keeps the value alive until `from_foreign`, which outlives `'a`.
@@ -162,7 +162,7 @@ impl<T: Send + Sync + 'static> ForeignOwnable for ArcToken<T> {
 
     /// # Safety
     ///
-    /// As for [`ForeignOwnable::from_foreign`].
+    /// As for [`Foreign::from_foreign`].
     unsafe fn from_foreign(ptr: *const core::ffi::c_void) -> Self {
         // SAFETY: `ptr` came from `Arc::into_raw` in `into_foreign` and is
         // converted back once.

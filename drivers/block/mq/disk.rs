@@ -9,6 +9,7 @@ use super::Operations;
 use crate::lib::revocable::Revocable;
 use core::cell::UnsafeCell;
 use core::marker::PhantomData;
+use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::bindings;
 use kernel::error::to_result;
 use kernel::ffi::{c_char, c_int};
@@ -112,21 +113,44 @@ unsafe extern "C" fn free_disk<T: Operations>(disk: *mut bindings::gendisk) {
     }
 }
 
+/// What `getgeo` is called with: the disk on 7.3, an open block device of
+/// it on 6.12.
+#[cfg(rvirtio_7_3)]
+type GeoTarget = bindings::gendisk;
+/// What `getgeo` is called with: the disk on 7.3, an open block device of
+/// it on 6.12.
+#[cfg(not(rvirtio_7_3))]
+type GeoTarget = bindings::block_device;
+
+/// The disk `getgeo` was called for.
+///
+/// # Safety
+///
+/// `target` is what the block layer passed to `getgeo`.
+unsafe fn geo_disk(target: *mut GeoTarget) -> *mut bindings::gendisk {
+    #[cfg(rvirtio_7_3)]
+    return target;
+    // SAFETY: The block device is open, so valid.
+    #[cfg(not(rvirtio_7_3))]
+    return unsafe { (*target).bd_disk };
+}
+
 /// `HDIO_GETGEO`: asks the driver for its geometry.
 /// C callback.
 ///
 /// # Safety
 ///
-/// Called by the block layer with an open block device of a disk built by
-/// [`Disk`] for `T`, and a geometry to fill.
+/// Called by the block layer for a disk built by [`Disk`] for `T`, open
+/// (6.12: through `target`, an open block device of it), and a geometry
+/// to fill.
 unsafe extern "C" fn getgeo<T: Operations>(
-    bdev: *mut bindings::block_device,
+    target: *mut GeoTarget,
     geo: *mut bindings::hd_geometry,
 ) -> c_int {
-    // SAFETY: The device is open, so its disk is alive, with our queue data
-    // as `private_data`.
+    // SAFETY: The disk is open, so alive, with our queue data as
+    // `private_data`.
     let (queue, capacity) = unsafe {
-        let disk = (*bdev).bd_disk;
+        let disk = geo_disk(target);
         (
             &*(*disk).private_data.cast::<T::QueueData>(),
             mb::rvirtio_disk_capacity(disk),
@@ -289,8 +313,7 @@ impl<T: Operations> DiskRef<T> {
         // SAFETY: `buf` stays borrowed until the request is freed below; the
         // block layer bounces it if it cannot map it directly.
         let ret = unsafe {
-            bindings::blk_rq_map_kern(
-                q,
+            mb::rvirtio_rq_map_kern(
                 rq,
                 buf.as_mut_ptr().cast(),
                 buf.len() as u32,
@@ -364,6 +387,18 @@ unsafe extern "C" fn attr_show<T: Operations>(
     }
 }
 
+/// The C type of a `device_attribute`'s `store`.
+///
+/// # Safety
+///
+/// Called by sysfs only, as the attribute's `store`.
+type StoreCallback = unsafe extern "C" fn(
+    *mut bindings::device,
+    *mut bindings::device_attribute,
+    *const c_char,
+    usize,
+) -> isize;
+
 /// C callback.
 ///
 /// # Safety
@@ -408,8 +443,9 @@ pub(crate) struct DiskConfig {
     pub(crate) read_only: bool,
 }
 
-/// The queue pointer a [`QueueRef`] shares.
-struct RawQueue(*mut bindings::gendisk);
+/// The queue pointer a [`QueueRef`] shares, and the NOIO state a freeze
+/// saved ([`QueueCtl::freeze_wait`]).
+struct RawQueue(*mut bindings::gendisk, AtomicU32);
 
 // SAFETY: A gendisk may be used from any thread.
 unsafe impl Send for RawQueue {}
@@ -422,15 +458,15 @@ pub(crate) struct QueueRef(Arc<Revocable<RawQueue>>);
 impl QueueRef {
     /// Runs `f` with the queue unless the disk is gone; dropping the disk
     /// waits for `f`. `f` must not call `with` again.
-    pub(crate) fn with<R>(&self, f: impl FnOnce(&QueueCtl) -> R) -> Option<R> {
-        self.0.with(|raw| f(&QueueCtl(raw.0)))
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&QueueCtl<'_>) -> R) -> Option<R> {
+        self.0.with(|raw| f(&QueueCtl(raw.0, &raw.1)))
     }
 }
 
 /// What recovery may do to a live disk's queue.
-pub(crate) struct QueueCtl(*mut bindings::gendisk);
+pub(crate) struct QueueCtl<'a>(*mut bindings::gendisk, &'a AtomicU32);
 
-impl QueueCtl {
+impl QueueCtl<'_> {
     fn q(&self) -> *mut bindings::request_queue {
         // SAFETY: The disk is alive while the `QueueRef` is not revoked.
         unsafe { (*self.0).queue }
@@ -462,13 +498,15 @@ impl QueueCtl {
 
     /// Stops new requests from entering and waits up to `timeout` jiffies for
     /// those in flight to end; true if they all did. Undo with
-    /// [`Self::unfreeze`].
+    /// [`Self::unfreeze`], from the same task: until then, the task
+    /// allocates without I/O (`memalloc_noio_save`), as a freeze needs.
     pub(crate) fn freeze_wait(&self, timeout: u64) -> bool {
         // SAFETY: The queue is alive.
-        unsafe {
-            bindings::blk_freeze_queue_start(self.q());
-            bindings::blk_mq_freeze_queue_wait_timeout(self.q(), timeout as _) > 0
-        }
+        let memflags = unsafe { mb::rvirtio_queue_freeze_start(self.q()) };
+        self.1.store(memflags, Ordering::Relaxed);
+        let timeout = kernel::ffi::c_ulong::try_from(timeout).unwrap_or(kernel::ffi::c_ulong::MAX);
+        // SAFETY: The queue is alive, and its freeze started.
+        unsafe { bindings::blk_mq_freeze_queue_wait_timeout(self.q(), timeout) > 0 }
     }
 
     /// Updates the capacity (in 512-byte sectors); tells user space if it
@@ -490,10 +528,11 @@ impl QueueCtl {
         unsafe { mb::rvirtio_disk_logical_block_size(self.0) }
     }
 
-    /// Undoes [`Self::freeze_wait`].
+    /// Undoes [`Self::freeze_wait`], in the task that froze the queue.
     pub(crate) fn unfreeze(&self) {
-        // SAFETY: The queue is alive and frozen by us.
-        unsafe { bindings::blk_mq_unfreeze_queue(self.q()) };
+        // SAFETY: The queue is alive and frozen by us; the flags are the
+        // ones our freeze saved.
+        unsafe { mb::rvirtio_queue_unfreeze(self.q(), self.1.load(Ordering::Relaxed)) };
     }
 }
 
@@ -596,7 +635,7 @@ impl<T: Operations> Disk<T> {
         })?;
         this.disk = disk;
         this.queue_ref = Some(QueueRef(Revocable::new(
-            RawQueue(disk),
+            RawQueue(disk, AtomicU32::new(0)),
             kernel::c_str!("rvirtio::QueueRef"),
             kernel::static_lock_class!(),
         )?));
@@ -655,17 +694,23 @@ impl<T: Operations> Disk<T> {
             let raw = &mut storage.attrs[i];
             raw.dev_attr.attr.name = a.name.as_char_ptr();
             raw.dev_attr.attr.mode = if a.store.is_some() { 0o644 } else { 0o444 };
-            raw.dev_attr.show = Some(attr_show::<T>);
             raw.show = Some(a.show);
-            if a.store.is_some() {
-                raw.dev_attr.store = Some(attr_store::<T>);
-                raw.store = a.store;
-            }
+            raw.store = a.store;
+            let store = if a.store.is_some() {
+                Some(attr_store::<T> as StoreCallback)
+            } else {
+                None
+            };
+            // SAFETY: The attribute is valid and not yet registered; the
+            // callbacks are ours, for this type.
+            unsafe { mb::rvirtio_dev_attr_set_ops(&mut raw.dev_attr, Some(attr_show::<T>), store) };
             // SAFETY: The attribute is valid and not yet registered.
             unsafe { mb::rvirtio_sysfs_attr_init(&mut raw.dev_attr.attr) };
             storage.ptrs[i] = core::ptr::addr_of_mut!(storage.attrs[i].dev_attr.attr);
         }
-        storage.group.attrs = storage.ptrs.as_mut_ptr();
+        // SAFETY: The group is valid and not yet registered, and `ptrs` lives
+        // as long as it (in the same box).
+        unsafe { mb::rvirtio_attr_group_set_attrs(&mut storage.group, storage.ptrs.as_mut_ptr()) };
         storage.groups[0] = core::ptr::addr_of!(storage.group);
         // `Device` is a transparent wrapper of `struct device`.
         let parent = core::ptr::from_ref(parent)

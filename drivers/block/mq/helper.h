@@ -7,6 +7,7 @@
 #include <linux/blkdev.h>
 #include <linux/hdreg.h>
 
+#include "../../lib/compat.h"
 #include "shim.h"
 
 const blk_status_t RVIRTIO_BLK_STS_OK = BLK_STS_OK;
@@ -22,7 +23,12 @@ const blk_features_t RVIRTIO_BLK_FEAT_POLL = BLK_FEAT_POLL;
 const blk_opf_t RVIRTIO_REQ_NOUNMAP = REQ_NOUNMAP;
 const blk_opf_t RVIRTIO_REQ_OP_MASK = REQ_OP_MASK;
 const req_flags_t RVIRTIO_RQF_SPECIAL_PAYLOAD = RQF_SPECIAL_PAYLOAD;
+/* Gone in 7.3, where merging is the default. */
+#if RVIRTIO_LINUX_7_3
+const unsigned int RVIRTIO_BLK_MQ_F_SHOULD_MERGE = 0;
+#else
 const unsigned int RVIRTIO_BLK_MQ_F_SHOULD_MERGE = BLK_MQ_F_SHOULD_MERGE;
+#endif
 const int RVIRTIO_NUMA_NO_NODE = NUMA_NO_NODE;
 const unsigned int RVIRTIO_MINORBITS = MINORBITS;
 const unsigned int RVIRTIO_DISK_NAME_LEN = DISK_NAME_LEN;

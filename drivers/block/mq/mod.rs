@@ -10,7 +10,7 @@
 //!   `complete` and `timeout`, with a per-device [`Operations::QueueData`]
 //!   and per-request [`Operations::RequestData`].
 //! - [`Owned`]: the driver's right to end one started request. It is unique;
-//!   it implements [`kernel::types::ForeignOwnable`], so a transport can hold
+//!   it implements [`crate::lib::foreign::Foreign`], so a transport can hold
 //!   it while the hardware owns the request; dropping it fails the request,
 //!   so a request can never be forgotten.
 //! - [`Request`]: a shared view of a request (position, size, operation,

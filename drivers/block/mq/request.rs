@@ -4,6 +4,7 @@
 
 use super::bindings as mb;
 use super::{Operations, Status};
+use crate::lib::foreign::Foreign;
 use crate::lib::sg::{SgTable, INLINE_ENTRIES};
 use core::ffi::c_void;
 use core::marker::PhantomData;
@@ -11,7 +12,7 @@ use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::bindings;
 use kernel::prelude::*;
-use kernel::types::{ForeignOwnable, Opaque};
+use kernel::types::Opaque;
 
 /// The request PDU: what blk-mq allocates behind each `struct request`.
 #[repr(C)]
@@ -346,6 +347,10 @@ impl<T: Operations> Owned<T> {
                 return Err(ENOMEM);
             }
             let mut last = core::ptr::null_mut();
+            // 7.3 dropped the queue argument.
+            #[cfg(rvirtio_7_3)]
+            let n = bindings::__blk_rq_map_sg(rq, (*table).sgl, &mut last);
+            #[cfg(not(rvirtio_7_3))]
             let n = bindings::__blk_rq_map_sg((*rq).q, rq, (*table).sgl, &mut last);
             (*table).nents = n as u32;
             Ok(n as u32)
@@ -549,7 +554,7 @@ impl<T: Operations> Drop for Owned<T> {
     }
 }
 
-impl<T: Operations> ForeignOwnable for Owned<T> {
+impl<T: Operations> Foreign for Owned<T> {
     type Borrowed<'a> = &'a Request<T>;
 
     fn into_foreign(self) -> *const c_void {
@@ -558,7 +563,7 @@ impl<T: Operations> ForeignOwnable for Owned<T> {
 
     /// # Safety
     ///
-    /// As for [`ForeignOwnable::borrow`].
+    /// As for [`Foreign::borrow`].
     unsafe fn borrow<'a>(ptr: *const c_void) -> &'a Request<T> {
         // SAFETY: `ptr` came from `into_foreign`, so it is a request we own;
         // it stays in flight until `from_foreign`.
@@ -567,7 +572,7 @@ impl<T: Operations> ForeignOwnable for Owned<T> {
 
     /// # Safety
     ///
-    /// As for [`ForeignOwnable::from_foreign`].
+    /// As for [`Foreign::from_foreign`].
     unsafe fn from_foreign(ptr: *const c_void) -> Self {
         // SAFETY: `ptr` came from `into_foreign` and is converted back once.
         unsafe { Self::from_raw(ptr.cast_mut().cast()) }

@@ -7,9 +7,11 @@
 #include <linux/hdreg.h>
 #include <linux/idr.h>
 #include <linux/module.h>
+#include <linux/sched/mm.h>
 #include <linux/scatterlist.h>
 #include <linux/sysfs.h>
 
+#include "../../lib/compat.h"
 #include "shim.h"
 
 /* Disk indexes, which give disk names and minor numbers (vda, vdb, ...). */
@@ -107,4 +109,52 @@ void rvirtio_set_geometry(struct hd_geometry *geo, u16 cylinders, u8 heads, u8 s
 	geo->cylinders = cylinders;
 	geo->heads = heads;
 	geo->sectors = sectors;
+}
+
+/*
+ * A queue freeze: 7.3 counts it as a lock for lockdep, and nothing may
+ * allocate with I/O while it is held (the I/O would wait for the freeze), so
+ * the task freezing runs NOIO until it unfreezes, as blk_mq_freeze_queue()
+ * does. 6.12 gets the same NOIO section.
+ */
+unsigned int rvirtio_queue_freeze_start(struct request_queue *q)
+{
+	unsigned int memflags = memalloc_noio_save();
+
+	blk_freeze_queue_start(q);
+	return memflags;
+}
+
+void rvirtio_queue_unfreeze(struct request_queue *q, unsigned int memflags)
+{
+#if RVIRTIO_LINUX_7_3
+	blk_mq_unfreeze_queue_nomemrestore(q);
+#else
+	blk_mq_unfreeze_queue(q);
+#endif
+	memalloc_noio_restore(memflags);
+}
+
+/* 7.3 puts show/store and a group's attrs in unions; set them in C. */
+void rvirtio_dev_attr_set_ops(struct device_attribute *attr,
+			      ssize_t (*show)(struct device *, struct device_attribute *, char *),
+			      ssize_t (*store)(struct device *, struct device_attribute *,
+					       const char *, size_t))
+{
+	attr->show = show;
+	attr->store = store;
+}
+
+void rvirtio_attr_group_set_attrs(struct attribute_group *group, struct attribute **attrs)
+{
+	group->attrs = attrs;
+}
+
+int rvirtio_rq_map_kern(struct request *rq, void *buf, unsigned int len, gfp_t gfp)
+{
+#if RVIRTIO_LINUX_7_3
+	return blk_rq_map_kern(rq, buf, len, gfp);
+#else
+	return blk_rq_map_kern(rq->q, rq, buf, len, gfp);
+#endif
 }

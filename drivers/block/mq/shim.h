@@ -19,6 +19,8 @@ struct queue_limits;
 struct device;
 struct attribute;
 struct hd_geometry;
+struct device_attribute;
+struct attribute_group;
 
 bool rvirtio_rq_should_fake_timeout(struct request *rq);
 struct io_comp_batch;
@@ -41,5 +43,14 @@ sector_t rvirtio_disk_capacity(struct gendisk *disk);
 int rvirtio_disk_set_write_cache(struct gendisk *disk, bool on);
 void rvirtio_set_geometry(struct hd_geometry *geo, u16 cylinders, u8 heads, u8 sectors);
 void rvirtio_sysfs_attr_init(struct attribute *attr);
+/* Starts freezing the queue, NOIO until rvirtio_queue_unfreeze(memflags). */
+unsigned int rvirtio_queue_freeze_start(struct request_queue *q);
+void rvirtio_queue_unfreeze(struct request_queue *q, unsigned int memflags);
+void rvirtio_dev_attr_set_ops(struct device_attribute *attr,
+			      ssize_t (*show)(struct device *, struct device_attribute *, char *),
+			      ssize_t (*store)(struct device *, struct device_attribute *,
+					       const char *, size_t));
+void rvirtio_attr_group_set_attrs(struct attribute_group *group, struct attribute **attrs);
+int rvirtio_rq_map_kern(struct request *rq, void *buf, unsigned int len, gfp_t gfp);
 
 #endif

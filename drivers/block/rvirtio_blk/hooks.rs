@@ -23,7 +23,7 @@ const DRAIN_SECS: u32 = 10;
 
 impl Shared {
     /// Runs `f` with the disk's queue, if there is a disk.
-    fn with_queue(&self, f: impl FnOnce(&QueueCtl)) {
+    fn with_queue(&self, f: impl FnOnce(&QueueCtl<'_>)) {
         let queue = self.queue.lock().clone();
         if let Some(queue) = queue {
             queue.with(f);
@@ -37,7 +37,7 @@ impl Hooks for Shared {
     const GIVE_UP: &'static str = "the disk is dead, all I/O fails";
 
     fn quiesce(&self) {
-        self.with_queue(QueueCtl::quiesce);
+        self.with_queue(|q| q.quiesce());
     }
 
     fn unquiesce(&self) {
@@ -60,7 +60,7 @@ impl Hooks for Shared {
     }
 
     fn undrain(&self) {
-        self.with_queue(QueueCtl::unfreeze);
+        self.with_queue(|q| q.unfreeze());
     }
 
     fn flush_work(&self) {
@@ -116,6 +116,6 @@ impl Hooks for Shared {
     /// or new, already ends with an I/O error; now new I/O fails before it
     /// is even queued.
     fn give_up(this: ArcBorrow<'_, Self>) {
-        this.with_queue(QueueCtl::mark_dead);
+        this.with_queue(|q| q.mark_dead());
     }
 }

@@ -4,12 +4,13 @@
 
 use super::bindings as sb;
 use super::HostOps;
+use crate::lib::foreign::Foreign;
 use crate::lib::sg::SgList;
 use core::ffi::c_void;
 use core::marker::PhantomData;
 use core::ptr::{addr_of, addr_of_mut, NonNull};
 use core::sync::atomic::{AtomicBool, Ordering};
-use kernel::types::{ForeignOwnable, Opaque};
+use kernel::types::Opaque;
 
 /// Which way a command's data goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -529,7 +530,7 @@ impl<T: HostOps> Drop for OwnedCmd<T> {
     }
 }
 
-impl<T: HostOps> ForeignOwnable for OwnedCmd<T> {
+impl<T: HostOps> Foreign for OwnedCmd<T> {
     type Borrowed<'a> = &'a Cmd<T>;
 
     /// The transport takes the command: it is held until `from_foreign`.
@@ -540,7 +541,7 @@ impl<T: HostOps> ForeignOwnable for OwnedCmd<T> {
 
     /// # Safety
     ///
-    /// As for [`ForeignOwnable::borrow`].
+    /// As for [`Foreign::borrow`].
     unsafe fn borrow<'a>(ptr: *const c_void) -> &'a Cmd<T> {
         // SAFETY: `ptr` came from `into_foreign`, so it is a command we own;
         // it stays in flight until `from_foreign`.
@@ -549,7 +550,7 @@ impl<T: HostOps> ForeignOwnable for OwnedCmd<T> {
 
     /// # Safety
     ///
-    /// As for [`ForeignOwnable::from_foreign`].
+    /// As for [`Foreign::from_foreign`].
     unsafe fn from_foreign(ptr: *const c_void) -> Self {
         // SAFETY: `ptr` came from `into_foreign` and is converted back once.
         let cmd = unsafe { Self::from_raw(ptr.cast_mut().cast()) };

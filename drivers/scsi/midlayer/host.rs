@@ -387,13 +387,13 @@ mod callbacks {
     pub(super) unsafe extern "C" fn queuecommand<T: HostOps>(
         shost: *mut sb::Scsi_Host,
         sc: *mut sb::scsi_cmnd,
-    ) -> core::ffi::c_int {
+    ) -> sb::rvirtio_scsi_qc_t {
         // SAFETY: The host is `T`'s; the command is ours until we finish it
         // or return busy. Its private area holds the `CmdPriv` that
         // `init_cmd_priv` wrote, as the command's last use left it.
         let (host, cmd) = unsafe { (priv_of::<T>(shost).0, OwnedCmd::<T>::from_raw(sc)) };
         match T::queuecommand(host, cmd) {
-            Ok(()) => 0,
+            Ok(()) => sb::RVIRTIO_SCSI_QC_OK,
             Err(cmd) => {
                 cmd.into_raw();
                 sb::RVIRTIO_SCSI_MLQUEUE_HOST_BUSY

@@ -7,7 +7,7 @@
 //!   `commit_rqs`, `poll`, `map_queues` and `timed_out`, with per-host
 //!   [`HostOps::HostData`] and per-command [`HostOps::CmdData`].
 //! - [`OwnedCmd`]: the driver's right to finish one command (`scsi_done`).
-//!   It is unique, it implements [`kernel::types::ForeignOwnable`] so that a
+//!   It is unique, it implements [`crate::lib::foreign::Foreign`] so that a
 //!   transport can hold it while the device owns the command, and dropping
 //!   it fails the command rather than forgetting it.
 //! - [`Cmd`]: a shared view of a command (CDB, address, data buffer).

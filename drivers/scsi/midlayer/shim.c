@@ -30,7 +30,8 @@ static enum scsi_timeout_action rvirtio_scsi_eh_timed_out(struct scsi_cmnd *sc)
 	return READ_ONCE(rvirtio_scsi_ops)->eh_timed_out(sc);
 }
 
-static int rvirtio_scsi_slave_alloc(struct scsi_device *sdev)
+/* slave_alloc, renamed sdev_init in 7.3. */
+static int rvirtio_scsi_sdev_init(struct scsi_device *sdev)
 {
 	/* As virtio_scsi: ask for the VPD pages even on SPC-2 devices. */
 	sdev->sdev_bflags = BLIST_TRY_VPD_PAGES;
@@ -54,7 +55,11 @@ static struct scsi_host_template rvirtio_scsi_template = {
 	.proc_name = "rvirtio_scsi",
 	.this_id = -1,
 	.change_queue_depth = rvirtio_scsi_change_queue_depth,
-	.slave_alloc = rvirtio_scsi_slave_alloc,
+#if RVIRTIO_LINUX_7_3
+	.sdev_init = rvirtio_scsi_sdev_init,
+#else
+	.slave_alloc = rvirtio_scsi_sdev_init,
+#endif
 	.dma_boundary = UINT_MAX,
 	.track_queue_depth = 1,
 };

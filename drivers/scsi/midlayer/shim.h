@@ -11,6 +11,20 @@
 
 #include <linux/types.h>
 
+#include "../../lib/compat.h"
+
+/*
+ * What queuecommand returns: 0 or a SCSI_MLQUEUE_* code, an int on 6.12 and
+ * enum scsi_qc_status on 7.3, so that the Rust callback is of the very type
+ * the template's member is.
+ */
+#if RVIRTIO_LINUX_7_3
+#include <scsi/scsi.h>
+typedef enum scsi_qc_status rvirtio_scsi_qc_t;
+#else
+typedef int rvirtio_scsi_qc_t;
+#endif
+
 struct Scsi_Host;
 struct scsi_cmnd;
 struct scsi_device;
@@ -23,7 +37,7 @@ struct blk_mq_queue_map;
  */
 struct rvirtio_scsi_ops {
 	int (*init_cmd_priv)(struct Scsi_Host *shost, struct scsi_cmnd *sc);
-	int (*queuecommand)(struct Scsi_Host *shost, struct scsi_cmnd *sc);
+	rvirtio_scsi_qc_t (*queuecommand)(struct Scsi_Host *shost, struct scsi_cmnd *sc);
 	void (*commit_rqs)(struct Scsi_Host *shost, u16 hwq);
 	int (*mq_poll)(struct Scsi_Host *shost, unsigned int hwq);
 	void (*map_queues)(struct Scsi_Host *shost);
