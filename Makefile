@@ -35,7 +35,7 @@ export RVIRTIO_CACHE KERNEL
 # (or reuse) the project's test kernel of KERNEL and FLAVOUR.
 ifeq ($(origin KDIR),undefined)
 KDIR_DEP := kernel
-KDIR = $(shell $(SCRIPTS)/build-kernel.sh $(FLAVOUR) --print)
+KDIR = $(shell KERNEL=$(KERNEL) $(SCRIPTS)/build-kernel.sh $(FLAVOUR) --print)
 endif
 
 # The toolchain of KDIR's kernel series (LLVM=, BINDGEN=, LIBCLANG_PATH=:

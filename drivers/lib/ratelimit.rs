@@ -62,3 +62,11 @@ impl core::fmt::Display for Held {
         }
     }
 }
+
+// 7.3's print macros format through `kernel::fmt::Display`.
+#[cfg(rvirtio_7_3)]
+impl kernel::fmt::Display for Held {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Display::fmt(self, f)
+    }
+}

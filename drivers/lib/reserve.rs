@@ -39,7 +39,7 @@ impl<T, const N: usize> Reserve<T, N> {
     pub(crate) fn take(&self, init: impl PinInit<T>) -> Option<Arc<T>> {
         loop {
             let spare = self.spares.lock().iter_mut().find_map(Option::take)?;
-            if let Some(mut unique) = spare.into_unique_or_drop() {
+            if let Some(mut unique) = Arc::into_unique_or_drop(spare) {
                 reinit(&mut unique, init);
                 return Some(unique.into());
             }
@@ -73,7 +73,12 @@ fn reinit<T>(this: &mut Pin<UniqueArc<T>>, init: impl PinInit<T>) {
     // SAFETY: `slot` is valid for writes and pinned; the value there was
     // dropped, so it is initialised afresh. `init` cannot fail, so `slot`
     // holds a valid value afterwards, as `this` requires.
-    match unsafe { init.__pinned_init(slot) } {
+    #[cfg(not(rvirtio_7_3))]
+    let result = unsafe { init.__pinned_init(slot) };
+    // SAFETY: As above (7.3's pin-init crate calls the method `__init`).
+    #[cfg(rvirtio_7_3)]
+    let result = unsafe { init.__init(slot) };
+    match result {
         Ok(()) => {}
         Err(never) => match never {},
     }

@@ -38,7 +38,10 @@ impl<T: Send> Revocable<T> {
     }
 
     /// Revokes the value, waiting for a running [`Self::with`]; returns it.
-    pub(crate) fn revoke(&self) -> Option<T> {
+    pub(crate) fn revoke(&self) -> Option<T>
+    where
+        T: Unpin,
+    {
         self.value.lock().take()
     }
 }

@@ -34,8 +34,8 @@ pub(crate) fn secs_to_jiffies(secs: u32) -> u64 {
 
 /// `j` jiffies in whole seconds.
 pub(crate) fn jiffies_to_secs(j: u64) -> u64 {
-    let j = usize::try_from(j).unwrap_or(usize::MAX);
+    // (7.3 made jiffies_to_msecs inline; jiffies64_to_msecs is in both.)
     // SAFETY: Pure function.
-    let ms = unsafe { bindings::jiffies_to_msecs(j) };
-    u64::from(ms) / 1000
+    let ms = unsafe { bindings::jiffies64_to_msecs(j) };
+    ms / 1000
 }

@@ -158,10 +158,27 @@ macro_rules! impl_recovery_work {
         // SAFETY: `OFFSET` is the offset of the engine's `Work` within
         // `$shared`: the field's offset plus the work's within the engine;
         // `raw_get_work` gives the same place, through the field, whose type
-        // it checks (the default `work_container_of` uses `OFFSET`).
+        // it checks, and `work_container_of` goes back by `OFFSET` (6.12's
+        // default does the same).
         unsafe impl ::kernel::workqueue::HasWork<$shared, 100> for $shared {
+            #[cfg(not(rvirtio_7_3))]
             const OFFSET: usize = ::core::mem::offset_of!($shared, $field)
                 + $crate::recovery::Recovery::<$shared>::WORK_OFFSET;
+
+            /// # Safety
+            ///
+            /// `ptr` must point to the engine's `Work` in a valid `$shared`,
+            /// as `HasWork` requires.
+            #[cfg(rvirtio_7_3)]
+            #[inline]
+            unsafe fn work_container_of(
+                ptr: *mut ::kernel::workqueue::Work<$shared, 100>,
+            ) -> *mut Self {
+                const OFFSET: usize = ::core::mem::offset_of!($shared, $field)
+                    + $crate::recovery::Recovery::<$shared>::WORK_OFFSET;
+                // SAFETY: The work lies `OFFSET` bytes into its `$shared`.
+                unsafe { ptr.cast::<u8>().sub(OFFSET).cast::<Self>() }
+            }
 
             /// # Safety
             ///

@@ -218,9 +218,10 @@ impl<K: Token> Slots<K> {
     pub(crate) fn is_untouched(&self) -> bool {
         self.slots.iter().all(|e| {
             let guard = e.slot.lock();
-            guard
-                .as_ref()
-                .map_or(true, |vq| vq.num_free() == e.size.load(Ordering::Relaxed))
+            match guard.as_ref() {
+                Some(vq) => vq.num_free() == e.size.load(Ordering::Relaxed),
+                None => true,
+            }
         })
     }
 
@@ -522,8 +523,9 @@ impl<K: Token> Staged<Virtqueue<K>> {
 
     /// Whether the queue holds no buffer (or there is none).
     pub(crate) fn is_untouched(&self) -> bool {
-        self.vq
-            .as_ref()
-            .map_or(true, |vq| vq.num_free() == self.size)
+        match self.vq.as_ref() {
+            Some(vq) => vq.num_free() == self.size,
+            None => true,
+        }
     }
 }

@@ -210,7 +210,12 @@ impl<T: Driver> Device<T> {
     pub(crate) fn as_dev(&self) -> &kernel::device::Device {
         // SAFETY: The device is live per the type invariant, and bound, so
         // its embedded `struct device` is referenced for as long as `self`.
-        unsafe { kernel::device::Device::as_ref(vb::rvirtio_device_dev(self.raw())) }
+        unsafe {
+            #[cfg(not(rvirtio_7_3))]
+            return kernel::device::Device::as_ref(vb::rvirtio_device_dev(self.raw()));
+            #[cfg(rvirtio_7_3)]
+            return kernel::device::Device::from_raw(vb::rvirtio_device_dev(self.raw()));
+        }
     }
 
     /// Whether feature `bit` was negotiated.
@@ -354,7 +359,9 @@ impl<T: Driver> Device<T> {
     pub(crate) fn write_u8(&self, offset: u32, value: u8) {
         // SAFETY: The device is live per the type invariant; `value` is valid
         // for one byte of reads.
-        unsafe { vb::rvirtio_config_set(self.raw(), offset, (&value as *const u8).cast(), 1) };
+        unsafe {
+            vb::rvirtio_config_set(self.raw(), offset, core::ptr::from_ref(&value).cast(), 1)
+        };
     }
 
     #[cfg_attr(rvirtio_blk, expect(dead_code, reason = "only rvirtio_scsi uses it"))]
@@ -550,7 +557,7 @@ impl<T: Driver> Device<T> {
             f(
                 vb::rvirtio_device_dev(self.raw()),
                 c_str!("%pA\n").as_char_ptr(),
-                (&args as *const core::fmt::Arguments<'_>).cast::<c_void>(),
+                core::ptr::from_ref(&args).cast::<c_void>(),
             )
         };
     }

@@ -432,7 +432,7 @@ impl<'a> Chain<'a> {
     #[inline(always)]
     pub(crate) fn read<T>(&mut self, value: &'a T) {
         let len = buf_len::<T>();
-        self.push_buf((value as *const T).cast(), len, false);
+        self.push_buf(core::ptr::from_ref(value).cast(), len, false);
     }
 
     #[cfg_attr(rvirtio_scsi, expect(dead_code, reason = "only rvirtio_blk uses it"))]

@@ -234,6 +234,13 @@ unsafe extern "C" fn timeout<T: Operations>(
     }
 }
 
+/// The type of `init_request`'s NUMA node (7.3 made it signed).
+#[cfg(rvirtio_7_3)]
+type NumaNode = core::ffi::c_int;
+/// The type of `init_request`'s NUMA node (7.3 made it signed).
+#[cfg(not(rvirtio_7_3))]
+type NumaNode = core::ffi::c_uint;
+
 /// C callback.
 ///
 /// # Safety
@@ -244,7 +251,7 @@ unsafe extern "C" fn init_request<T: Operations>(
     _set: *mut bindings::blk_mq_tag_set,
     rq: *mut bindings::request,
     _hctx_idx: core::ffi::c_uint,
-    _numa_node: core::ffi::c_uint,
+    _numa_node: NumaNode,
 ) -> core::ffi::c_int {
     // SAFETY: The PDU is `cmd_size` bytes, sized and aligned for `Pdu<T>`
     // (checked when the tag set is built), and not yet initialised.

@@ -44,11 +44,14 @@ use crate::sysfs::{CACHE_TYPE_RO, CACHE_TYPE_RW, SERIAL_ATTR};
 use crate::virtio::{self, Device, IdTable};
 use crate::{vdev_err, vdev_info, vdev_notice, vdev_warn};
 use core::sync::atomic::{AtomicBool, AtomicU32};
+use kernel::c_str;
 use kernel::prelude::*;
 use kernel::str::CString;
 use kernel::sync::{new_mutex, Arc, ArcBorrow, Mutex};
 use kernel::workqueue::{Work, WorkItem};
-use kernel::{c_str, fmt};
+// `fmt!` is in 7.3's prelude.
+#[cfg(not(rvirtio_7_3))]
+use kernel::fmt;
 
 /// The driver.
 pub(crate) struct RvirtioBlk;
@@ -407,7 +410,7 @@ fn log_capacity(dev: &Device<RvirtioBlk>, name: &CStr, lbs: u32, sectors: u64, r
     vdev_notice!(
         dev,
         "[{}] {}{} {}-byte logical blocks ({} MB/{} MiB)",
-        name,
+        name.to_str().unwrap_or("?"),
         if resize { "new size: " } else { "" },
         blocks,
         lbs,

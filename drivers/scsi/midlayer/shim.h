@@ -21,8 +21,11 @@
 #if RVIRTIO_LINUX_7_3
 #include <scsi/scsi.h>
 typedef enum scsi_qc_status rvirtio_scsi_qc_t;
+/* The enum's type, which bindgen gives rvirtio_scsi_qc_t too. */
+#define RVIRTIO_SCSI_QC_INT unsigned int
 #else
 typedef int rvirtio_scsi_qc_t;
+#define RVIRTIO_SCSI_QC_INT int
 #endif
 
 struct Scsi_Host;

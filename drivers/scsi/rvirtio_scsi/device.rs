@@ -36,11 +36,14 @@ use crate::scsi::{Host, HostConfig, HostRef, OwnedCmd};
 use crate::virtio::{self, Device, IdTable, Vq, VqSpec};
 use crate::{vdev_err, vdev_warn};
 use core::sync::atomic::AtomicU64;
+use kernel::c_str;
 use kernel::prelude::*;
 use kernel::str::CString;
 use kernel::sync::{new_mutex, Arc, ArcBorrow, Mutex};
 use kernel::workqueue::{self, Work, WorkItem};
-use kernel::{c_str, fmt};
+// `fmt!` is in 7.3's prelude.
+#[cfg(not(rvirtio_7_3))]
+use kernel::fmt;
 
 /// The driver.
 pub(crate) struct RvirtioScsi;
