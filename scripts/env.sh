@@ -43,6 +43,29 @@ rvirtio_series() {
 rvirtio_series "$KERNEL" || exit 2
 export RVIRTIO_CACHE RVIRTIO_TOOLS RVIRTIO_RUSTC RVIRTIO_KERNELS KERNEL
 
+# RVIRTIO_QEMU (environment, default 10.0) picks the QEMU the test guests
+# run on:
+#   10.0: bookworm-backports' qemu-system-x86 (the QEMU of Debian 13),
+#         installed by setup.sh guest in place of Debian 12's;
+#   7.2:  Debian 12's own, unpacked by setup.sh guest under the cache, and
+#         run with its own firmware directory first (-L).
+RVIRTIO_QEMU=${RVIRTIO_QEMU:-10.0}
+case "$RVIRTIO_QEMU" in
+10.0)
+	RVIRTIO_QEMU_BIN=qemu-system-x86_64
+	RVIRTIO_QEMU_DATADIR=
+	;;
+7.2)
+	RVIRTIO_QEMU_BIN=$RVIRTIO_CACHE/qemu-7.2/usr/bin/qemu-system-x86_64
+	RVIRTIO_QEMU_DATADIR=$RVIRTIO_CACHE/qemu-7.2/usr/share/qemu
+	;;
+*)
+	echo "rvirtio: RVIRTIO_QEMU must be 10.0 or 7.2, not '$RVIRTIO_QEMU'" >&2
+	exit 2
+	;;
+esac
+export RVIRTIO_QEMU RVIRTIO_QEMU_BIN RVIRTIO_QEMU_DATADIR
+
 # rvirtio_source_tarball / rvirtio_source_version: the KERNEL_SERIES source
 # that setup.sh installed (6.12: Debian 12's linux-source-6.12 package; 7.3:
 # trixie-backports' linux-source-7.3, unpacked under the cache) and its

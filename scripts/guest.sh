@@ -536,7 +536,11 @@ cmdline+=" loglevel=7 printk.time=1 printk.devkmsg=on"
 [ -z "$append" ] || cmdline+=" $append"
 
 guest_mem=2G
-qemu=(qemu-system-x86_64 -M q35 -accel tcg -m "$guest_mem" -smp 2 -nodefaults -nographic -no-reboot
+# RVIRTIO_QEMU picks the QEMU (scripts/env.sh); an unpacked one finds its
+# own firmware first.
+qemu=("$RVIRTIO_QEMU_BIN")
+[ -z "$RVIRTIO_QEMU_DATADIR" ] || qemu+=(-L "$RVIRTIO_QEMU_DATADIR" -L /usr/share/qemu)
+qemu+=(-M q35 -accel tcg -m "$guest_mem" -smp 2 -nodefaults -nographic -no-reboot
 	-kernel "$kernel" -initrd "$work/initrd" -append "$cmdline")
 if [ "$have_vub" = 1 ]; then
 	# A vhost-user backend maps the guest's RAM: it must be shareable.

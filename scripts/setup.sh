@@ -117,6 +117,43 @@ setup_kernel() {
 setup_guest() {
 	apt_install qemu-system-x86 busybox-static fio e2fsprogs nbdkit socat sg3-utils \
 		util-linux fdisk python3 kmod cpio gzip pciutils rsync gcc make libc6-dev
+	setup_qemu
+}
+
+# setup_qemu: the QEMU that RVIRTIO_QEMU names (scripts/env.sh).
+setup_qemu() {
+	local dir tmp deb
+	case "$RVIRTIO_QEMU" in
+	10.0)
+		dpkg-query -W -f='${Version}' qemu-system-x86 2>/dev/null | grep -q '^1:10\.0' && return 0
+		# Debian 12's own backports (never trixie's): pinned below the
+		# release by apt, so only what is asked for comes from there.
+		if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+			echo "setup: adding bookworm-backports to apt's sources" >&2
+			printf '%s\n' 'Types: deb' 'URIs: http://deb.debian.org/debian' \
+				'Suites: bookworm-backports' 'Components: main' \
+				'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' |
+				$SUDO tee /etc/apt/sources.list.d/rvirtio-bookworm-backports.sources >/dev/null
+		fi
+		echo "setup: installing QEMU 10.0 from bookworm-backports" >&2
+		$SUDO apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+			-t bookworm-backports qemu-system-x86 qemu-system-data qemu-system-common >/dev/null
+		;;
+	7.2)
+		dir=$RVIRTIO_CACHE/qemu-7.2
+		[ -x "$dir/usr/bin/qemu-system-x86_64" ] && return 0
+		echo "setup: unpacking Debian 12's QEMU 7.2 into $dir" >&2
+		tmp=$(mktemp -d)
+		(cd "$tmp" && apt-get download -qq qemu-system-x86/bookworm qemu-system-data/bookworm)
+		rm -rf "$dir"
+		mkdir -p "$dir"
+		for deb in "$tmp"/*.deb; do
+			dpkg-deb -x "$deb" "$dir"
+		done
+		rm -rf "$tmp"
+		;;
+	esac
 }
 
 setup_host() {

@@ -123,6 +123,8 @@ struct Dev {
     /// Reset since the queues were created (take-back allowed).
     reset: bool,
     quiesced: u32,
+    /// Inside a drain (a queue freeze), which a reset must not be.
+    drained: bool,
     give_ups: u32,
     /// A reset found it gone.
     found_gone: bool,
@@ -404,12 +406,24 @@ impl DeviceSteps for MockDev<'_> {
     }
 
     fn drain(&self, _why: Drain) -> bool {
-        drop(self.touch("drain"));
+        let mut d = self.touch("drain");
+        if d.drained {
+            drop(d);
+            self.w.error("drain inside a drain".into());
+        } else {
+            d.drained = true;
+        }
         true
     }
 
     fn undrain(&self) {
-        drop(self.touch("undrain"));
+        let mut d = self.touch("undrain");
+        if d.drained {
+            d.drained = false;
+        } else {
+            drop(d);
+            self.w.error("undrain without drain".into());
+        }
     }
 
     fn pause(&self) {
@@ -423,15 +437,21 @@ impl DeviceSteps for MockDev<'_> {
 
     fn reset(&self) -> bool {
         let mut d = self.touch("reset");
+        let in_drain = d.drained;
         // Reset, or gone and stopped: either way it holds nothing now.
         d.reset = true;
-        if self.w.gone.load(Ordering::SeqCst) {
+        let gone = self.w.gone.load(Ordering::SeqCst);
+        if gone {
             d.found_gone = true;
-            return true;
+        } else {
+            d.features_ok = false;
+            d.driver_ok = false;
         }
-        d.features_ok = false;
-        d.driver_ok = false;
-        false
+        drop(d);
+        if in_drain {
+            self.w.error("reset inside a drain (a queue freeze)".into());
+        }
+        gone
     }
 
     fn gone(&self, reset: &bool) -> bool {
