@@ -3,7 +3,9 @@
 # rvirtio: Rust virtio-blk and virtio-scsi guest drivers for Linux 6.12 and 7.3.
 #
 #   make run                 boot a test guest with rvirtio_blk serving a disk
-#   make check               host unit tests, then the guest test suite
+#   make check               host unit tests, then tests/guest/check-6.12 on
+#                            6.12 and the whole guest suite on 7.3
+#   make check-all           the same with the whole suite on 6.12 too
 #   make                     build the modules (against the debug test kernel)
 #   make KDIR=/path          build the modules against another Rust-enabled
 #                            6.12 or 7.3 tree
@@ -44,7 +46,7 @@ KBUILD_TOOLCHAIN = $(shell $(SCRIPTS)/kbuild-args.sh $(KDIR))
 KBUILD_ARGS = -C $(KDIR) M=$(CURDIR) $(KBUILD_TOOLCHAIN) RUSTC=$(RVIRTIO_RUSTC) \
 	HOSTRUSTC=$(RVIRTIO_RUSTC) CLIPPY_DRIVER=$(RVIRTIO_CLIPPY_DRIVER)
 
-.PHONY: all modules kernel print-kdir check check-host check-guest run clean \
+.PHONY: all modules kernel print-kdir check check-all check-host check-guest run clean \
 	setup rustfmt rustfmtcheck clippy dkms-install dkms-deb bench
 
 all: modules
@@ -87,6 +89,11 @@ check-guest: modules
 
 check:
 	@$(SCRIPTS)/check.sh
+
+# make check with the whole guest suite on 6.12 too (make check runs
+# tests/guest/check-6.12 there).
+check-all:
+	@CHECK_ALL=1 $(SCRIPTS)/check.sh
 
 # DKMS: for the running kernel by default (KVER=..., and KDIR=... for a tree
 # that is not /lib/modules/KVER/build).

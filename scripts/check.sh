@@ -3,8 +3,9 @@
 #
 # `make check`: everything CI runs, on a machine that may be new.
 #
-#   1. setup: apt packages and bindgen (idempotent);
-#   2. the debug test kernel (built once, then cached) and the modules;
+#   1. setup: apt packages, bindgen and the kernel sources of both kernel
+#      series, QEMU (idempotent);
+#   2. the 6.12 debug test kernel (built once, then cached) and the modules;
 #   3. static checks: rustfmt, clippy, and the unsafe rules
 #      (scripts/check-safety.sh: a SAFETY comment on every unsafe block and
 #      impl, none at all in the drivers' own files);
@@ -12,14 +13,19 @@
 #      vhost-user-blk test backend (tests/vhost-user-blk: built, clippy,
 #      its unit tests; the guest tests' vhost= disks use it), and the
 #      benchmark report's test on recorded output (bench/test_report.py);
-#   5. the guest suite on the debug kernel (tests/run-guest-tests.sh);
-#   6. blktests' rvirtio group, if BLKTESTS is set (to a blktests checkout:
+#   5. on the 6.12 debug kernel, the guest tests of tests/guest/check-6.12
+#      (tests/run-guest-tests.sh; all of them with CHECK_ALL=1: make
+#      check-all), and DKMS against it;
+#   6. on 7.3: its debug kernel, the modules built for it (in a copy of the
+#      tree, $RVIRTIO_CACHE/check-7.3: kbuild keeps one kernel's objects
+#      beside the sources), clippy, the whole guest suite, and DKMS;
+#   7. blktests' rvirtio group, if BLKTESTS is set (to a blktests checkout:
 #      a BLKTESTS that names none fails).
 #
 # Each check prints its name, result and seconds; the last line is
 # "N passed, N failed" (", N skipped" if any) over all of them.
 #
-#   make check TESTS="fio-verify serial"   only these guest tests
+#   make check TESTS="fio-verify serial"   only these guest tests (on both)
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo" || exit 1
@@ -62,14 +68,16 @@ run build-modules make -C "$repo" modules || stage_fail "the modules"
 run rustfmt make -C "$repo" rustfmtcheck
 run safety-comments "$repo/scripts/check-safety.sh"
 
-# clippy_check: the modules built again with clippy-driver (every Rust
-# source under drivers/ touched, so every crate is compiled anew). Fails if
-# the build fails (a compile error, no clippy-driver), if nothing was
-# compiled with clippy, or on any warning: clippy must be silent.
+# clippy_check [TREE [MAKE-ARGS...]]: the modules of TREE (default: the
+# repo) built again with clippy-driver (every Rust source under drivers/
+# touched, so every crate is compiled anew). Fails if the build fails (a
+# compile error, no clippy-driver), if nothing was compiled with clippy, or
+# on any warning: clippy must be silent.
 clippy_check() {
-	local out=$log_dir/clippy.out rc
-	find "$repo/drivers" -name '*.rs' -exec touch {} +
-	make -C "$repo" clippy 2>&1 | tee "$out"
+	local tree=${1:-$repo} out=$log_dir/clippy.out rc
+	shift || true
+	find "$tree/drivers" -name '*.rs' -exec touch {} +
+	make -C "$tree" clippy "$@" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
 	if [ "$rc" != 0 ]; then
 		echo "clippy: the build failed (make exit $rc)"
@@ -125,26 +133,65 @@ cargo_tests vub-tests "$vub" --release --locked
 # is checked on recorded guest output (bench/testdata).
 run bench-report python3 -m unittest discover -s "$repo/bench" -p 'test_*.py'
 
-# Guest tests: the runner prints a line per test and a closing count line.
-echo "guest tests (debug kernel, QEMU TCG):"
-guest_out=$log_dir/guest-tests.log
-# shellcheck disable=SC2086
-"$repo/tests/run-guest-tests.sh" --kernel-flavour debug ${TESTS:-} 2>&1 | tee "$guest_out" |
-	grep --line-buffered -v -E '^[0-9]+ passed, [0-9]+ failed' | sed -u 's/^/  /'
-summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$guest_out" | tail -n 1)
-if [ -z "$summary" ]; then
-	echo "  guest runner ended without a summary"
-	failed=$((failed + 1))
-else
-	gp=$(echo "$summary" | sed -n 's/^\([0-9]*\) passed.*/\1/p')
-	gf=$(echo "$summary" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
-	gs=$(echo "$summary" | sed -n 's/.* \([0-9]*\) skipped.*/\1/p')
-	passed=$((passed + gp)) failed=$((failed + gf)) skipped=$((skipped + ${gs:-0}))
-fi
+# guest_suite SERIES MODULE-DIR TEST...: the guest tests (all if none) on
+# SERIES' debug kernel with the rvirtio modules of MODULE-DIR. The runner
+# prints a line per test and a closing count line, which is added up.
+guest_suite() {
+	local series=$1 mods=$2 guest_out summary gp gf gs
+	shift 2
+	echo "guest tests ($series debug kernel, QEMU $RVIRTIO_QEMU TCG):"
+	guest_out=$log_dir/guest-tests-$series.log
+	KERNEL=$series RVIRTIO_MODULE_DIR=$mods "$repo/tests/run-guest-tests.sh" \
+		--kernel-flavour debug "$@" 2>&1 | tee "$guest_out" |
+		grep --line-buffered -v -E '^[0-9]+ passed, [0-9]+ failed' | sed -u 's/^/  /'
+	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$guest_out" | tail -n 1)
+	if [ -z "$summary" ]; then
+		echo "  guest runner ended without a summary"
+		failed=$((failed + 1))
+	else
+		gp=$(echo "$summary" | sed -n 's/^\([0-9]*\) passed.*/\1/p')
+		gf=$(echo "$summary" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
+		gs=$(echo "$summary" | sed -n 's/.* \([0-9]*\) skipped.*/\1/p')
+		passed=$((passed + gp)) failed=$((failed + gf)) skipped=$((skipped + ${gs:-0}))
+	fi
+}
 
-# DKMS: add and build against the test kernel tree, then I/O through the
-# modules DKMS built.
-run dkms bash -c "'$repo/scripts/setup.sh' dkms && '$repo/scripts/dkms.sh' test \"\$('$repo/scripts/build-kernel.sh' debug --print)\""
+# dkms_test SERIES: add and build with DKMS against SERIES' debug kernel
+# tree, then I/O through the modules DKMS built.
+dkms_test() {
+	KERNEL=$1 "$repo/scripts/setup.sh" dkms &&
+		KERNEL=$1 "$repo/scripts/dkms.sh" test "$(KERNEL=$1 "$repo/scripts/build-kernel.sh" debug --print)"
+}
+
+if [ -n "${TESTS:-}" ]; then
+	# shellcheck disable=SC2086
+	guest_suite 6.12 "$repo/drivers" $TESTS
+elif [ -n "${CHECK_ALL:-}" ]; then
+	guest_suite 6.12 "$repo/drivers"
+else
+	# shellcheck disable=SC2046
+	guest_suite 6.12 "$repo/drivers" $(grep -Ev '^#|^$' "$repo/tests/guest/check-6.12")
+fi
+run dkms dkms_test 6.12
+
+# 7.3: its kernel, then the modules built for it in a copy of the tree (the
+# tracked and new files, as DKMS stages them), clippy there, the whole guest
+# suite and DKMS.
+stage73=$RVIRTIO_CACHE/check-7.3
+build_73() {
+	rm -rf "$stage73"
+	mkdir -p "$stage73"
+	git -C "$repo" ls-files --cached --others --exclude-standard |
+		rsync -a --files-from=- "$repo/" "$stage73/" &&
+		make -C "$stage73" KERNEL=7.3 modules
+}
+if run kernel-debug-7.3 env KERNEL=7.3 "$repo/scripts/build-kernel.sh" debug &&
+	run build-modules-7.3 build_73; then
+	run clippy-7.3 clippy_check "$stage73" KERNEL=7.3
+	# shellcheck disable=SC2086
+	guest_suite 7.3 "$stage73/drivers" ${TESTS:-}
+	run dkms-7.3 dkms_test 7.3
+fi
 
 # blktests is in no package registry this machine reaches, so it runs only
 # when a checkout is given: make check BLKTESTS=/path/to/blktests. Without

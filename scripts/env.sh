@@ -58,6 +58,9 @@ case "$RVIRTIO_QEMU" in
 7.2)
 	RVIRTIO_QEMU_BIN=$RVIRTIO_CACHE/qemu-7.2/usr/bin/qemu-system-x86_64
 	RVIRTIO_QEMU_DATADIR=$RVIRTIO_CACHE/qemu-7.2/usr/share/qemu
+	# Its TCG is a module: its own, not the installed QEMU's.
+	QEMU_MODULE_DIR=$RVIRTIO_CACHE/qemu-7.2/usr/lib/x86_64-linux-gnu/qemu
+	export QEMU_MODULE_DIR
 	;;
 *)
 	echo "rvirtio: RVIRTIO_QEMU must be 10.0 or 7.2, not '$RVIRTIO_QEMU'" >&2

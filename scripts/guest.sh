@@ -539,7 +539,8 @@ guest_mem=2G
 # RVIRTIO_QEMU picks the QEMU (scripts/env.sh); an unpacked one finds its
 # own firmware first.
 qemu=("$RVIRTIO_QEMU_BIN")
-[ -z "$RVIRTIO_QEMU_DATADIR" ] || qemu+=(-L "$RVIRTIO_QEMU_DATADIR" -L /usr/share/qemu)
+[ -z "$RVIRTIO_QEMU_DATADIR" ] ||
+	qemu+=(-L "$RVIRTIO_QEMU_DATADIR" -L /usr/share/seabios -L /usr/lib/ipxe/qemu)
 qemu+=(-M q35 -accel tcg -m "$guest_mem" -smp 2 -nodefaults -nographic -no-reboot
 	-kernel "$kernel" -initrd "$work/initrd" -append "$cmdline")
 if [ "$have_vub" = 1 ]; then

@@ -142,10 +142,12 @@ setup_qemu() {
 		;;
 	7.2)
 		dir=$RVIRTIO_CACHE/qemu-7.2
-		[ -x "$dir/usr/bin/qemu-system-x86_64" ] && return 0
+		[ -x "$dir/usr/bin/qemu-system-x86_64" ] && [ -f "$QEMU_MODULE_DIR/accel-tcg-x86_64.so" ] &&
+			return 0
 		echo "setup: unpacking Debian 12's QEMU 7.2 into $dir" >&2
 		tmp=$(mktemp -d)
-		(cd "$tmp" && apt-get download -qq qemu-system-x86/bookworm qemu-system-data/bookworm)
+		(cd "$tmp" && apt-get download -qq -o APT::Sandbox::User=root \
+			qemu-system-x86/bookworm qemu-system-data/bookworm qemu-system-common/bookworm)
 		rm -rf "$dir"
 		mkdir -p "$dir"
 		for deb in "$tmp"/*.deb; do

@@ -7,6 +7,9 @@
 #                            [--driver-params 'P=V ...'] [--results DIR]
 #                            [--verbose] [TEST...]
 #
+# KERNEL (environment: 6.12, the default, or 7.3) picks the kernel series,
+# RVIRTIO_QEMU (10.0, the default, or 7.2) the QEMU (scripts/env.sh).
+#
 # TEST is a name from tests/guest/tests/ (fio-verify or fio-verify.sh); the
 # default is all of them. --driver picks the driver under test (default
 # rvirtio_blk): a C driver (virtio_blk) stands in for its rvirtio twin, so a
@@ -27,6 +30,10 @@
 #   # rvirtio-qemu-args: ARG ...         more QEMU arguments (scripts/guest.sh
 #                                       --qemu-arg each), e.g. -global
 #                                       virtio-scsi-pci.virtqueue_size=4
+#   # rvirtio-qemu: VERSION REASON       run on this QEMU (RVIRTIO_QEMU=VERSION)
+#                                       whatever RVIRTIO_QEMU says: for a test
+#                                       that the default QEMU cannot run (a
+#                                       bug of that QEMU), with the reason
 #   # rvirtio-driver-params: P=V ...     module parameters for the driver
 #                                       under test, before --driver-params's;
 #                                       the test sees both as $DRIVER_PARAMS
@@ -74,7 +81,7 @@ fi
 "$repo/scripts/setup.sh" guest
 kdir=$("$repo/scripts/build-kernel.sh" "$flavour" --print)
 if [ ! -f "$kdir/.rvirtio-built" ]; then
-	echo "run-guest-tests: the $flavour kernel is not built ($kdir): scripts/build-kernel.sh $flavour" >&2
+	echo "run-guest-tests: the $KERNEL_SERIES $flavour kernel is not built ($kdir): KERNEL=$KERNEL_SERIES scripts/build-kernel.sh $flavour" >&2
 	exit 2
 fi
 kernel=$kdir/arch/x86/boot/bzImage
@@ -198,9 +205,16 @@ for name in "${names[@]}"; do
 		continue
 	fi
 
+	qemu_env=() qnote=''
+	qemu_ver=$(header "$file" qemu | awk '{ print $1 }')
+	if [ -n "$qemu_ver" ] && [ "$qemu_ver" != "$RVIRTIO_QEMU" ]; then
+		qemu_env=(env "RVIRTIO_QEMU=$qemu_ver")
+		qnote=", on QEMU $qemu_ver"
+	fi
+
 	start=$SECONDS
 	set +e
-	"$repo/scripts/guest.sh" "${args[@]}" 2>"$log.launcher"
+	"${qemu_env[@]}" "$repo/scripts/guest.sh" "${args[@]}" 2>"$log.launcher"
 	rc=$?
 	set -e
 	# guest.sh may fail before QEMU starts (a backend that did not start):
@@ -213,7 +227,7 @@ for name in "${names[@]}"; do
 	if [ "$rc" = 0 ] && [ -z "$bad" ]; then
 		result=ok
 		passed=$((passed + 1))
-		echo "ok (${secs}s)"
+		echo "ok (${secs}s$qnote)"
 	elif [ "$rc" = 4 ] && [ -z "$bad" ]; then
 		result=skipped
 		skipped=$((skipped + 1))
@@ -227,7 +241,7 @@ for name in "${names[@]}"; do
 		125) reason="the guest died without an exit status" ;;
 		*) reason="exit status $rc" ;;
 		esac
-		echo "FAILED (${secs}s): $reason"
+		echo "FAILED (${secs}s$qnote): $reason"
 		{
 			tr -d '\r' <"$log" | grep -E '^(not ok |Bail out!)' || true
 			if [ -n "$bad" ]; then

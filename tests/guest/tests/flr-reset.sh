@@ -54,7 +54,7 @@ resets_under_io() {
 }
 
 ktap_print_header
-ktap_set_plan 5
+ktap_set_plan 7
 start_driver
 step "verified I/O across $CYCLES function-level resets, in flight at each" resets_under_io
 if [ "$DRIVER" = rvirtio_blk ]; then

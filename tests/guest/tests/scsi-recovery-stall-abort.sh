@@ -4,6 +4,7 @@
 # rvirtio-disks: type=scsi-hd,size=128M,serial=rvirtio-ssa-0,nbdkit=pause
 # rvirtio-modules: rvirtio_scsi
 # rvirtio-timeout: 400
+# rvirtio-qemu: 7.2 QEMU 10.0.2 deadlocks when an abort or LUN reset cancels a request held in the stalled backend (testing.rst; fixed in QEMU 10.0.7)
 # shellcheck shell=dash
 # shellcheck source=tests/guest/lib.sh
 . /rvirtio/lib.sh
