@@ -70,13 +70,13 @@ fn reinit<T>(this: &mut Pin<UniqueArc<T>>, init: impl PinInit<T>) {
     // (until `init` has written the new one). Dropping it before its memory
     // is reused keeps `Pin`'s drop guarantee.
     unsafe { core::ptr::drop_in_place(slot) };
+    #[cfg(not(rvirtio_7_3))]
     // SAFETY: `slot` is valid for writes and pinned; the value there was
     // dropped, so it is initialised afresh. `init` cannot fail, so `slot`
     // holds a valid value afterwards, as `this` requires.
-    #[cfg(not(rvirtio_7_3))]
     let result = unsafe { init.__pinned_init(slot) };
-    // SAFETY: As above (7.3's pin-init crate calls the method `__init`).
     #[cfg(rvirtio_7_3)]
+    // SAFETY: As above (7.3's pin-init crate calls the method `__init`).
     let result = unsafe { init.__init(slot) };
     match result {
         Ok(()) => {}

@@ -130,8 +130,8 @@ type GeoTarget = bindings::block_device;
 unsafe fn geo_disk(target: *mut GeoTarget) -> *mut bindings::gendisk {
     #[cfg(rvirtio_7_3)]
     return target;
-    // SAFETY: The block device is open, so valid.
     #[cfg(not(rvirtio_7_3))]
+    // SAFETY: The block device is open, so valid.
     return unsafe { (*target).bd_disk };
 }
 
