@@ -19,8 +19,8 @@
 #   make dkms-install [KVER=...]   add, build and install with DKMS
 #   make dkms-deb            a Debian package (rvirtio-dkms_VER_all.deb)
 #   make bench [PART=...]    rvirtio against the C drivers, in parts blk,
-#                            scsi and poll (results in bench/results/; not
-#                            a test)
+#                            scsi and poll (results in
+#                            bench/results/KERNEL/; not a test)
 #
 # See README.md and Documentation/.
 

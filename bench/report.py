@@ -248,13 +248,13 @@ def fmt(v, unit):
     return f"{v:,.1f}"
 
 
-def markdown(meta, comps):
+def markdown(meta, comps, doc="../../../Documentation/benchmarks.rst"):
     lines = [
         "# rvirtio against the C drivers",
         "",
         f"`make bench` on {meta['date']}: Linux {meta['kernel']} (perf flavour), "
         f"{meta['qemu']}, TCG on {meta['host_cpus']} host cores. "
-        "See [Documentation/benchmarks.rst](../../Documentation/benchmarks.rst) for the method.",
+        f"See [Documentation/benchmarks.rst]({doc}) for the method.",
         "",
         "*Ratio* is rvirtio's speed over the C driver's, from the medians: above 1.00 "
         "rvirtio is faster (more IOPS or MiB/s, lower latency). *Pairs* is the "
@@ -384,7 +384,7 @@ def svg(comps):
     return "\n".join(out)
 
 
-def meta_info(runs):
+def meta_info(runs, kernel, qemu):
     def cmd(*a):
         try:
             return subprocess.run(a, capture_output=True, text=True, check=False).stdout.strip()
@@ -393,8 +393,8 @@ def meta_info(runs):
 
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "kernel": "6.12",
-        "qemu": cmd("qemu-system-x86_64", "--version").split("\n")[0] or "QEMU",
+        "kernel": kernel,
+        "qemu": cmd(qemu, "--version").split("\n")[0] or "QEMU",
         "host_cpus": os.cpu_count(),
         "host": platform.platform(),
         "git": cmd("git", "-C", os.path.dirname(os.path.abspath(__file__)), "describe",
@@ -406,6 +406,10 @@ def meta_info(runs):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", required=True)
+    ap.add_argument("--kernel", default=os.environ.get("KERNEL", "6.12"),
+                    help="the kernel series the guests ran (default: $KERNEL or 6.12)")
+    ap.add_argument("--qemu", default=os.environ.get("RVIRTIO_QEMU_BIN", "qemu-system-x86_64"),
+                    help="the QEMU binary the guests ran, for its version")
     ap.add_argument("logs", nargs="+")
     args = ap.parse_args()
     logs = sorted(args.logs, key=log_order)
@@ -413,7 +417,7 @@ def main():
     if not runs:
         sys.exit("report: no BENCH-RUN results in " + " ".join(args.logs))
     comps = comparisons(runs)
-    meta = meta_info(runs)
+    meta = meta_info(runs, args.kernel, args.qemu)
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "results.json"), "w", encoding="utf-8") as f:
         json.dump({"meta": meta, "drivers": DRIVER_NAMES, "boots": BOOTS,
@@ -421,7 +425,9 @@ def main():
                    "incidents": [{"boot": b, "line": ln} for b, ln in INCIDENTS]},
                   f, indent=1)
     with open(os.path.join(args.out, "results.md"), "w", encoding="utf-8") as f:
-        f.write(markdown(meta, comps))
+        doc = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                           "Documentation", "benchmarks.rst")
+        f.write(markdown(meta, comps, os.path.relpath(doc, os.path.abspath(args.out))))
     with open(os.path.join(args.out, "ratios.svg"), "w", encoding="utf-8") as f:
         f.write(svg(comps))
     for c in comps:

@@ -10,7 +10,8 @@
 #   --quick        one round of one-second jobs: checks the harness, not the
 #                  drivers
 #   --out DIR      where results.json, results.md, ratios.svg and the console
-#                  logs go (default: bench/results)
+#                  logs go (default: bench/results/$KERNEL, e.g.
+#                  bench/results/7.3)
 #   --part PART    run one part: blk (icount1, icount2, latency), scsi
 #                  (scsi1, scsi2) or poll (poll). Each fits in 30 minutes
 #                  on 2 cores; all three take about 40. The report covers
@@ -54,7 +55,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/env.sh
 . "$repo/scripts/env.sh"
 
-quick=0 out=$repo/bench/results only=icount1,icount2,latency,scsi1,scsi2,poll profile='' job=''
+quick=0 out=$repo/bench/results/$KERNEL only=icount1,icount2,latency,scsi1,scsi2,poll profile='' job=''
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) quick=1 ;;
@@ -117,7 +118,7 @@ done
 # Build the modules for the perf kernel in copies of the tree, so that the
 # debug build in the tree itself is left alone: once as they are, once
 # without the timeout handling.
-work=$RVIRTIO_CACHE/bench
+work=$RVIRTIO_CACHE/bench-$KERNEL
 mkdir -p "$work"
 build_copy() {
 	local dst=$1
@@ -325,7 +326,7 @@ if [ -n "$profile" ]; then
 	say "profile: $out/$only.$profile.log and .tb; bench/tools/profile-report.py $kdir/System.map LOG:TB..."
 	exit 0
 fi
-/usr/bin/python3 "$repo/bench/report.py" --out "$out" "$out"/*.log
+/usr/bin/python3 "$repo/bench/report.py" --out "$out" --kernel "$KERNEL" --qemu "$RVIRTIO_QEMU_BIN" "$out"/*.log
 say "done in $(($(date +%s) - start)) s: $out/results.md"
 if [ ${#failed_boots[@]} -gt 0 ]; then
 	say "boots that failed: ${failed_boots[*]} (see results.md)"
