@@ -72,13 +72,15 @@ pub(crate) trait Hooks:
     fn quiesce(&self) {}
     /// Submissions start again, and what a reset requeued is dispatched.
     fn unquiesce(&self) {}
-    /// Stops new requests and waits, for a bounded time, for those in
-    /// flight (at sleep and remove); false if some are left.
-    fn drain(&self, _why: Drain) -> bool {
+    /// At sleep and remove: stops new requests, waits for a bounded time
+    /// for those in flight, and quiesces ([`Self::quiesce`]); false if some
+    /// are left. Whatever stopped new requests ends before it returns (the
+    /// reset that follows must not run inside a queue freeze). By default,
+    /// only quiesces.
+    fn drain_and_quiesce(&self, _why: Drain) -> bool {
+        self.quiesce();
         true
     }
-    /// Lets new requests in again.
-    fn undrain(&self) {}
     /// Waits for the driver's other work items that recovery or a config
     /// change queue (at sleep and remove).
     fn flush_work(&self) {}
@@ -231,6 +233,24 @@ macro_rules! recovery_sleep {
         /// is given up.
         fn sleep_done(dev: &$crate::virtio::Device<Self>, data: &$data) {
             $crate::recovery::Recovery::sleep_done(&data.$shared, dev);
+        }
+
+        /// A PCI function-level reset (7.3) is about to happen: as a sleep,
+        /// except that it cannot be refused.
+        fn reset_prepare(
+            dev: &$crate::virtio::Device<Self>,
+            data: &$data,
+        ) -> ::kernel::error::Result {
+            $crate::recovery::Recovery::reset_prepare(&data.$shared, dev);
+            Ok(())
+        }
+
+        /// The function-level reset is over: a restore and the end of the
+        /// transition at once.
+        fn reset_done(dev: &$crate::virtio::Device<Self>, data: &$data) -> ::kernel::error::Result {
+            let result = $crate::recovery::Recovery::restore(&data.$shared, dev);
+            $crate::recovery::Recovery::sleep_done(&data.$shared, dev);
+            result
         }
     };
 }
@@ -495,6 +515,14 @@ impl<S: Hooks> Recovery<S> {
         protocol::restore(&Engine::new(this.as_arc_borrow(), Some(dev)))
     }
 
+    /// `reset_prepare` of a PCI function-level reset: see
+    /// [`protocol::reset_prepare`].
+    pub(crate) fn reset_prepare(this: &Arc<S>, dev: &Device<S::Driver>) {
+        if !protocol::reset_prepare(&Engine::new(this.as_arc_borrow(), Some(dev))) {
+            vdev_err!(dev, "function-level reset: the device is gone");
+        }
+    }
+
     /// `complete` of a sleep transition: see [`protocol::sleep_done`].
     pub(crate) fn sleep_done(this: &Arc<S>, dev: &Device<S::Driver>) {
         protocol::sleep_done(&Engine::new(this.as_arc_borrow(), Some(dev)));
@@ -692,12 +720,8 @@ impl<'d, S: Hooks> DeviceSteps for Dev<'d, S> {
         self.this.unquiesce();
     }
 
-    fn drain(&self, why: Drain) -> bool {
-        self.this.drain(why)
-    }
-
-    fn undrain(&self) {
-        self.this.undrain();
+    fn drain_and_quiesce(&self, why: Drain) -> bool {
+        self.this.drain_and_quiesce(why)
     }
 
     fn pause(&self) {

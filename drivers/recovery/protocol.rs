@@ -120,11 +120,11 @@ pub trait DeviceSteps {
     /// Hook: submissions start again; requests given back for requeueing
     /// are dispatched.
     fn unquiesce(&self);
-    /// Hook: stops new requests and waits, for a bounded time, for those in
-    /// flight to end; false if some did not.
-    fn drain(&self, why: Drain) -> bool;
-    /// Hook: lets new requests in again (undoes [`Self::drain`]).
-    fn undrain(&self);
+    /// Hook: stops new requests, waits for a bounded time for those in
+    /// flight to end, and quiesces as [`Self::quiesce`] does; false if some
+    /// did not end. Nothing of the wait outlives the call: no queue stays
+    /// frozen (the reset must not run inside a freeze).
+    fn drain_and_quiesce(&self, why: Drain) -> bool;
     /// Fault injection: holds the reset, quiesced, before it touches the
     /// device.
     fn pause(&self);
@@ -456,6 +456,19 @@ pub fn freeze<S: Steps>(s: &S) -> bool {
     .unwrap_or(true)
 }
 
+/// A PCI function-level reset of the device is about to happen: the first
+/// half of a reset, as [`freeze`]. It cannot be refused (the PCI core
+/// resets the function whatever the driver answers, and the virtio core
+/// would then never call the second half), so a device found gone is given
+/// up now, as [`sleep_done`] would. False if it was.
+pub fn reset_prepare<S: Steps>(s: &S) -> bool {
+    if freeze(s) {
+        return true;
+    }
+    sleep_done(s);
+    false
+}
+
 /// Lets the requests in flight end for a bounded time, stops submissions,
 /// resets the device and takes back what it still holds: requeued for
 /// after a sleep, failed at removal.
@@ -466,11 +479,9 @@ pub fn freeze<S: Steps>(s: &S) -> bool {
 /// lock that memory reclaim may wait for, and a PCI device's reset takes
 /// the MSI domain's mutex, under which memory is allocated.)
 fn stop_and_take_back<D: DeviceSteps>(d: &D, why: Drain) -> TakenBack<D::NoQueues> {
-    if !d.drain(why) {
+    if !d.drain_and_quiesce(why) {
         d.log(Msg::StillInFlight(why));
     }
-    d.quiesce();
-    d.undrain();
     take_back(d, why == Drain::Remove)
 }
 

@@ -60,6 +60,22 @@ pub(crate) trait Driver: Sized + Send + Sync + 'static {
     /// calling it (the device does not accept its features again), so a
     /// device that [`Self::freeze`] stopped may still be stopped here.
     fn sleep_done(_dev: &Device<Self>, _data: &Self::Data) {}
+    /// A PCI function-level reset of the device is about to happen (7.3's
+    /// `reset_prepare`): stop I/O and delete the virtqueues, keeping every
+    /// request, as [`Self::freeze`] does. The PCI core resets the function
+    /// whatever this returns; an error only keeps the virtio core from
+    /// calling [`Self::reset_done`] afterwards. The default refuses.
+    #[cfg_attr(not(rvirtio_7_3), expect(dead_code, reason = "only 7.3 has FLR hooks"))]
+    fn reset_prepare(_dev: &Device<Self>, _data: &Self::Data) -> Result {
+        Err(Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32)))
+    }
+    /// The function-level reset is over (7.3's `reset_done`): the virtio
+    /// core has reset the device and negotiated the same features again, as
+    /// before [`Self::restore`]. It is not called if the core failed to.
+    #[cfg_attr(not(rvirtio_7_3), expect(dead_code, reason = "only 7.3 has FLR hooks"))]
+    fn reset_done(_dev: &Device<Self>, _data: &Self::Data) -> Result {
+        Err(Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32)))
+    }
 }
 
 /// A zero-terminated table of the device ids a driver binds to.
@@ -244,11 +260,10 @@ impl<T: Driver> Registration<T> {
                     (*pm).complete = Some(complete_callback::<T>);
                     (*drv).driver.pm = pm;
                 }
-                // 7.3: a PCI function-level reset of the device is a sleep
-                // and a wake-up of this one device.
-                #[cfg(all(rvirtio_7_3, CONFIG_PM_SLEEP))]
+                // 7.3: a PCI function-level reset of the device.
+                #[cfg(rvirtio_7_3)]
                 {
-                    (*drv).reset_prepare = Some(freeze_callback::<T>);
+                    (*drv).reset_prepare = Some(reset_prepare_callback::<T>);
                     (*drv).reset_done = Some(reset_done_callback::<T>);
                 }
                 let ret = to_result(vb::rvirtio_register_driver(drv));
@@ -410,25 +425,73 @@ extern "C" fn complete_callback<T: Driver>(dev: *mut kernel::bindings::device) {
     }
 }
 
-/// `virtio_driver::reset_done` (7.3): the PCI core calls it, under the
-/// device lock, after a function-level reset of a device that
-/// [`freeze_callback`] (as `reset_prepare`) froze, and the virtio core
-/// negotiated its features again. It is a restore and the end of the
-/// transition at once: a device not brought back is given up. (If the
-/// virtio core fails before calling it, the device stays stopped until it
-/// is removed, as after a failed resume.)
-#[cfg(all(rvirtio_7_3, CONFIG_PM_SLEEP))]
-extern "C" fn reset_done_callback<T: Driver>(vdev: *mut vb::virtio_device) -> core::ffi::c_int {
-    // SAFETY: As in `freeze_callback`.
-    let dev = unsafe { Device::<T>::from_raw(vdev) };
-    // SAFETY: As in `freeze_callback`.
-    match unsafe { (*dev.slot().data.get()).as_ref() } {
-        Some(data) => {
-            let ret = T::restore(dev, data).err().map_or(0, |e| e.to_errno());
-            T::sleep_done(dev, data);
-            ret
+/// Runs `f` with the device and its data under the virtio device's lock,
+/// if the device is bound to `T`'s driver and probed; 0 if it is not.
+///
+/// The PCI core calls the FLR hooks holding the lock of the PCI function,
+/// not the virtio device's, so without it they would race with a probe,
+/// or with a remove (an unbind of this driver, or `rmmod`) that frees the
+/// slot and the data.
+///
+/// # Safety
+///
+/// `vdev` must be a registered virtio device, alive for the call (as it is
+/// for the virtio-pci error handlers, under the PCI function's lock, which
+/// the device's removal from its bus takes too).
+#[cfg(rvirtio_7_3)]
+unsafe fn with_bound<T: Driver>(
+    vdev: *mut vb::virtio_device,
+    f: impl FnOnce(&Device<T>, &T::Data) -> core::ffi::c_int,
+) -> core::ffi::c_int {
+    // SAFETY: `vdev` is alive (the caller's guarantee).
+    unsafe { vb::rvirtio_device_lock(vdev) };
+    // SAFETY: As above; the device lock is held, so its driver is stable.
+    let ret = if unsafe { vb::rvirtio_bound_to(vdev, T::NAME.as_char_ptr()) } {
+        // SAFETY: The device is bound to `T` (the one driver of that name on
+        // the bus), and its probe has returned: probe and remove hold the
+        // device lock, as we do, so `priv` is our slot until we unlock.
+        let dev = unsafe { Device::<T>::from_raw(vdev) };
+        // SAFETY: `data` changes only in probe and remove, which the device
+        // lock excludes.
+        match unsafe { (*dev.slot().data.get()).as_ref() } {
+            Some(data) => f(dev, data),
+            None => 0,
         }
-        None => 0,
+    } else {
+        0
+    };
+    // SAFETY: Locked above, by this task.
+    unsafe { vb::rvirtio_device_unlock(vdev) };
+    ret
+}
+
+/// `virtio_driver::reset_prepare` (7.3): the PCI core calls it, holding the
+/// PCI function's lock, before a function-level reset; the virtio core has
+/// disabled config-change callbacks.
+#[cfg(rvirtio_7_3)]
+extern "C" fn reset_prepare_callback<T: Driver>(vdev: *mut vb::virtio_device) -> core::ffi::c_int {
+    // SAFETY: virtio-pci calls this for its live device, under the PCI
+    // function's lock.
+    unsafe {
+        with_bound::<T>(vdev, |dev, data| {
+            T::reset_prepare(dev, data)
+                .err()
+                .map_or(0, |e| e.to_errno())
+        })
+    }
+}
+
+/// `virtio_driver::reset_done` (7.3): the PCI core calls it, holding the
+/// PCI function's lock, after a function-level reset, once the virtio core
+/// has negotiated the features again. (If the core fails before calling
+/// it, see [`Driver::reset_done`].)
+#[cfg(rvirtio_7_3)]
+extern "C" fn reset_done_callback<T: Driver>(vdev: *mut vb::virtio_device) -> core::ffi::c_int {
+    // SAFETY: As in `reset_prepare_callback`.
+    unsafe {
+        with_bound::<T>(vdev, |dev, data| {
+            T::reset_done(dev, data).err().map_or(0, |e| e.to_errno())
+        })
     }
 }
 

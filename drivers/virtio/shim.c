@@ -199,3 +199,20 @@ struct virtio_driver *rvirtio_driver_of(struct virtio_device *vdev)
 {
 	return drv_to_virtio(vdev->dev.driver);
 }
+
+void rvirtio_device_lock(struct virtio_device *vdev)
+{
+	device_lock(&vdev->dev);
+}
+
+void rvirtio_device_unlock(struct virtio_device *vdev)
+{
+	device_unlock(&vdev->dev);
+}
+
+bool rvirtio_bound_to(struct virtio_device *vdev, const char *name)
+{
+	const struct device_driver *drv = vdev->dev.driver;
+
+	return drv && !strcmp(drv->name, name);
+}

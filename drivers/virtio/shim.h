@@ -46,6 +46,13 @@ bool rvirtio_pci_is_enabled(struct pci_dev *pdev);
 void *rvirtio_get_priv(struct virtio_device *vdev);
 void rvirtio_set_priv(struct virtio_device *vdev, void *priv);
 struct virtio_driver *rvirtio_driver_of(struct virtio_device *vdev);
+/* device_lock() and device_unlock() of the virtio device. */
+void rvirtio_device_lock(struct virtio_device *vdev);
+void rvirtio_device_unlock(struct virtio_device *vdev);
+/* Whether the device is bound to the driver called NAME (under the device
+ * lock). A bus has one driver of a name: driver_register() refuses a
+ * second. */
+bool rvirtio_bound_to(struct virtio_device *vdev, const char *name);
 
 /* Whether the CPU may describe this memory to a device by its page: it is
  * in the kernel's linear map (virt_addr_valid), unlike vmalloc'd memory, a

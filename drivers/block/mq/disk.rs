@@ -9,7 +9,6 @@ use super::Operations;
 use crate::lib::revocable::Revocable;
 use core::cell::UnsafeCell;
 use core::marker::PhantomData;
-use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::bindings;
 use kernel::error::to_result;
 use kernel::ffi::{c_char, c_int};
@@ -443,9 +442,8 @@ pub(crate) struct DiskConfig {
     pub(crate) read_only: bool,
 }
 
-/// The queue pointer a [`QueueRef`] shares, and the NOIO state a freeze
-/// saved ([`QueueCtl::freeze_wait`]).
-struct RawQueue(*mut bindings::gendisk, AtomicU32);
+/// The queue pointer a [`QueueRef`] shares.
+struct RawQueue(*mut bindings::gendisk);
 
 // SAFETY: A gendisk may be used from any thread.
 unsafe impl Send for RawQueue {}
@@ -459,12 +457,12 @@ impl QueueRef {
     /// Runs `f` with the queue unless the disk is gone; dropping the disk
     /// waits for `f`. `f` must not call `with` again.
     pub(crate) fn with<R>(&self, f: impl FnOnce(&QueueCtl<'_>) -> R) -> Option<R> {
-        self.0.with(|raw| f(&QueueCtl(raw.0, &raw.1)))
+        self.0.with(|raw| f(&QueueCtl(raw.0, PhantomData)))
     }
 }
 
 /// What recovery may do to a live disk's queue.
-pub(crate) struct QueueCtl<'a>(*mut bindings::gendisk, &'a AtomicU32);
+pub(crate) struct QueueCtl<'a>(*mut bindings::gendisk, PhantomData<&'a RawQueue>);
 
 impl QueueCtl<'_> {
     fn q(&self) -> *mut bindings::request_queue {
@@ -496,17 +494,27 @@ impl QueueCtl<'_> {
         unsafe { bindings::blk_mark_disk_dead(self.0) };
     }
 
-    /// Stops new requests from entering and waits up to `timeout` jiffies for
-    /// those in flight to end; true if they all did. Undo with
-    /// [`Self::unfreeze`], from the same task: until then, the task
-    /// allocates without I/O (`memalloc_noio_save`), as a freeze needs.
-    pub(crate) fn freeze_wait(&self, timeout: u64) -> bool {
+    /// Stops new requests from entering, waits up to `timeout` jiffies for
+    /// those in flight to end, quiesces the queue ([`Self::quiesce`]) and
+    /// lets requests enter again (to wait at the quiesced queue); true if
+    /// every request in flight ended.
+    ///
+    /// The freeze begins and ends inside this call, as in the C drivers'
+    /// freeze: the caller holds no lock that a frozen queue's I/O could
+    /// need, the freeze is not held across anything else (on 7.3 lockdep
+    /// counts a freeze as a lock that memory reclaim waits for), and the
+    /// task allocates without I/O meanwhile (`memalloc_noio_save`).
+    pub(crate) fn drain_and_quiesce(&self, timeout: u64) -> bool {
         // SAFETY: The queue is alive.
         let memflags = unsafe { mb::rvirtio_queue_freeze_start(self.q()) };
-        self.1.store(memflags, Ordering::Relaxed);
         let timeout = kernel::ffi::c_ulong::try_from(timeout).unwrap_or(kernel::ffi::c_ulong::MAX);
         // SAFETY: The queue is alive, and its freeze started.
-        unsafe { bindings::blk_mq_freeze_queue_wait_timeout(self.q(), timeout) > 0 }
+        let drained = unsafe { bindings::blk_mq_freeze_queue_wait_timeout(self.q(), timeout) > 0 };
+        self.quiesce();
+        // SAFETY: The queue is alive and frozen by this task just above; the
+        // flags are the ones that freeze saved.
+        unsafe { mb::rvirtio_queue_unfreeze(self.q(), memflags) };
+        drained
     }
 
     /// Updates the capacity (in 512-byte sectors); tells user space if it
@@ -526,13 +534,6 @@ impl QueueCtl<'_> {
     pub(crate) fn logical_block_size(&self) -> u32 {
         // SAFETY: The disk is alive.
         unsafe { mb::rvirtio_disk_logical_block_size(self.0) }
-    }
-
-    /// Undoes [`Self::freeze_wait`], in the task that froze the queue.
-    pub(crate) fn unfreeze(&self) {
-        // SAFETY: The queue is alive and frozen by us; the flags are the
-        // ones our freeze saved.
-        unsafe { mb::rvirtio_queue_unfreeze(self.q(), self.1.load(Ordering::Relaxed)) };
     }
 }
 
@@ -635,7 +636,7 @@ impl<T: Operations> Disk<T> {
         })?;
         this.disk = disk;
         this.queue_ref = Some(QueueRef(Revocable::new(
-            RawQueue(disk, AtomicU32::new(0)),
+            RawQueue(disk),
             kernel::c_str!("rvirtio::QueueRef"),
             kernel::static_lock_class!(),
         )?));

@@ -51,16 +51,18 @@ impl Hooks for Shared {
     }
 
     /// Freezes the queue for at most `min(io_timeout, 10)` seconds, so that
-    /// requests in flight usually end normally.
-    fn drain(&self, _why: Drain) -> bool {
+    /// requests in flight usually end normally, then quiesces it and ends
+    /// the freeze, all inside one [`QueueRef::with`]: the `QueueRef`'s
+    /// mutex is never taken while the queue is frozen (on 7.3 lockdep
+    /// counts a freeze as a lock, and the capacity update allocates memory
+    /// under that mutex).
+    ///
+    /// [`QueueRef::with`]: crate::mq::QueueRef::with
+    fn drain_and_quiesce(&self, _why: Drain) -> bool {
         let bound = time::secs_to_jiffies(params::io_timeout().min(DRAIN_SECS));
         let mut drained = true;
-        self.with_queue(|q| drained = q.freeze_wait(bound));
+        self.with_queue(|q| drained = q.drain_and_quiesce(bound));
         drained
-    }
-
-    fn undrain(&self) {
-        self.with_queue(|q| q.unfreeze());
     }
 
     fn flush_work(&self) {

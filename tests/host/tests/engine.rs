@@ -89,6 +89,9 @@ struct World {
     remove_started: AtomicBool,
     /// Between freeze and restore: the PM core owns the device.
     asleep: AtomicBool,
+    /// The last step under the device lock was an FLR whose `reset_done`
+    /// never came.
+    flr_stuck: AtomicBool,
     stats: Stats<()>,
     time: AtomicU64,
     /// What the device answers: status byte, and whether restart,
@@ -123,8 +126,6 @@ struct Dev {
     /// Reset since the queues were created (take-back allowed).
     reset: bool,
     quiesced: u32,
-    /// Inside a drain (a queue freeze), which a reset must not be.
-    drained: bool,
     give_ups: u32,
     /// A reset found it gone.
     found_gone: bool,
@@ -153,6 +154,7 @@ impl World {
             remove_done: AtomicBool::new(false),
             remove_started: AtomicBool::new(false),
             asleep: AtomicBool::new(false),
+            flr_stuck: AtomicBool::new(false),
             stats: Stats::default(),
             time: AtomicU64::new(0),
             status: AtomicU8::new(status::ACKNOWLEDGE | status::DRIVER | status::DRIVER_OK),
@@ -405,25 +407,12 @@ impl DeviceSteps for MockDev<'_> {
         }
     }
 
-    fn drain(&self, _why: Drain) -> bool {
-        let mut d = self.touch("drain");
-        if d.drained {
-            drop(d);
-            self.w.error("drain inside a drain".into());
-        } else {
-            d.drained = true;
-        }
+    /// The freeze begins and ends inside the call (the driver's
+    /// `QueueCtl::drain_and_quiesce`), so no reset can run inside one: only
+    /// the quiesce outlives it.
+    fn drain_and_quiesce(&self, _why: Drain) -> bool {
+        self.touch("drain_and_quiesce").quiesced += 1;
         true
-    }
-
-    fn undrain(&self) {
-        let mut d = self.touch("undrain");
-        if d.drained {
-            d.drained = false;
-        } else {
-            drop(d);
-            self.w.error("undrain without drain".into());
-        }
     }
 
     fn pause(&self) {
@@ -437,7 +426,6 @@ impl DeviceSteps for MockDev<'_> {
 
     fn reset(&self) -> bool {
         let mut d = self.touch("reset");
-        let in_drain = d.drained;
         // Reset, or gone and stopped: either way it holds nothing now.
         d.reset = true;
         let gone = self.w.gone.load(Ordering::SeqCst);
@@ -448,9 +436,6 @@ impl DeviceSteps for MockDev<'_> {
             d.driver_ok = false;
         }
         drop(d);
-        if in_drain {
-            self.w.error("reset inside a drain (a queue freeze)".into());
-        }
         gone
     }
 
@@ -570,8 +555,15 @@ enum Actor {
     /// core and the PM core serialise them: `sleeps` system sleeps (freeze,
     /// then restore, then the end of the transition), then remove if
     /// `remove`. Sleep `i` loses its restore (the virtio core fails before
-    /// calling it) if bit `i` of `lost` is set.
-    DeviceLock { sleeps: u8, remove: bool, lost: u8 },
+    /// calling it) if bit `i` of `lost` is set. Sleep `i` is a PCI
+    /// function-level reset instead (7.3's `reset_prepare`, the reset,
+    /// `reset_done`) if bit `i` of `flr` is set.
+    DeviceLock {
+        sleeps: u8,
+        remove: bool,
+        lost: u8,
+        flr: u8,
+    },
     /// The device breaks: it sets NEEDS_RESET, its resets fail from now, or
     /// it is gone.
     Break(u8),
@@ -765,11 +757,17 @@ fn actor_thread(w: &World, me: usize, a: Actor) {
             sleeps,
             remove,
             lost,
+            flr,
         } => {
             for i in 0..sleeps {
-                sleep_cycle(w, &m, lost & (1 << i) != 0);
+                if flr & (1 << i) != 0 {
+                    flr_cycle(w, &m, lost & (1 << i) != 0);
+                } else {
+                    sleep_cycle(w, &m, lost & (1 << i) != 0);
+                }
             }
             if remove {
+                w.flr_stuck.store(false, Ordering::SeqCst);
                 w.remove_started.store(true, Ordering::SeqCst);
                 protocol::remove(&m, || {
                     // The disk is deleted with live queues: recovery has
@@ -814,6 +812,7 @@ fn actor_thread(w: &World, me: usize, a: Actor) {
 /// (a gone device) aborts the sleep: the PM core neither resets nor
 /// restores the device, and ends the transition.
 fn sleep_cycle(w: &World, m: &Model<'_>, lost: bool) {
+    w.flr_stuck.store(false, Ordering::SeqCst);
     let dead = w.state() == State::Dead;
     let accepted = protocol::freeze(m);
     if dead && w.state() != State::Dead {
@@ -863,6 +862,54 @@ fn sleep_cycle(w: &World, m: &Model<'_>, lost: bool) {
     }
 }
 
+/// One PCI function-level reset (7.3): `reset_prepare`, which cannot
+/// refuse (a gone device is given up at once), the PCI core's reset of the
+/// function, then the virtio core's reset and feature negotiation, and
+/// `reset_done` (restore, then the end of the transition) unless that
+/// failed (`lost`, or a gone device). When it fails, the device stays
+/// stopped until something else resumes it (a later sleep or FLR) or
+/// removes it (a known gap, as in the C drivers: nothing calls the driver).
+fn flr_cycle(w: &World, m: &Model<'_>, lost: bool) {
+    let dead = w.state() == State::Dead;
+    let prepared = protocol::reset_prepare(m);
+    let found_gone = w.machine.lock().unwrap().is_gone();
+    if prepared == found_gone {
+        w.error(format!(
+            "reset_prepare {} a device {}found gone",
+            if prepared { "prepared" } else { "gave up" },
+            if found_gone { "" } else { "not " }
+        ));
+    }
+    if !prepared && w.state() == State::Suspended {
+        w.error("stopped after reset_prepare gave the device up".into());
+    }
+    w.asleep.store(true, Ordering::SeqCst);
+    w.step(m.me, "flr");
+    if w.queued.load(Ordering::SeqCst) || w.running.load(Ordering::SeqCst) {
+        w.error("the reset work is queued or running during an FLR".into());
+    }
+    w.asleep.store(false, Ordering::SeqCst);
+    let restored = !lost && !w.gone.load(Ordering::SeqCst);
+    {
+        let mut d = w.dev.lock().unwrap();
+        d.reset = true;
+        d.driver_ok = false;
+        d.features_ok = restored;
+    }
+    if restored {
+        let _ = protocol::restore(m);
+        protocol::sleep_done(m);
+        if w.state() == State::Suspended {
+            w.error("still stopped after reset_done".into());
+        }
+    }
+    if dead && w.state() != State::Dead {
+        w.error("a dead device came back after an FLR".into());
+    }
+    w.flr_stuck
+        .store(w.state() == State::Suspended, Ordering::SeqCst);
+}
+
 /// The checks every run must pass, at its end.
 fn check(w: &World) -> Result<(), TestCaseError> {
     w.check_invariants();
@@ -879,7 +926,15 @@ fn check(w: &World) -> Result<(), TestCaseError> {
         u64::from(d.give_ups),
         w.stats.give_ups.load(Ordering::SeqCst)
     );
-    prop_assert_eq!(d.quiesced, 0, "left quiesced");
+    // The one way to end stopped: an FLR whose second half the virtio core
+    // never called (see `flr_cycle`), with nothing after it.
+    let stuck = w.flr_stuck.load(Ordering::SeqCst);
+    prop_assert_eq!(
+        w.state() == State::Suspended,
+        stuck,
+        "stopped at the end, not by an unfinished FLR, or the other way round"
+    );
+    prop_assert_eq!(d.quiesced, u32::from(stuck), "left quiesced");
     if w.state() == State::Dead {
         prop_assert_eq!(d.give_ups, 1, "dead without giving up");
     }
@@ -923,10 +978,11 @@ proptest! {
         mut actors in proptest::collection::vec(actor(), 0..5),
         sleeps in 0u8..3,
         lost in any::<u8>(),
+        flr in any::<u8>(),
         remove in any::<bool>(),
         choices in proptest::collection::vec(any::<u8>(), 0..200),
     ) {
-        actors.push(Actor::DeviceLock { sleeps, remove, lost });
+        actors.push(Actor::DeviceLock { sleeps, remove, lost, flr });
         let w = run(budget, window, &actors, choices);
         check(&w)?;
     }
@@ -1034,6 +1090,7 @@ fn remove_flushes_the_reset_work() {
                     sleeps: 0,
                     remove: true,
                     lost: 0,
+                    flr: 0,
                 },
             ],
             choices(seed),
@@ -1116,6 +1173,7 @@ fn a_reset_that_fails_after_suspend_began() {
                     sleeps: 1,
                     remove: false,
                     lost: 0,
+                    flr: 0,
                 },
             ],
             choices(seed),
@@ -1196,6 +1254,7 @@ fn a_gone_device_is_given_up_without_a_reset() {
                     sleeps: 1,
                     remove: true,
                     lost: 0,
+                    flr: 0,
                 },
             ],
             choices(seed),
@@ -1218,6 +1277,7 @@ fn a_lost_restore_gives_up_when_the_sleep_ends() {
                 sleeps,
                 remove: false,
                 lost,
+                flr: 0,
             }],
             vec![0; 300],
         );
@@ -1251,6 +1311,7 @@ fn a_gone_device_refuses_to_sleep() {
                 sleeps: 1,
                 remove: false,
                 lost: 0,
+                flr: 0,
             },
         ];
         let w = run(3, 1000, &actors, choices(seed));
@@ -1315,6 +1376,7 @@ fn a_dead_device_that_went_away_refuses_to_sleep() {
                     sleeps: 1,
                     remove: false,
                     lost: 0,
+                    flr: 0,
                 },
             ],
             choices(seed),
@@ -1330,4 +1392,67 @@ fn a_dead_device_that_went_away_refuses_to_sleep() {
         seen > 0,
         "no schedule froze a dead device that had gone away"
     );
+}
+
+/// A PCI function-level reset (7.3) cannot be refused: a device found gone
+/// at `reset_prepare`, by the reset work before it or by its own reset, is
+/// given up there and then, not left stopped.
+#[test]
+fn a_gone_device_is_given_up_at_an_flr() {
+    let (mut by_work, mut by_prepare) = (0, 0);
+    for seed in 0..300 {
+        let actors = [
+            Actor::Break(3),
+            Actor::Request(0),
+            Actor::DeviceLock {
+                sleeps: 1,
+                remove: false,
+                lost: 0,
+                flr: 1,
+            },
+        ];
+        let w = run(3, 1000, &actors, choices(seed));
+        check(&w).unwrap();
+        if !w.machine.lock().unwrap().is_gone() {
+            continue;
+        }
+        assert_eq!(w.state(), State::Dead);
+        assert_eq!(w.stats.give_ups.load(Ordering::SeqCst), 1);
+        if steps_of(&w, 3).contains(&"reset") {
+            by_prepare += 1;
+        } else {
+            by_work += 1;
+        }
+    }
+    assert!(by_work > 0 && by_prepare > 0, "{by_work} {by_prepare}");
+}
+
+/// An FLR brings the device back live. One whose `reset_done` never comes
+/// (the virtio core failed to negotiate the features again) leaves it
+/// stopped, with what it held kept for requeueing: the next sleep or FLR
+/// brings it back, or remove gives it up.
+#[test]
+fn an_flr_without_reset_done_waits_for_the_next() {
+    let one = |sleeps, lost, flr, remove| {
+        let w = run(
+            3,
+            1000,
+            &[Actor::DeviceLock {
+                sleeps,
+                remove,
+                lost,
+                flr,
+            }],
+            vec![0; 300],
+        );
+        check(&w).unwrap();
+        w
+    };
+    assert_eq!(one(1, 0, 1, false).state(), State::Live);
+    assert_eq!(one(1, 1, 1, false).state(), State::Suspended);
+    assert_eq!(one(2, 1, 3, false).state(), State::Live);
+    assert_eq!(one(2, 1, 1, false).state(), State::Live);
+    let w = one(1, 1, 1, true);
+    assert_eq!(w.state(), State::Deleting);
+    assert_eq!(w.stats.give_ups.load(Ordering::SeqCst), 1);
 }
