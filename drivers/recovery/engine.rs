@@ -235,22 +235,19 @@ macro_rules! recovery_sleep {
             $crate::recovery::Recovery::sleep_done(&data.$shared, dev);
         }
 
-        /// A PCI function-level reset (7.3) is about to happen: as a sleep,
-        /// except that it cannot be refused.
+        /// A PCI function-level reset (7.3) is about to happen: as a sleep;
+        /// a device found gone is given up, and the prepare refused.
         fn reset_prepare(
             dev: &$crate::virtio::Device<Self>,
             data: &$data,
         ) -> ::kernel::error::Result {
-            $crate::recovery::Recovery::reset_prepare(&data.$shared, dev);
-            Ok(())
+            $crate::recovery::Recovery::reset_prepare(&data.$shared, dev)
         }
 
         /// The function-level reset is over: a restore and the end of the
-        /// transition at once.
+        /// transition at once (or a reset, if this binding did not prepare).
         fn reset_done(dev: &$crate::virtio::Device<Self>, data: &$data) -> ::kernel::error::Result {
-            let result = $crate::recovery::Recovery::restore(&data.$shared, dev);
-            $crate::recovery::Recovery::sleep_done(&data.$shared, dev);
-            result
+            $crate::recovery::Recovery::reset_done(&data.$shared, dev)
         }
     };
 }
@@ -517,10 +514,20 @@ impl<S: Hooks> Recovery<S> {
 
     /// `reset_prepare` of a PCI function-level reset: see
     /// [`protocol::reset_prepare`].
-    pub(crate) fn reset_prepare(this: &Arc<S>, dev: &Device<S::Driver>) {
-        if !protocol::reset_prepare(&Engine::new(this.as_arc_borrow(), Some(dev))) {
+    /// `ENODEV` for a device that is gone (given up).
+    pub(crate) fn reset_prepare(this: &Arc<S>, dev: &Device<S::Driver>) -> Result {
+        if protocol::reset_prepare(&Engine::new(this.as_arc_borrow(), Some(dev))) {
+            Ok(())
+        } else {
             vdev_err!(dev, "function-level reset: the device is gone");
+            Err(ENODEV)
         }
+    }
+
+    /// `reset_done` of a PCI function-level reset: see
+    /// [`protocol::reset_done`].
+    pub(crate) fn reset_done(this: &Arc<S>, dev: &Device<S::Driver>) -> Result {
+        protocol::reset_done(&Engine::new(this.as_arc_borrow(), Some(dev)))
     }
 
     /// `complete` of a sleep transition: see [`protocol::sleep_done`].

@@ -457,16 +457,38 @@ pub fn freeze<S: Steps>(s: &S) -> bool {
 }
 
 /// A PCI function-level reset of the device is about to happen: the first
-/// half of a reset, as [`freeze`]. It cannot be refused (the PCI core
-/// resets the function whatever the driver answers, and the virtio core
-/// would then never call the second half), so a device found gone is given
-/// up now, as [`sleep_done`] would. False if it was.
+/// half of a reset, as [`freeze`]. A device found gone is given up now, as
+/// [`sleep_done`] would, and false returned: the caller refuses the
+/// prepare, so that virtio-pci leaves the function enabled and never calls
+/// [`reset_done`], whose reset of the device would wait for ever for a
+/// status that reads all ones (the PCI core resets the function anyway).
 pub fn reset_prepare<S: Steps>(s: &S) -> bool {
     if freeze(s) {
         return true;
     }
     sleep_done(s);
     false
+}
+
+/// The function-level reset is over, and the virtio core has reset the
+/// device and negotiated its features again: the second half, as
+/// [`restore`] then [`sleep_done`].
+///
+/// A device that [`reset_prepare`] did not stop (the driver was bound to it
+/// between the two hooks, which the PCI core calls under the function's
+/// lock, not the device's) was reset under live queues: a reset (the work
+/// item, waited for here) takes back what it held and brings it up again,
+/// DRIVER_OK included, before the virtio core would set DRIVER_OK on it
+/// without queues.
+pub fn reset_done<S: Steps>(s: &S) -> Result<(), S::Error> {
+    if s.locked(|m| m.state()) == State::Suspended {
+        let result = restore(s);
+        sleep_done(s);
+        return result;
+    }
+    schedule(s, Reason::NotReady);
+    s.flush_work();
+    Ok(())
 }
 
 /// Lets the requests in flight end for a bounded time, stops submissions,

@@ -71,7 +71,9 @@ pub(crate) trait Driver: Sized + Send + Sync + 'static {
     }
     /// The function-level reset is over (7.3's `reset_done`): the virtio
     /// core has reset the device and negotiated the same features again, as
-    /// before [`Self::restore`]. It is not called if the core failed to.
+    /// before [`Self::restore`]. It is not called if the core failed to, or
+    /// after an error from [`Self::reset_prepare`]; it may be called for a
+    /// device probed after `reset_prepare` (which the driver did not see).
     #[cfg_attr(not(rvirtio_7_3), expect(dead_code, reason = "only 7.3 has FLR hooks"))]
     fn reset_done(_dev: &Device<Self>, _data: &Self::Data) -> Result {
         Err(Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32)))
@@ -299,6 +301,14 @@ impl<T: Driver> PinnedDrop for Registration<T> {
     fn drop(self: Pin<&mut Self>) {
         // SAFETY: The driver was registered in `new`.
         unsafe { vb::unregister_virtio_driver(self.drv.get()) };
+        // 7.3: a function-level reset that read the driver of a device before
+        // the unregistration may still call its hooks, and is waited for,
+        // before the module (the hooks' code, this registration) can go.
+        #[cfg(rvirtio_7_3)]
+        // SAFETY: Takes and drops PCI functions' locks; no lock is held here.
+        unsafe {
+            vb::rvirtio_flr_barrier()
+        };
     }
 }
 
@@ -426,7 +436,11 @@ extern "C" fn complete_callback<T: Driver>(dev: *mut kernel::bindings::device) {
 }
 
 /// Runs `f` with the device and its data under the virtio device's lock,
-/// if the device is bound to `T`'s driver and probed; 0 if it is not.
+/// if the device is bound to `T`'s driver and probed; `-ENODEV` if it is
+/// not (the virtio core then neither disables the function nor calls
+/// `reset_done` after a refused `reset_prepare`, and marks the device
+/// FAILED after a refused `reset_done`, rather than setting DRIVER_OK on a
+/// device without a driver).
 ///
 /// The PCI core calls the FLR hooks holding the lock of the PCI function,
 /// not the virtio device's, so without it they would race with a probe,
@@ -455,10 +469,10 @@ unsafe fn with_bound<T: Driver>(
         // lock excludes.
         match unsafe { (*dev.slot().data.get()).as_ref() } {
             Some(data) => f(dev, data),
-            None => 0,
+            None => ENODEV.to_errno(),
         }
     } else {
-        0
+        ENODEV.to_errno()
     };
     // SAFETY: Locked above, by this task.
     unsafe { vb::rvirtio_device_unlock(vdev) };

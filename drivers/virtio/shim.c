@@ -210,6 +210,16 @@ void rvirtio_device_unlock(struct virtio_device *vdev)
 	device_unlock(&vdev->dev);
 }
 
+void rvirtio_flr_barrier(void)
+{
+	struct pci_dev *pdev = NULL;
+
+	while ((pdev = pci_get_device(PCI_VENDOR_ID_REDHAT_QUMRANET, PCI_ANY_ID, pdev))) {
+		device_lock(&pdev->dev);
+		device_unlock(&pdev->dev);
+	}
+}
+
 bool rvirtio_bound_to(struct virtio_device *vdev, const char *name)
 {
 	const struct device_driver *drv = vdev->dev.driver;

@@ -53,6 +53,12 @@ void rvirtio_device_unlock(struct virtio_device *vdev);
  * lock). A bus has one driver of a name: driver_register() refuses a
  * second. */
 bool rvirtio_bound_to(struct virtio_device *vdev, const char *name);
+/* Waits for every function-level reset in progress on a virtio-pci
+ * function (the virtio vendor's), each of which holds the function's lock
+ * across both hooks: after a driver is unregistered, none can still be
+ * about to call it (the virtio core reads the device's driver, and calls
+ * its hooks, without the virtio device's lock). */
+void rvirtio_flr_barrier(void);
 
 /* Whether the CPU may describe this memory to a device by its page: it is
  * in the kernel's linear map (virt_addr_valid), unlike vmalloc'd memory, a

@@ -557,7 +557,8 @@ enum Actor {
     /// `remove`. Sleep `i` loses its restore (the virtio core fails before
     /// calling it) if bit `i` of `lost` is set. Sleep `i` is a PCI
     /// function-level reset instead (7.3's `reset_prepare`, the reset,
-    /// `reset_done`) if bit `i` of `flr` is set.
+    /// `reset_done`) if bit `i` of `flr` is set, one whose `reset_prepare`
+    /// the driver never saw if bit `i + 4` of `lost` is set too.
     DeviceLock {
         sleeps: u8,
         remove: bool,
@@ -760,7 +761,9 @@ fn actor_thread(w: &World, me: usize, a: Actor) {
             flr,
         } => {
             for i in 0..sleeps {
-                if flr & (1 << i) != 0 {
+                if flr & (1 << i) != 0 && lost & (1 << (i + 4)) != 0 {
+                    unprepared_flr(w, &m);
+                } else if flr & (1 << i) != 0 {
                     flr_cycle(w, &m, lost & (1 << i) != 0);
                 } else {
                     sleep_cycle(w, &m, lost & (1 << i) != 0);
@@ -862,13 +865,15 @@ fn sleep_cycle(w: &World, m: &Model<'_>, lost: bool) {
     }
 }
 
-/// One PCI function-level reset (7.3): `reset_prepare`, which cannot
-/// refuse (a gone device is given up at once), the PCI core's reset of the
-/// function, then the virtio core's reset and feature negotiation, and
-/// `reset_done` (restore, then the end of the transition) unless that
-/// failed (`lost`, or a gone device). When it fails, the device stays
-/// stopped until something else resumes it (a later sleep or FLR) or
-/// removes it (a known gap, as in the C drivers: nothing calls the driver).
+/// One PCI function-level reset (7.3): `reset_prepare` (a gone device is
+/// given up at once, and the prepare refused: virtio-pci then leaves the
+/// function enabled and never calls `reset_done`), the PCI core's reset of
+/// the function, then the virtio core's reset and feature negotiation, and
+/// `reset_done` unless that failed (`lost`; a device gone after the
+/// prepare is the same: the core's reset then waits for ever, out of the
+/// driver's hands). When it fails, the device stays stopped until something
+/// else resumes it (a later sleep or FLR) or removes it (a known gap, as in
+/// the C drivers: nothing calls the driver).
 fn flr_cycle(w: &World, m: &Model<'_>, lost: bool) {
     let dead = w.state() == State::Dead;
     let prepared = protocol::reset_prepare(m);
@@ -889,7 +894,7 @@ fn flr_cycle(w: &World, m: &Model<'_>, lost: bool) {
         w.error("the reset work is queued or running during an FLR".into());
     }
     w.asleep.store(false, Ordering::SeqCst);
-    let restored = !lost && !w.gone.load(Ordering::SeqCst);
+    let restored = prepared && !lost && !w.gone.load(Ordering::SeqCst);
     {
         let mut d = w.dev.lock().unwrap();
         d.reset = true;
@@ -897,8 +902,7 @@ fn flr_cycle(w: &World, m: &Model<'_>, lost: bool) {
         d.features_ok = restored;
     }
     if restored {
-        let _ = protocol::restore(m);
-        protocol::sleep_done(m);
+        let _ = protocol::reset_done(m);
         if w.state() == State::Suspended {
             w.error("still stopped after reset_done".into());
         }
@@ -908,6 +912,36 @@ fn flr_cycle(w: &World, m: &Model<'_>, lost: bool) {
     }
     w.flr_stuck
         .store(w.state() == State::Suspended, Ordering::SeqCst);
+}
+
+/// A function-level reset whose `reset_prepare` this binding never saw
+/// (it was probed between the two hooks): the virtio core resets the device
+/// under its live queues and negotiates the features, then calls
+/// `reset_done`, which must bring the device back up (a reset) before the
+/// core would set DRIVER_OK on it without queues.
+fn unprepared_flr(w: &World, m: &Model<'_>) {
+    w.flr_stuck.store(false, Ordering::SeqCst);
+    let dead = w.state() == State::Dead;
+    w.step(m.me, "unprepared flr");
+    {
+        let mut d = w.dev.lock().unwrap();
+        if !w.gone.load(Ordering::SeqCst) {
+            d.reset = true;
+            d.driver_ok = false;
+            d.features_ok = true;
+        }
+    }
+    let _ = protocol::reset_done(m);
+    let st = w.state();
+    if dead && st != State::Dead {
+        w.error("a dead device came back after an FLR".into());
+    }
+    let d = *w.dev.lock().unwrap();
+    if st == State::Live && !(d.driver_ok && d.queues) {
+        w.error(format!(
+            "live after an unprepared FLR without queues: {d:?}"
+        ));
+    }
 }
 
 /// The checks every run must pass, at its end.
@@ -1455,4 +1489,35 @@ fn an_flr_without_reset_done_waits_for_the_next() {
     let w = one(1, 1, 1, true);
     assert_eq!(w.state(), State::Deleting);
     assert_eq!(w.stats.give_ups.load(Ordering::SeqCst), 1);
+}
+
+/// A `reset_done` whose `reset_prepare` the driver never saw (it was bound
+/// between the two hooks) finds a live device that the virtio core has
+/// reset under its queues: it resets the device (the work item, waited
+/// for), so the device is live with queues and DRIVER_OK when it returns.
+#[test]
+fn an_unprepared_reset_done_resets_the_device() {
+    for seed in 0..100 {
+        let w = run(
+            3,
+            1000,
+            &[Actor::DeviceLock {
+                sleeps: 1,
+                remove: false,
+                lost: 0x10,
+                flr: 1,
+            }],
+            choices(seed),
+        );
+        check(&w).unwrap();
+        assert_eq!(w.state(), State::Live);
+        let log = w.log.lock().unwrap().clone();
+        let flr = log
+            .iter()
+            .position(|(_, s, _)| *s == "unprepared flr")
+            .unwrap();
+        assert!(log[flr..].iter().any(|(_, s, _)| *s == "reset"), "{log:?}");
+        let d = *w.dev.lock().unwrap();
+        assert!(d.driver_ok && d.queues);
+    }
 }

@@ -1,0 +1,1 @@
+16523.047 guest connected
