@@ -1,1 +1,0 @@
-16523.047 guest connected
