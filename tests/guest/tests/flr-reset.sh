@@ -24,11 +24,6 @@ io() {
 	fio_verify "$DEV" 256M --iodepth=32
 }
 
-# pci_of DEV: the PCI function behind disk DEV (its virtio device's parent).
-pci_of() {
-	basename "$(readlink -f "/sys/block/$1/device/..")"
-}
-
 # resets_under_io: CYCLES resets through sysfs, each with requests in flight.
 resets_under_io() {
 	local i=0 held rc fn

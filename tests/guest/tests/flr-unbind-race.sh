@@ -16,11 +16,6 @@ case "$(uname -r)" in
 	;;
 esac
 
-# pci_of DEV: the PCI function behind disk DEV (its virtio device's parent).
-pci_of() {
-	basename "$(readlink -f "/sys/block/$1/device/..")"
-}
-
 # bound: $VDEV is bound to $DRIVER.
 bound() {
 	[ -e "/sys/bus/virtio/drivers/$DRIVER/$VDEV" ]

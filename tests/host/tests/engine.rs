@@ -1330,13 +1330,12 @@ fn a_lost_restore_gives_up_when_the_sleep_ends() {
     assert!(!steps_of(&w, 1).contains(&"give up"));
 }
 
-/// A gone device refuses to sleep (the virtio core's reset at resume would
-/// wait for it for ever): whether the reset work found it gone before the
-/// freeze, or the freeze's own reset does; in the second case the end of
-/// the aborted transition gives it up.
-#[test]
-fn a_gone_device_refuses_to_sleep() {
-    let (mut by_work, mut by_freeze) = (0, 0);
+/// Runs a device that goes away (the reset work may find it gone first)
+/// against one sleep, or one FLR if `flr`, with 300 schedules; checks that
+/// a gone device ends given up, and returns how often the reset work found
+/// it gone first, and how often the sleep's or FLR's own reset did.
+fn gone_at_a_sleep(flr: u8) -> (u32, u32) {
+    let (mut by_work, mut by_sleep) = (0, 0);
     for seed in 0..300 {
         let actors = [
             Actor::Break(3),
@@ -1345,7 +1344,7 @@ fn a_gone_device_refuses_to_sleep() {
                 sleeps: 1,
                 remove: false,
                 lost: 0,
-                flr: 0,
+                flr,
             },
         ];
         let w = run(3, 1000, &actors, choices(seed));
@@ -1357,11 +1356,21 @@ fn a_gone_device_refuses_to_sleep() {
         assert_eq!(w.state(), State::Dead);
         assert_eq!(w.stats.give_ups.load(Ordering::SeqCst), 1);
         if steps_of(&w, 3).contains(&"reset") {
-            by_freeze += 1;
+            by_sleep += 1;
         } else {
             by_work += 1;
         }
     }
+    (by_work, by_sleep)
+}
+
+/// A gone device refuses to sleep (the virtio core's reset at resume would
+/// wait for it for ever): whether the reset work found it gone before the
+/// freeze, or the freeze's own reset does; in the second case the end of
+/// the aborted transition gives it up.
+#[test]
+fn a_gone_device_refuses_to_sleep() {
+    let (by_work, by_freeze) = gone_at_a_sleep(0);
     assert!(by_work > 0 && by_freeze > 0, "{by_work} {by_freeze}");
 }
 
@@ -1428,36 +1437,12 @@ fn a_dead_device_that_went_away_refuses_to_sleep() {
     );
 }
 
-/// A PCI function-level reset (7.3) cannot be refused: a device found gone
-/// at `reset_prepare`, by the reset work before it or by its own reset, is
-/// given up there and then, not left stopped.
+/// A device found gone at a PCI function-level reset's `reset_prepare`
+/// (7.3), by the reset work before it or by its own reset, is given up
+/// there and then (and the prepare refused), not left stopped.
 #[test]
 fn a_gone_device_is_given_up_at_an_flr() {
-    let (mut by_work, mut by_prepare) = (0, 0);
-    for seed in 0..300 {
-        let actors = [
-            Actor::Break(3),
-            Actor::Request(0),
-            Actor::DeviceLock {
-                sleeps: 1,
-                remove: false,
-                lost: 0,
-                flr: 1,
-            },
-        ];
-        let w = run(3, 1000, &actors, choices(seed));
-        check(&w).unwrap();
-        if !w.machine.lock().unwrap().is_gone() {
-            continue;
-        }
-        assert_eq!(w.state(), State::Dead);
-        assert_eq!(w.stats.give_ups.load(Ordering::SeqCst), 1);
-        if steps_of(&w, 3).contains(&"reset") {
-            by_prepare += 1;
-        } else {
-            by_work += 1;
-        }
-    }
+    let (by_work, by_prepare) = gone_at_a_sleep(1);
     assert!(by_work > 0 && by_prepare > 0, "{by_work} {by_prepare}");
 }
 
