@@ -466,7 +466,7 @@ pub fn reset_prepare<S: Steps>(s: &S) -> bool {
     if freeze(s) {
         return true;
     }
-    sleep_done(s);
+    give_up_stopped(s, false);
     false
 }
 
@@ -479,15 +479,18 @@ pub fn reset_prepare<S: Steps>(s: &S) -> bool {
 /// lock, not the device's) was reset under live queues: a reset (the work
 /// item, waited for here) takes back what it held and brings it up again,
 /// DRIVER_OK included, before the virtio core would set DRIVER_OK on it
-/// without queues.
+/// without queues. A reset that was already running may have begun before
+/// the core's reset of the device, so it is waited for first ([`settle`]),
+/// and the new one starts after the core's. (It counts against the reset
+/// budget, as any reset the device did not ask for.)
 pub fn reset_done<S: Steps>(s: &S) -> Result<(), S::Error> {
     if s.locked(|m| m.state()) == State::Suspended {
         let result = restore(s);
         sleep_done(s);
         return result;
     }
-    schedule(s, Reason::NotReady);
-    s.flush_work();
+    settle(s);
+    reset_and_wait(s, Reason::NotReady);
     Ok(())
 }
 
@@ -534,11 +537,20 @@ pub fn restore<S: Steps>(s: &S) -> Result<(), S::Error> {
 /// given up now, so that what waits for it fails instead of waiting for
 /// ever.
 pub fn sleep_done<S: Steps>(s: &S) {
+    give_up_stopped(s, true);
+}
+
+/// Gives up a device still stopped (Suspended) by a sleep or an FLR's
+/// prepare: it is unquiesced, so that what waits for it fails, and Dead.
+/// `not_restored` logs that its restore never ran.
+fn give_up_stopped<S: Steps>(s: &S, not_restored: bool) {
     if !s.locked(|m| m.resume(false)) {
         return;
     }
     s.with_device(|d| {
-        d.log(Msg::NotRestored);
+        if not_restored {
+            d.log(Msg::NotRestored);
+        }
         d.unquiesce();
         give_up_device(s, d);
     });

@@ -215,6 +215,10 @@ void rvirtio_flr_barrier(void)
 	struct pci_dev *pdev = NULL;
 
 	while ((pdev = pci_get_device(PCI_VENDOR_ID_REDHAT_QUMRANET, PCI_ANY_ID, pdev))) {
+		/* Only virtio-pci calls a virtio driver's reset hooks; other
+		 * functions of the vendor are not waited for. */
+		if (!pdev->driver || strcmp(pdev->driver->name, "virtio-pci"))
+			continue;
 		device_lock(&pdev->dev);
 		device_unlock(&pdev->dev);
 	}

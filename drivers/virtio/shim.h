@@ -57,7 +57,8 @@ bool rvirtio_bound_to(struct virtio_device *vdev, const char *name);
  * function (the virtio vendor's), each of which holds the function's lock
  * across both hooks: after a driver is unregistered, none can still be
  * about to call it (the virtio core reads the device's driver, and calls
- * its hooks, without the virtio device's lock). */
+ * its hooks, without the virtio device's lock). Functions not bound to
+ * virtio-pci are skipped. */
 void rvirtio_flr_barrier(void);
 
 /* Whether the CPU may describe this memory to a device by its page: it is

@@ -923,13 +923,19 @@ fn unprepared_flr(w: &World, m: &Model<'_>) {
     w.flr_stuck.store(false, Ordering::SeqCst);
     let dead = w.state() == State::Dead;
     w.step(m.me, "unprepared flr");
+    if w.gone.load(Ordering::SeqCst) {
+        // The core's reset of a gone device polls its status for ever: it
+        // never calls the driver (outside the driver's hands).
+        return;
+    }
     {
+        // The core's reset can land in the middle of a reset the driver
+        // runs (between its DRIVER_OK and its publish, say): the model
+        // keeps the driver's view of DRIVER_OK, and marks the queues as
+        // wiped, which only a later bring-up clears.
         let mut d = w.dev.lock().unwrap();
-        if !w.gone.load(Ordering::SeqCst) {
-            d.reset = true;
-            d.driver_ok = false;
-            d.features_ok = true;
-        }
+        d.reset = true;
+        d.features_ok = true;
     }
     let _ = protocol::reset_done(m);
     let st = w.state();
@@ -941,6 +947,9 @@ fn unprepared_flr(w: &World, m: &Model<'_>) {
         w.error(format!(
             "live after an unprepared FLR without queues: {d:?}"
         ));
+    }
+    if st == State::Live && d.reset {
+        w.error("live after an unprepared FLR on queues the core reset".into());
     }
 }
 
@@ -974,6 +983,7 @@ fn check(w: &World) -> Result<(), TestCaseError> {
     }
     if w.state() == State::Live {
         prop_assert!(d.driver_ok && d.queues, "live without queues");
+        prop_assert!(!d.reset, "live on queues a reset wiped");
     }
     // No window holds more resets than the budget (the one that gives up
     // counts, but does not start a reset of its own).
@@ -1504,5 +1514,30 @@ fn an_unprepared_reset_done_resets_the_device() {
         assert!(log[flr..].iter().any(|(_, s, _)| *s == "reset"), "{log:?}");
         let d = *w.dev.lock().unwrap();
         assert!(d.driver_ok && d.queues);
+    }
+}
+
+/// An unprepared `reset_done` that finds a reset already running (asked
+/// for by a timeout of the new binding) waits for it before asking for its
+/// own: that reset may have brought the queues up before the virtio core's
+/// reset wiped them, and the device must not end live on wiped queues.
+#[test]
+fn an_unprepared_reset_done_outlasts_a_running_reset() {
+    for seed in 0..5000 {
+        let w = run(
+            8,
+            1000,
+            &[
+                Actor::Request(1),
+                Actor::DeviceLock {
+                    sleeps: 1,
+                    remove: false,
+                    lost: 0x10,
+                    flr: 1,
+                },
+            ],
+            choices(seed),
+        );
+        check(&w).unwrap();
     }
 }
