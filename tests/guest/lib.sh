@@ -64,6 +64,18 @@ skip_all() {
 	exit "$KSFT_SKIP"
 }
 
+# require_reset_hooks: skip the whole test unless the kernel's virtio core
+# has the PCI reset hooks (reset_prepare/reset_done, 7.3). Without them the
+# PCI core resets the function under the driver's feet, which neither
+# driver (C or Rust) survives.
+require_reset_hooks() {
+	case "$(uname -r)" in
+	6.12*)
+		skip_all "6.12: virtio has no reset_prepare/reset_done (7.3 added them)"
+		;;
+	esac
+}
+
 # ---------------------------------------------------------------- modules --
 
 module_loaded() {

@@ -12,13 +12,7 @@
 
 CYCLES=3
 
-case "$(uname -r)" in
-6.12*)
-	# 6.12's virtio_pci has no PCI reset hooks: the PCI core resets the
-	# function under the driver's feet, which neither driver survives.
-	skip_all "6.12: virtio has no reset_prepare/reset_done (7.3 added them)"
-	;;
-esac
+require_reset_hooks
 
 io() {
 	fio_verify "$DEV" 256M --iodepth=32

@@ -10,11 +10,7 @@
 
 ROUNDS=20
 
-case "$(uname -r)" in
-6.12*)
-	skip_all "6.12: virtio has no reset_prepare/reset_done (7.3 added them)"
-	;;
-esac
+require_reset_hooks
 
 # bound: $VDEV is bound to $DRIVER.
 bound() {

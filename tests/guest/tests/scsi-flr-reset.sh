@@ -17,13 +17,7 @@ case "$DRIVER" in
 *) SCSI=rvirtio_scsi ;;
 esac
 [ "$DRIVER" = virtio_blk ] && skip_all "a SCSI test; --driver virtio_scsi runs it with the C driver"
-case "$(uname -r)" in
-6.12*)
-	# 6.12's virtio_pci has no PCI reset hooks: the PCI core resets the
-	# function under the driver's feet, which neither driver survives.
-	skip_all "6.12: virtio has no reset_prepare/reset_done (7.3 added them)"
-	;;
-esac
+require_reset_hooks
 
 CYCLES=3
 
